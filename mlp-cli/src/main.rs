@@ -1,0 +1,3 @@
+//! The `mlp` command.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! IR -> Rust code generation (quote + prettyplease). No I/O.

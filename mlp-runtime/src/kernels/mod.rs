@@ -1,0 +1,9 @@
+//! Compute kernels on caller-owned `f32` buffers. Nothing here allocates.
+//!
+//! Every fast kernel has a naive counterpart in [`reference`] that it is tested against.
+//! Matrices are row-major and contiguous unless a doc says otherwise.
+
+pub mod gemm;
+pub mod reference;
+
+pub use gemm::{matmul, matmul_at, matmul_bt};

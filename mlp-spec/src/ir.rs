@@ -1,0 +1,316 @@
+//! The intermediate representation: what a checked spec *means*.
+//!
+//! Plain serde data, produced by the last pass of the front end (`build IR`). Every Keras
+//! default is filled in, every shape is known and every parameter is counted, so that the
+//! runtime (`Network`) and the code generator never re-derive semantics from syntax.
+//!
+//! Invariants (established by the checks before the IR is built):
+//! - `Model::layers` is non-empty; `layers[i].input_shape == layers[i-1].output_shape`
+//!   and `layers[0].input_shape == Model::input`.
+//! - Every shape excludes the batch dimension and every extent is ≥ 1.
+//! - `Dense` only ever sees a 1-D input (`[features]`).
+//! - Hyper-parameters are in range (`0 ≤ rate < 1`, `0 ≤ momentum < 1`, `epsilon > 0`,
+//!   regularisation factors finite and ≥ 0, `units ≥ 1`).
+//! - Floats are `f32`, as Keras casts every hyper-parameter to `float32`.
+
+use serde::{Deserialize, Serialize};
+
+/// Every model of one spec file, in source order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// The models, in the order they were written.
+    pub models: Vec<Model>,
+}
+
+impl Spec {
+    /// The model called `name`, if the file defines one.
+    #[must_use]
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}
+
+/// One sequential model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// The model's name as written (`Baseline`); also the generated type's name.
+    pub name: String,
+    /// The `///` doc comment lines above `model`, without the `///` and one leading space.
+    pub doc: Vec<String>,
+    /// 1-based source line of the `model` keyword.
+    pub line: u32,
+    /// Shape of one input sample, without the batch dimension (`[28, 28]`).
+    pub input: Vec<usize>,
+    /// Layers in order, with shapes and parameter counts.
+    pub layers: Vec<Layer>,
+    /// Training configuration, defaults filled in when no `train` block was written.
+    pub train: TrainConfig,
+    /// Total / trainable / non-trainable parameter counts.
+    pub params: ParamCounts,
+}
+
+impl Model {
+    /// Shape of one output sample (the last layer's output shape).
+    #[must_use]
+    pub fn output_shape(&self) -> &[usize] {
+        self.layers
+            .last()
+            .map_or(self.input.as_slice(), |l| l.output_shape.as_slice())
+    }
+
+    /// Number of input features of one sample (product of `input`).
+    #[must_use]
+    pub fn input_size(&self) -> usize {
+        self.input.iter().product()
+    }
+
+    /// Number of output features of one sample (product of the output shape).
+    #[must_use]
+    pub fn output_size(&self) -> usize {
+        self.output_shape().iter().product()
+    }
+}
+
+/// Parameter counts, as Keras's `model.summary()` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ParamCounts {
+    /// All parameters (trainable + non-trainable).
+    pub total: usize,
+    /// Parameters updated by the optimiser.
+    pub trainable: usize,
+    /// Parameters not updated by the optimiser (BatchNorm moving statistics).
+    pub non_trainable: usize,
+}
+
+/// One layer with its resolved shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    /// Keras's name for the layer in a fresh model: `dense`, `dense_1`, `flatten`,
+    /// `batch_normalization`, `leaky_re_lu`, `dropout_1`, …
+    pub name: String,
+    /// What the layer does, every argument resolved.
+    pub kind: LayerKind,
+    /// Shape of one input sample.
+    pub input_shape: Vec<usize>,
+    /// Shape of one output sample.
+    pub output_shape: Vec<usize>,
+    /// Trainable and non-trainable parameters of this layer.
+    pub params: ParamCounts,
+    /// 1-based source line the layer was written on (generated code cites it).
+    pub line: u32,
+}
+
+/// A layer's meaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LayerKind {
+    /// Reshape `[d0, d1, …]` to `[d0·d1·…]`.
+    Flatten,
+    /// `y = activation(x · kernel + bias)`; kernel is `[in, units]` (Keras layout), bias `[units]`.
+    Dense(Dense),
+    /// Inverted dropout: in training, each unit is zeroed with probability `rate` and the kept
+    /// ones are scaled by `1 / (1 - rate)`; identity in inference.
+    Dropout {
+        /// Probability of dropping a unit, in `[0, 1)`.
+        rate: f32,
+    },
+    /// Batch normalisation over the last axis.
+    BatchNorm(BatchNorm),
+    /// `y = x` for `x ≥ 0`, `slope · x` otherwise.
+    LeakyRelu {
+        /// Slope for negative inputs (Keras 3 default 0.3; the notebook uses 0.2).
+        slope: f32,
+    },
+    /// A stand-alone activation layer (`ReLU`, `Sigmoid`, `Tanh`, `Softmax`).
+    Activation(Activation),
+    /// `y = x · scale + offset` (Keras `Rescaling`).
+    Rescale {
+        /// Multiplier.
+        scale: f32,
+        /// Added after scaling (default 0).
+        offset: f32,
+    },
+}
+
+/// A `Dense` layer's resolved arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    /// Number of output units (≥ 1).
+    pub units: usize,
+    /// Activation applied after the affine map (default `Linear`).
+    pub activation: Activation,
+    /// Kernel initialiser (default `GlorotUniform`).
+    pub kernel_init: Initializer,
+    /// Bias initialiser (default `Zeros`).
+    pub bias_init: Initializer,
+    /// Penalty on the kernel (default none).
+    pub kernel_reg: Option<Regularizer>,
+    /// Penalty on the bias (default none).
+    pub bias_reg: Option<Regularizer>,
+    /// Whether the layer has a bias (default true).
+    pub use_bias: bool,
+}
+
+/// A `BatchNorm` layer's resolved arguments. Parameters, in order: gamma, beta (trainable),
+/// moving mean, moving variance (non-trainable), each `[features]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BatchNorm {
+    /// Moving-statistics momentum in `[0, 1)` (default 0.99):
+    /// `moving = moving · momentum + batch · (1 - momentum)`.
+    pub momentum: f32,
+    /// Added to the variance before the square root (default 1e-3).
+    pub epsilon: f32,
+}
+
+/// Element-wise activation functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// Identity.
+    Linear,
+    /// `max(x, 0)`.
+    Relu,
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+    /// Softmax over the last axis.
+    Softmax,
+}
+
+/// Weight initialisers with Keras 3 semantics. `fan_in`/`fan_out` are the kernel's
+/// `[in, out]` extents.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Initializer {
+    /// All zeros.
+    Zeros,
+    /// All ones.
+    Ones,
+    /// `Constant(value)`.
+    Constant(f32),
+    /// `RandomUniform(min, max)`; Keras default `(-0.05, 0.05)`.
+    Uniform {
+        /// Lower bound (inclusive).
+        min: f32,
+        /// Upper bound (exclusive).
+        max: f32,
+    },
+    /// `RandomNormal(mean, stddev)`; Keras default `(0, 0.05)`. Not truncated.
+    Normal {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation.
+        stddev: f32,
+    },
+    /// `TruncatedNormal(mean, stddev)`: normal, redrawn outside `mean ± 2·stddev`.
+    TruncatedNormal {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation before truncation.
+        stddev: f32,
+    },
+    /// `U(-l, l)`, `l = sqrt(6 / (fan_in + fan_out))`.
+    GlorotUniform,
+    /// Truncated normal, `stddev = sqrt(2 / (fan_in + fan_out)) / 0.87962566103423978`.
+    GlorotNormal,
+    /// Truncated normal, `stddev = sqrt(2 / fan_in) / 0.87962566103423978`.
+    HeNormal,
+    /// `U(-l, l)`, `l = sqrt(6 / fan_in)`.
+    HeUniform,
+    /// Truncated normal, `stddev = sqrt(1 / fan_in) / 0.87962566103423978`.
+    LecunNormal,
+    /// `U(-l, l)`, `l = sqrt(3 / fan_in)`.
+    LecunUniform,
+}
+
+/// A weight penalty: `loss += l1 · Σ|w| + l2 · Σw²` (no ½; gradient `l1·sign(w) + 2·l2·w`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Regularizer {
+    /// L1 factor (≥ 0, finite).
+    pub l1: f32,
+    /// L2 factor (≥ 0, finite).
+    pub l2: f32,
+}
+
+/// The `train { … }` block, Keras defaults filled in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Optimiser (default `adam()`).
+    pub optimizer: Optimizer,
+    /// Loss (default `sparse_categorical_crossentropy`).
+    pub loss: Loss,
+    /// Metrics reported besides the loss (default `[accuracy]`).
+    pub metrics: Vec<Metric>,
+    /// Mini-batch size (default 32).
+    pub batch: usize,
+    /// Number of epochs (default 10).
+    pub epochs: usize,
+    /// Seed of initialisation, shuffling and dropout masks (default 0).
+    pub seed: u64,
+    /// Fraction of the training data held out for validation, taken from the end before
+    /// shuffling (default none: validate on the test set).
+    pub validation_split: Option<f32>,
+    /// Whether to reshuffle the training data every epoch (default true).
+    pub shuffle: bool,
+}
+
+/// Optimisers with Keras 3 defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Optimizer {
+    /// Adam; Keras defaults `lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7`.
+    /// `w -= lr·sqrt(1-β2^t)/(1-β1^t) · m / (sqrt(v) + ε)`.
+    Adam {
+        /// Learning rate.
+        lr: f32,
+        /// First-moment decay.
+        beta1: f32,
+        /// Second-moment decay.
+        beta2: f32,
+        /// Added to `sqrt(v)` (the "epsilon hat" form).
+        epsilon: f32,
+    },
+    /// SGD; Keras defaults `lr = 0.01, momentum = 0, nesterov = false`.
+    /// `v = momentum·v - lr·g; w += v` (nesterov: `w += momentum·v - lr·g`).
+    Sgd {
+        /// Learning rate.
+        lr: f32,
+        /// Momentum in `[0, 1)`.
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+    },
+    /// RMSprop; Keras defaults `lr = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7`.
+    /// `a = rho·a + (1-rho)·g²; w -= lr·g / (sqrt(a) + ε)` (with momentum:
+    /// `m = momentum·m + lr·g / (sqrt(a) + ε); w -= m`).
+    RmsProp {
+        /// Learning rate.
+        lr: f32,
+        /// Decay of the squared-gradient average.
+        rho: f32,
+        /// Momentum in `[0, 1)`.
+        momentum: f32,
+        /// Added to `sqrt(a)`.
+        epsilon: f32,
+    },
+}
+
+/// Loss functions with Keras semantics; all are means over the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Loss {
+    /// Integer labels; from the logits of a final softmax, else from probabilities clipped
+    /// to `[1e-7, 1 - 1e-7]`.
+    SparseCategoricalCrossentropy,
+    /// One-hot labels; same rules as the sparse form.
+    CategoricalCrossentropy,
+    /// Mean squared error over the last axis, then over the batch.
+    MeanSquaredError,
+    /// Binary cross-entropy on probabilities clipped to `[1e-7, 1 - 1e-7]`, mean over the
+    /// last axis, then over the batch.
+    BinaryCrossentropy,
+}
+
+/// Metrics reported beside the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Metric {
+    /// Fraction of samples whose arg-max matches the label (Keras picks the sparse,
+    /// categorical or binary variant from the loss).
+    Accuracy,
+}

@@ -1,0 +1,3 @@
+//! The `.mlp` language: text -> AST (with spans) -> checks -> IR.
+
+pub mod ir;
