@@ -1,0 +1,1 @@
+//! Keras 3 `model.summary()` tables rendered from the IR.
