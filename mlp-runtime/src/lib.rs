@@ -1,7 +1,29 @@
 //! Execution of mlp models: allocation-free kernels, Keras-exact layers, initialisers,
 //! regularisers, losses, optimisers, training, data loading and the dynamic `Network`.
+//!
+//! The building blocks (`kernels`, `layers`, `init`, `regularize`, `loss`, `optim`, `rng`)
+//! are free functions on caller-owned slices; [`Network`] and generated models call the
+//! same functions in the same order (documented in [`network`]), and both implement
+//! [`Model`], on which [`fit`], [`evaluate`] and [`predict`] work.
 
 pub mod data;
+pub mod init;
 pub mod kernels;
+pub mod layers;
+pub mod layout;
+pub mod loss;
+pub mod model;
+pub mod network;
+pub mod optim;
+pub mod regularize;
+pub mod rng;
+pub mod train;
 
+pub use layout::{ParamLayout, Role, TensorInfo};
 pub use mlp_spec::ir;
+pub use model::{Model, StepStats};
+pub use network::{Network, NetworkError};
+pub use train::{
+    evaluate, fit, fit_with_progress, predict, predict_u8, BatchEvent, EpochEvent, FitOptions,
+    History, Progress, Silent, TrainError,
+};

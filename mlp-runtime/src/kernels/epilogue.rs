@@ -1,0 +1,131 @@
+//! Element-wise epilogues fused after a GEMM, on caller-owned row-major buffers.
+//!
+//! All functions work on a `[rows, cols]` matrix stored contiguously in the first
+//! `rows · cols` elements of the slice; nothing allocates.
+
+use mlp_spec::ir::Activation;
+
+/// `y[r, c] = act(y[r, c] + bias[c])` for every row (`bias` skipped when `None`). Softmax is
+/// taken over each row after the bias is added.
+///
+/// Reads `bias[..cols]`; reads and writes `y[..rows·cols]`.
+pub fn bias_activation(
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) {
+    let y = &mut y[..rows * cols];
+    if cols == 0 {
+        return;
+    }
+    for row in y.chunks_exact_mut(cols) {
+        if let Some(b) = bias {
+            for (v, &bb) in row.iter_mut().zip(&b[..cols]) {
+                *v += bb;
+            }
+        }
+        activate_row(act, row);
+    }
+}
+
+/// Applies `act` to one row in place (softmax over the row).
+#[inline]
+pub fn activate_row(act: Activation, row: &mut [f32]) {
+    match act {
+        Activation::Linear => {}
+        Activation::Relu => {
+            for v in row {
+                *v = v.max(0.0);
+            }
+        }
+        Activation::Sigmoid => {
+            for v in row {
+                *v = sigmoid(*v);
+            }
+        }
+        Activation::Tanh => {
+            for v in row {
+                *v = v.tanh();
+            }
+        }
+        Activation::Softmax => softmax_row(row),
+    }
+}
+
+/// `1 / (1 + e^-x)`.
+#[inline]
+#[must_use]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Numerically stable softmax of one row in place: `e^(x - max) / Σ e^(x - max)`.
+#[inline]
+pub fn softmax_row(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f32;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// `dy[r, c] *= act'(·)` expressed through the activation's OUTPUT `y` (relu: `y > 0`,
+/// sigmoid: `y(1-y)`, tanh: `1-y²`, linear: 1; softmax: `dy ← y ⊙ (dy - Σ dy⊙y)` per row).
+///
+/// Reads `y[..rows·cols]`; reads and writes `dy[..rows·cols]`.
+pub fn activation_backward(rows: usize, cols: usize, act: Activation, y: &[f32], dy: &mut [f32]) {
+    let n = rows * cols;
+    let (y, dy) = (&y[..n], &mut dy[..n]);
+    match act {
+        Activation::Linear => {}
+        Activation::Relu => {
+            for (g, &o) in dy.iter_mut().zip(y) {
+                if o <= 0.0 {
+                    *g = 0.0;
+                }
+            }
+        }
+        Activation::Sigmoid => {
+            for (g, &o) in dy.iter_mut().zip(y) {
+                *g *= o * (1.0 - o);
+            }
+        }
+        Activation::Tanh => {
+            for (g, &o) in dy.iter_mut().zip(y) {
+                *g *= 1.0 - o * o;
+            }
+        }
+        Activation::Softmax => {
+            if cols == 0 {
+                return;
+            }
+            for (g, o) in dy.chunks_exact_mut(cols).zip(y.chunks_exact(cols)) {
+                let dot: f32 = g.iter().zip(o).map(|(a, b)| a * b).sum();
+                for (gi, &oi) in g.iter_mut().zip(o) {
+                    *gi = oi * (*gi - dot);
+                }
+            }
+        }
+    }
+}
+
+/// `out[c] = Σ_r x[r, c]` (column sums, e.g. a bias gradient). Overwrites `out[..cols]`.
+pub fn column_sums(rows: usize, cols: usize, x: &[f32], out: &mut [f32]) {
+    let out = &mut out[..cols];
+    out.fill(0.0);
+    if cols == 0 {
+        return;
+    }
+    for row in x[..rows * cols].chunks_exact(cols) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The [`Model`] trait: what `fit`, `evaluate` and `predict` need from a model. `Network`
+//! (the dynamic executor) and every generated model implement it.
+//!
+//! Contract for implementors (checked by `fit`/`evaluate`/`predict`, `debug_assert`ed by
+//! implementations): `1 ≤ batch ≤ max_batch()`, `x.len() ≥ batch · ir().input_size()` (raw
+//! features, row-major), `labels.len() ≥ batch` with every label `< output units` when the
+//! output has ≥ 2 units. Methods on the hot path allocate nothing.
+//!
+//! Buffers (see [`crate::layout`]): `params()` all trainable tensors, `state()` the
+//! non-trainable ones, `grads()` mirrors `params()` and holds the gradient of the DATA loss
+//! of the last `compute_gradients`/`train_step` (regularisation gradients are added inside
+//! the optimiser pass; [`crate::regularize::add_gradients`] adds them for checks).
+//!
+//! Dropout masks of a training step are keyed by `(seed, layer, iterations())`, so
+//! `compute_gradients` followed by `train_step` on the same batch see the same mask.
+
+use mlp_spec::ir;
+
+/// Loss and accuracy count of one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StepStats {
+    /// Mean loss over the batch plus the weight penalty (as Keras reports it), computed
+    /// with the parameters BEFORE the step's update.
+    pub loss: f32,
+    /// Samples counted correct by the accuracy metric (see [`crate::loss`]).
+    pub correct: usize,
+    /// Number of samples in the batch.
+    pub batch: usize,
+}
+
+/// A trainable model with all parameters in one flat buffer.
+pub trait Model {
+    /// The model's IR (shapes, layers, training configuration).
+    fn ir(&self) -> &ir::Model;
+
+    /// Largest batch the model's buffers were sized for.
+    fn max_batch(&self) -> usize;
+
+    /// All trainable parameters, laid out as [`crate::layout::ParamLayout`] says.
+    fn params(&self) -> &[f32];
+
+    /// Mutable access to the trainable parameters (loading, gradient checks).
+    fn params_mut(&mut self) -> &mut [f32];
+
+    /// Non-trainable state (`BatchNorm` moving mean and variance), per the layout.
+    fn state(&self) -> &[f32];
+
+    /// Mutable access to the non-trainable state.
+    fn state_mut(&mut self) -> &mut [f32];
+
+    /// Data-loss gradients of the last `compute_gradients` / `train_step`, mirroring
+    /// `params()`.
+    fn grads(&self) -> &[f32];
+
+    /// Number of optimiser steps taken so far (Keras's `optimizer.iterations`).
+    fn iterations(&self) -> u64;
+
+    /// Inference forward pass over `batch` rows of `x`; returns the outputs
+    /// `[batch, output units]` (probabilities after a final softmax).
+    fn forward(&mut self, x: &[f32], batch: usize) -> &[f32];
+
+    /// Inference forward pass plus loss (incl. penalty) and accuracy count against
+    /// `labels`; no state changes.
+    fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats;
+
+    /// Training-mode forward (dropout active, `BatchNorm` on batch statistics, so the moving
+    /// statistics ARE updated) and backward, filling `grads()`; parameters, optimiser state
+    /// and `iterations()` are left unchanged.
+    fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats;
+
+    /// One training step: `compute_gradients`, then the optimiser pass (with regularisation
+    /// gradients), then `iterations() += 1`.
+    fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats;
+
+    /// Keras 3 `model.summary()` table of the model.
+    fn summary(&self) -> String {
+        mlp_spec::summary::summary(self.ir())
+    }
+}

@@ -1,0 +1,433 @@
+//! Training API: [`fit`], [`evaluate`], [`predict`], with Keras 3 `fit` semantics.
+//!
+//! - Every epoch the training indices are reshuffled (when `shuffle`) with a seeded RNG
+//!   (`rng::stream_rng(seed, STREAM_SHUFFLE, 0)`, one stream for the whole run); batches
+//!   of `batch_size` are gathered from those indices straight from the u8 images into one
+//!   reused f32 buffer; the last partial batch is trained on.
+//! - The reported loss is the mean over the epoch's samples (each batch's loss, which
+//!   includes the weight penalty, weighted by its size); accuracy likewise.
+//! - Validation metrics are computed on the whole validation set after each epoch.
+//! - `validation_split` takes the last part of the data before shuffling; explicit
+//!   validation data overrides it, as in Keras.
+
+use crate::data::{DataError, Dataset};
+use crate::model::{Model, StepStats};
+use crate::rng;
+use mlp_spec::ir;
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use thiserror::Error;
+
+/// Why training, evaluation or prediction refused to run.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// The batch size is 0.
+    #[error("the batch size must be at least 1")]
+    ZeroBatch,
+    /// The batch size exceeds what the model's buffers were sized for.
+    #[error("batch size {batch} exceeds the model's largest batch {max}")]
+    BatchTooLarge {
+        /// Requested batch size.
+        batch: usize,
+        /// The model's `max_batch()`.
+        max: usize,
+    },
+    /// A sample has a different number of features than the model's input.
+    #[error("the data has {found} features per sample but the model's input takes {expected}")]
+    FeatureMismatch {
+        /// The model's input size.
+        expected: usize,
+        /// The data's features per sample.
+        found: usize,
+    },
+    /// A label cannot be a target of the model's output.
+    #[error("label {label} of sample {index} is not a class of the model's {units} outputs")]
+    LabelOutOfRange {
+        /// The sample's index.
+        index: usize,
+        /// The label.
+        label: u8,
+        /// Output units of the model.
+        units: usize,
+    },
+    /// There is nothing to train on.
+    #[error("the training set is empty")]
+    EmptyDataset,
+    /// `validation_split` could not be applied.
+    #[error("validation split: {0}")]
+    Split(#[from] DataError),
+}
+
+/// Options of [`fit`]; [`FitOptions::from_config`] takes them from a spec's `train` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitOptions {
+    /// Number of passes over the training data (default 10).
+    pub epochs: usize,
+    /// Samples per step (default 32); the last batch of an epoch may be smaller.
+    pub batch_size: usize,
+    /// Reshuffle the training data every epoch (default true).
+    pub shuffle: bool,
+    /// Seed of the shuffles (default 0; initialisation and dropout use the model's seed).
+    pub seed: u64,
+    /// Fraction of the training data held out for validation, from its end, before
+    /// shuffling (default none). Ignored when validation data is passed to [`fit`].
+    pub validation_split: Option<f32>,
+}
+
+impl Default for FitOptions {
+    fn default() -> FitOptions {
+        FitOptions {
+            epochs: 10,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: None,
+        }
+    }
+}
+
+impl FitOptions {
+    /// The options written in a spec's `train` block.
+    #[must_use]
+    pub fn from_config(config: &ir::TrainConfig) -> FitOptions {
+        FitOptions {
+            epochs: config.epochs,
+            batch_size: config.batch,
+            shuffle: config.shuffle,
+            seed: config.seed,
+            validation_split: config.validation_split,
+        }
+    }
+}
+
+/// Per-epoch metrics, under Keras's `history.history` keys.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct History {
+    /// Mean training loss (incl. weight penalty) of each epoch.
+    pub loss: Vec<f32>,
+    /// Training accuracy of each epoch.
+    pub accuracy: Vec<f32>,
+    /// Validation loss after each epoch (empty without validation data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub val_loss: Vec<f32>,
+    /// Validation accuracy after each epoch (empty without validation data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub val_accuracy: Vec<f32>,
+    /// Wall-clock seconds of each epoch (training plus validation).
+    pub epoch_seconds: Vec<f64>,
+}
+
+/// Progress of one training step, for [`Progress::on_batch`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchEvent {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Number of epochs.
+    pub epochs: usize,
+    /// 0-based step within the epoch.
+    pub step: usize,
+    /// Steps per epoch.
+    pub steps: usize,
+    /// This step's loss and accuracy count.
+    pub stats: StepStats,
+    /// Running mean loss of the epoch so far.
+    pub loss: f32,
+    /// Running accuracy of the epoch so far.
+    pub accuracy: f32,
+}
+
+/// The end of an epoch, for [`Progress::on_epoch_end`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochEvent {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Number of epochs.
+    pub epochs: usize,
+    /// Mean training loss of the epoch.
+    pub loss: f32,
+    /// Training accuracy of the epoch.
+    pub accuracy: f32,
+    /// Validation loss and accuracy, when there is validation data.
+    pub val: Option<(f32, f32)>,
+    /// Wall-clock seconds of the epoch.
+    pub seconds: f64,
+}
+
+/// Hooks called by [`fit_with_progress`]; both default to doing nothing.
+pub trait Progress {
+    /// Called before the first step of each epoch with the number of steps.
+    fn on_epoch_begin(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        let _ = (epoch, epochs, steps);
+    }
+    /// Called after every training step.
+    fn on_batch(&mut self, event: &BatchEvent) {
+        let _ = event;
+    }
+    /// Called after every epoch, validation included.
+    fn on_epoch_end(&mut self, event: &EpochEvent) {
+        let _ = event;
+    }
+}
+
+/// A [`Progress`] that reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// Trains `model` on `train` (see the module docs for the semantics), validating on
+/// `validation` (or on the `validation_split` tail of `train`) after every epoch.
+///
+/// # Errors
+/// [`TrainError`] when the batch size is 0 or larger than `model.max_batch()`, the data's
+/// features differ from the model's input, a label is not a class of the output, the
+/// training set is empty, or `validation_split` is out of range.
+pub fn fit<M: Model + ?Sized>(
+    model: &mut M,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    opts: &FitOptions,
+) -> Result<History, TrainError> {
+    fit_with_progress(model, train, validation, opts, &mut Silent)
+}
+
+/// [`fit`] with progress hooks.
+///
+/// # Errors
+/// As [`fit`].
+pub fn fit_with_progress<M: Model + ?Sized>(
+    model: &mut M,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    opts: &FitOptions,
+    progress: &mut dyn Progress,
+) -> Result<History, TrainError> {
+    let split;
+    let (train, validation) = match (validation, opts.validation_split) {
+        (None, Some(fraction)) => {
+            split = train.split_last(f64::from(fraction))?;
+            (&split.0, Some(&split.1))
+        }
+        _ => (train, validation),
+    };
+    check_batch(model, opts.batch_size)?;
+    check_data(model, train)?;
+    if let Some(v) = validation {
+        check_data(model, v)?;
+    }
+    if train.is_empty() {
+        return Err(TrainError::EmptyDataset);
+    }
+    let features = train.features();
+    let batch_size = opts.batch_size;
+    let mut x = vec![0.0f32; batch_size * features];
+    let mut labels = vec![0u8; batch_size];
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut shuffler = rng::stream_rng(opts.seed, rng::STREAM_SHUFFLE, 0);
+    let steps = train.len().div_ceil(batch_size);
+    let mut history = History::default();
+    for epoch in 0..opts.epochs {
+        let start = Instant::now();
+        if opts.shuffle {
+            rng::shuffle(&mut order, &mut shuffler);
+        }
+        progress.on_epoch_begin(epoch, opts.epochs, steps);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        for (step, idx) in order.chunks(batch_size).enumerate() {
+            let b = idx.len();
+            train.gather_batch(idx, &mut x);
+            train.gather_labels(idx, &mut labels);
+            let stats = model.train_step(&x, &labels, b);
+            loss_sum += f64::from(stats.loss) * b as f64;
+            correct += stats.correct;
+            seen += b;
+            progress.on_batch(&BatchEvent {
+                epoch,
+                epochs: opts.epochs,
+                step,
+                steps,
+                stats,
+                loss: (loss_sum / seen as f64) as f32,
+                accuracy: correct as f32 / seen as f32,
+            });
+        }
+        let loss = (loss_sum / seen as f64) as f32;
+        let accuracy = correct as f32 / seen as f32;
+        history.loss.push(loss);
+        history.accuracy.push(accuracy);
+        let val = match validation {
+            Some(v) if !v.is_empty() => {
+                let r = evaluate_unchecked(model, v, batch_size, &mut x, &mut labels);
+                history.val_loss.push(r.0);
+                history.val_accuracy.push(r.1);
+                Some(r)
+            }
+            _ => None,
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        history.epoch_seconds.push(seconds);
+        progress.on_epoch_end(&EpochEvent {
+            epoch,
+            epochs: opts.epochs,
+            loss,
+            accuracy,
+            val,
+            seconds,
+        });
+    }
+    Ok(history)
+}
+
+/// Mean loss (incl. weight penalty) and accuracy of `model` over `data`, in batches of
+/// `batch` (inference mode). An empty set gives `(NaN, NaN)`.
+///
+/// # Errors
+/// [`TrainError`] when `batch` is 0 or above `model.max_batch()`, or the data does not fit
+/// the model (features, labels).
+pub fn evaluate<M: Model + ?Sized>(
+    model: &mut M,
+    data: &Dataset,
+    batch: usize,
+) -> Result<(f32, f32), TrainError> {
+    check_batch(model, batch)?;
+    check_data(model, data)?;
+    let mut x = vec![0.0f32; batch * data.features()];
+    let mut labels = vec![0u8; batch];
+    Ok(evaluate_unchecked(model, data, batch, &mut x, &mut labels))
+}
+
+/// [`evaluate`] on already validated inputs with caller-owned gather buffers.
+fn evaluate_unchecked<M: Model + ?Sized>(
+    model: &mut M,
+    data: &Dataset,
+    batch: usize,
+    x: &mut [f32],
+    labels: &mut [u8],
+) -> (f32, f32) {
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    let mut idx: Vec<usize> = Vec::with_capacity(batch);
+    let mut start = 0;
+    while start < data.len() {
+        let end = (start + batch).min(data.len());
+        idx.clear();
+        idx.extend(start..end);
+        data.gather_batch(&idx, x);
+        data.gather_labels(&idx, labels);
+        let stats = model.evaluate_batch(x, labels, idx.len());
+        loss_sum += f64::from(stats.loss) * idx.len() as f64;
+        correct += stats.correct;
+        start = end;
+    }
+    let n = data.len() as f64;
+    ((loss_sum / n) as f32, (correct as f64 / n) as f32)
+}
+
+/// Outputs of `model` for every row of `x` (`[samples, input features]`), computed in
+/// batches of up to `model.max_batch()` rows.
+///
+/// # Errors
+/// [`TrainError::FeatureMismatch`] when `x` has the wrong number of columns.
+pub fn predict<M: Model + ?Sized>(
+    model: &mut M,
+    x: ArrayView2<f32>,
+) -> Result<Array2<f32>, TrainError> {
+    predict_rows(model, x.nrows(), x.ncols(), |r, out| {
+        for (o, &v) in out.iter_mut().zip(x.row(r)) {
+            *o = v;
+        }
+    })
+}
+
+/// [`predict`] on raw u8 features (converted to f32 without scaling, as the notebook feeds
+/// pixels).
+///
+/// # Errors
+/// [`TrainError::FeatureMismatch`] when `x` has the wrong number of columns.
+pub fn predict_u8<M: Model + ?Sized>(
+    model: &mut M,
+    x: ArrayView2<u8>,
+) -> Result<Array2<f32>, TrainError> {
+    predict_rows(model, x.nrows(), x.ncols(), |r, out| {
+        for (o, &v) in out.iter_mut().zip(x.row(r)) {
+            *o = f32::from(v);
+        }
+    })
+}
+
+/// Shared body of the predict functions: `fill(row, out)` writes one input row.
+fn predict_rows<M: Model + ?Sized>(
+    model: &mut M,
+    rows: usize,
+    cols: usize,
+    fill: impl Fn(usize, &mut [f32]),
+) -> Result<Array2<f32>, TrainError> {
+    let expected = model.ir().input_size();
+    if cols != expected {
+        return Err(TrainError::FeatureMismatch {
+            expected,
+            found: cols,
+        });
+    }
+    let units = model.ir().output_size();
+    let batch = model.max_batch().max(1);
+    let mut out = Array2::<f32>::zeros((rows, units));
+    let mut buf = vec![0.0f32; batch * cols];
+    let mut start = 0;
+    while start < rows {
+        let end = (start + batch).min(rows);
+        for r in start..end {
+            fill(r, &mut buf[(r - start) * cols..(r - start + 1) * cols]);
+        }
+        let y = model.forward(&buf, end - start);
+        for (r, row) in y.chunks_exact(units.max(1)).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                out[[start + r, j]] = v;
+            }
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Checks `1 ≤ batch ≤ max_batch`.
+fn check_batch<M: Model + ?Sized>(model: &M, batch: usize) -> Result<(), TrainError> {
+    if batch == 0 {
+        return Err(TrainError::ZeroBatch);
+    }
+    if batch > model.max_batch() {
+        return Err(TrainError::BatchTooLarge {
+            batch,
+            max: model.max_batch(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `data` fits `model`: feature count, and labels `< units` when the output
+/// has ≥ 2 units.
+fn check_data<M: Model + ?Sized>(model: &M, data: &Dataset) -> Result<(), TrainError> {
+    let expected = model.ir().input_size();
+    if data.features() != expected {
+        return Err(TrainError::FeatureMismatch {
+            expected,
+            found: data.features(),
+        });
+    }
+    let units = model.ir().output_size();
+    if units >= 2 {
+        if let Some((index, &label)) = data
+            .labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| usize::from(l) >= units)
+        {
+            return Err(TrainError::LabelOutOfRange {
+                index,
+                label,
+                units,
+            });
+        }
+    }
+    Ok(())
+}
