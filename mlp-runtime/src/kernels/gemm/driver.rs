@@ -1,0 +1,224 @@
+//! The GEMM driver, generic over an instruction set ([`Simd`]).
+//!
+//! One strided problem form covers all three public kernels: `c[i, j] (+)= Σ_p
+//! a[i * rsa + p * csa] · b[p * rsb + j]`, with `b`'s rows contiguous. `matmul` is
+//! `(rsa, csa) = (k, 1)`, `matmul_at` is `(1, m)`; `matmul_bt` first packs `bᵀ` panel by
+//! panel into a stack buffer ([`gemm_bt`]).
+//!
+//! The register tile: `MR` rows × `NV` vectors of `c` live in registers for the whole
+//! `k` loop; each step loads `NV` vectors of one row of `b`, broadcasts `a[i, p]` for each
+//! of the `MR` rows and issues `MR × NV` fused multiply-adds. Nothing is packed for
+//! `matmul`/`matmul_at` because `b`'s rows are already contiguous and the shapes of this
+//! crate are small enough for `b` to stay in L1/L2.
+//!
+//! Summation order for one element of `c` is fixed by `(k, KC)` alone (sequential in `p`,
+//! restarting from the stored partial every `KC` steps in `matmul_bt`), so results are
+//! reproducible run to run on the same instruction set.
+#![allow(unsafe_code)]
+// Generic code must be inlined into the `#[target_feature]` entry point to be compiled
+// with that instruction set: anywhere else the intrinsics would stay function calls.
+#![allow(clippy::inline_always)]
+
+use core::mem::MaybeUninit;
+
+use super::simd::Simd;
+
+/// A strided GEMM problem on raw pointers: `c[i * rsc + j] (+)= Σ_{p<k}
+/// a[i * rsa + p * csa] · b[p * rsb + j]` for `i < m`, `j < n`.
+///
+/// Contract (checked by the public functions before building one): `m, n >= 1`; every
+/// element named by the formula is in bounds of its buffer; `c` does not overlap `a` or
+/// `b`. With `accumulate == false`, `c` is only written.
+#[derive(Clone, Copy)]
+pub(super) struct Gemm {
+    /// Rows of `c`.
+    pub m: usize,
+    /// Length of the reduction.
+    pub k: usize,
+    /// Columns of `c`.
+    pub n: usize,
+    /// Element `(0, 0)` of `a`.
+    pub a: *const f32,
+    /// Distance between rows `i` and `i + 1` of `a`.
+    pub rsa: usize,
+    /// Distance between `p` and `p + 1` in `a`.
+    pub csa: usize,
+    /// Element `(0, 0)` of `b`; its rows are contiguous.
+    pub b: *const f32,
+    /// Distance between rows `p` and `p + 1` of `b`.
+    pub rsb: usize,
+    /// Element `(0, 0)` of `c`; its rows are contiguous.
+    pub c: *mut f32,
+    /// Distance between rows `i` and `i + 1` of `c`.
+    pub rsc: usize,
+    /// Add to `c` instead of overwriting it.
+    pub accumulate: bool,
+}
+
+impl Gemm {
+    /// The same problem restricted to rows `i0..` (pointers moved, `m` reduced).
+    #[inline(always)]
+    unsafe fn at_row(&self, i0: usize) -> Self {
+        Self {
+            m: self.m - i0,
+            a: self.a.add(i0 * self.rsa),
+            c: self.c.add(i0 * self.rsc),
+            ..*self
+        }
+    }
+}
+
+/// Computes rows `0..MR` of `g` (all `g.n` columns, `g.n <= NV * LANES`, the last vector
+/// masked when `TAIL`) with an `MR × NV` register tile.
+///
+/// # Safety
+/// `g` satisfies the [`Gemm`] contract and `g.m >= MR`; `g.n == NV * LANES` when `!TAIL`.
+#[inline(always)]
+unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+    g: &Gemm,
+    mask: S::Mask,
+) {
+    let mut acc = [[S::zero(); NV]; MR];
+    let mut a_row = [g.a; MR];
+    for (r, ar) in a_row.iter_mut().enumerate() {
+        *ar = g.a.add(r * g.rsa);
+    }
+    for p in 0..g.k {
+        let brow = g.b.add(p * g.rsb);
+        let mut bv = [S::zero(); NV];
+        for (v, x) in bv.iter_mut().enumerate() {
+            *x = if TAIL && v + 1 == NV {
+                S::load_masked(brow.add(v * S::LANES), mask)
+            } else {
+                S::load(brow.add(v * S::LANES))
+            };
+        }
+        let off = p * g.csa;
+        for r in 0..MR {
+            let x = S::splat(a_row[r].add(off));
+            for v in 0..NV {
+                acc[r][v] = S::fma(acc[r][v], x, bv[v]);
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        let crow = g.c.add(r * g.rsc);
+        for (v, &x) in acc_r.iter().enumerate() {
+            let dst = crow.add(v * S::LANES);
+            if TAIL && v + 1 == NV {
+                let x = if g.accumulate {
+                    S::add(x, S::load_masked(dst, mask))
+                } else {
+                    x
+                };
+                S::store_masked(dst, x, mask);
+            } else {
+                let x = if g.accumulate {
+                    S::add(x, S::load(dst))
+                } else {
+                    x
+                };
+                S::store(dst, x);
+            }
+        }
+    }
+}
+
+/// Computes all rows of `g` for one column block: tiles of `MR` rows, then the remaining
+/// rows with tiles of 4, 2 and 1.
+///
+/// # Safety
+/// As [`tile`], except that any `g.m` is allowed.
+#[inline(always)]
+pub(super) unsafe fn rows<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+    g: &Gemm,
+    mask: S::Mask,
+) {
+    let mut i = 0;
+    while g.m - i >= MR {
+        tile::<S, MR, NV, TAIL>(&g.at_row(i), mask);
+        i += MR;
+    }
+    while g.m - i >= 4 {
+        tile::<S, 4, NV, TAIL>(&g.at_row(i), mask);
+        i += 4;
+    }
+    while g.m - i >= 2 {
+        tile::<S, 2, NV, TAIL>(&g.at_row(i), mask);
+        i += 2;
+    }
+    if g.m - i == 1 {
+        tile::<S, 1, NV, TAIL>(&g.at_row(i), mask);
+    }
+}
+
+/// Runs `g` block of columns by block of columns.
+///
+/// # Safety
+/// `g` satisfies the [`Gemm`] contract.
+#[inline(always)]
+pub(super) unsafe fn gemm<S: Simd>(g: &Gemm) {
+    let width = S::NV_MAX * S::LANES;
+    let mut j = 0;
+    while j < g.n {
+        let block = Gemm {
+            n: (g.n - j).min(width),
+            b: g.b.add(j),
+            c: g.c.add(j),
+            ..*g
+        };
+        S::column_block(&block);
+        j += width;
+    }
+}
+
+/// Reduction steps per packed panel of `matmul_bt`.
+const KC: usize = 128;
+/// Widest panel any instruction set packs (`NV_MAX * LANES`).
+pub(super) const PANEL_MAX: usize = 64;
+
+/// A packed panel of `bᵀ`, cache-line aligned so the kernel's loads never split lines.
+#[repr(C, align(64))]
+struct Panel([MaybeUninit<f32>; KC * PANEL_MAX]);
+
+/// `c[m×n] (+)= a[m×k] · b[n×k]ᵀ`: packs `width` columns of `bᵀ` × `KC` steps at a time
+/// into a stack panel and runs the [`gemm`] tiles on it.
+///
+/// # Safety
+/// `g` describes `c[m×n] (+)= a[m×k] · bᵀ` with `a` row-major (`rsa == k`, `csa == 1`),
+/// `g.b` pointing at a row-major `n × k` matrix (`rsb` is ignored) and `rsc == n`, and
+/// otherwise satisfies the [`Gemm`] contract; `g.k >= 1`.
+#[inline(always)]
+pub(super) unsafe fn gemm_bt<S: Simd>(g: &Gemm) {
+    let width = S::NV_MAX * S::LANES;
+    debug_assert!(width <= PANEL_MAX);
+    // 32 KiB on the stack is the point: no heap allocation per call.
+    #[allow(clippy::large_stack_arrays)]
+    let mut panel = Panel([MaybeUninit::uninit(); KC * PANEL_MAX]);
+    let buf = panel.0.as_mut_ptr().cast::<f32>();
+    let mut j = 0;
+    while j < g.n {
+        let cols = (g.n - j).min(width);
+        let mut p = 0;
+        while p < g.k {
+            let kc = (g.k - p).min(KC);
+            S::pack_bt(g.b.add(j * g.k + p), g.k, cols, kc, buf);
+            let block = Gemm {
+                m: g.m,
+                k: kc,
+                n: cols,
+                a: g.a.add(p),
+                rsa: g.rsa,
+                csa: 1,
+                b: buf,
+                rsb: width,
+                c: g.c.add(j),
+                rsc: g.rsc,
+                accumulate: g.accumulate || p > 0,
+            };
+            S::column_block(&block);
+            p += kc;
+        }
+        j += width;
+    }
+}

@@ -1,0 +1,330 @@
+//! Fast single-precision GEMM kernels on caller-owned, row-major, contiguous buffers.
+//!
+//! Three forms cover what the layers need (Dense forward, weight gradient, input
+//! gradient): [`matmul`] (`a · b`), [`matmul_at`] (`aᵀ · b`) and [`matmul_bt`]
+//! (`a · bᵀ`). Each has a naive twin in [`super::reference`] that the tests compare
+//! against.
+//!
+//! Invariants:
+//! - Nothing allocates: tiles live in registers, and the one packing buffer
+//!   (`matmul_bt`) is a fixed 32 KiB array on the stack.
+//! - With `accumulate == false`, `c` is only written, never read (a NaN in `c` does not
+//!   leak into the result).
+//! - The instruction set is detected once per process (AVX-512F, else AVX2 + FMA, else
+//!   portable code) and every call uses it, so two runs on one machine give bit-identical
+//!   results. Different instruction sets may differ in the last bits (FMA rounds once,
+//!   the portable path twice).
+//! - Buffers may be longer than the shapes need (layers size them for the largest batch);
+//!   only the leading `rows × cols` elements are touched.
+#![allow(unsafe_code)]
+
+mod driver;
+mod simd;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::OnceLock;
+
+use driver::Gemm;
+use simd::Portable;
+
+/// An instruction-set path of the GEMM kernels.
+///
+/// Public only so tests and benchmarks can run every path on one machine
+/// ([`matmul_on`] and friends); normal callers use [`matmul`], which picks
+/// [`Isa::detected`].
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// Plain Rust on arrays of four floats; compiles and runs everywhere.
+    Portable,
+    /// `x86_64` AVX2 + FMA, 8 lanes.
+    Avx2,
+    /// `x86_64` AVX-512F, 16 lanes.
+    Avx512,
+}
+
+impl Isa {
+    /// Every path, slowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// Whether this CPU can run the path.
+    #[must_use]
+    pub fn is_supported(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Isa::Avx2 | Isa::Avx512 => false,
+        }
+    }
+
+    /// The fastest supported path, detected on first use and cached for the process.
+    #[must_use]
+    pub fn detected() -> Isa {
+        static DETECTED: OnceLock<Isa> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            [Isa::Avx512, Isa::Avx2]
+                .into_iter()
+                .find(|isa| isa.is_supported())
+                .unwrap_or(Isa::Portable)
+        })
+    }
+}
+
+/// `m * k`, or a panic naming the kernel if it overflows (no buffer could be that long).
+fn elems(rows: usize, cols: usize, what: &str) -> usize {
+    match rows.checked_mul(cols) {
+        Some(len) => len,
+        None => panic!("{what}: {rows}×{cols} elements overflow usize"),
+    }
+}
+
+/// Checks the buffer lengths for an `m×k`-by-`k×n` product and handles the cases with
+/// nothing to multiply. Returns `false` when the caller has nothing left to do.
+fn prepare(
+    name: &str,
+    (m, k, n): (usize, usize, usize),
+    (a, b, c): (usize, usize, usize),
+    c_buf: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    let (a_need, b_need, c_need) = (elems(m, k, name), elems(k, n, name), elems(m, n, name));
+    assert!(
+        a >= a_need && b >= b_need && c >= c_need,
+        "{name}: m={m} k={k} n={n} needs a≥{a_need}, b≥{b_need}, c≥{c_need} elements, \
+         got {a}, {b}, {c}"
+    );
+    if m == 0 || n == 0 {
+        return false;
+    }
+    if k == 0 {
+        if !accumulate {
+            c_buf[..c_need].fill(0.0);
+        }
+        return false;
+    }
+    true
+}
+
+/// Runs a checked problem on `isa` (strided form; `matmul` and `matmul_at`).
+fn run(isa: Isa, g: &Gemm) {
+    assert!(
+        isa.is_supported(),
+        "GEMM path {isa:?} is not supported on this CPU"
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512F support was asserted above; the caller checked `g`'s bounds.
+        Isa::Avx512 => unsafe { x86::gemm_avx512(g) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 + FMA support was asserted above; the caller checked `g`'s bounds.
+        Isa::Avx2 => unsafe { x86::gemm_avx2(g) },
+        // SAFETY: portable code needs no CPU feature; the caller checked `g`'s bounds.
+        Isa::Portable => unsafe { driver::gemm::<Portable>(g) },
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: unreachable (the assert above fails first); same as the portable arm.
+        Isa::Avx2 | Isa::Avx512 => unsafe { driver::gemm::<Portable>(g) },
+    }
+}
+
+/// Runs a checked `a · bᵀ` problem on `isa`.
+fn run_bt(isa: Isa, g: &Gemm) {
+    assert!(
+        isa.is_supported(),
+        "GEMM path {isa:?} is not supported on this CPU"
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512F support was asserted above; the caller checked `g`'s bounds.
+        Isa::Avx512 => unsafe { x86::gemm_bt_avx512(g) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 + FMA support was asserted above; the caller checked `g`'s bounds.
+        Isa::Avx2 => unsafe { x86::gemm_bt_avx2(g) },
+        // SAFETY: portable code needs no CPU feature; the caller checked `g`'s bounds.
+        Isa::Portable => unsafe { driver::gemm_bt::<Portable>(g) },
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: unreachable (the assert above fails first); same as the portable arm.
+        Isa::Avx2 | Isa::Avx512 => unsafe { driver::gemm_bt::<Portable>(g) },
+    }
+}
+
+/// Matrix product `c = a · b`, or `c += a · b` when `accumulate`.
+///
+/// - Shapes: `a` is `m×k`, `b` is `k×n`, `c` is `m×n`; all row-major and contiguous
+///   (`a[i * k + p]`, `b[p * n + j]`, `c[i * n + j]`).
+/// - Reads the first `m·k` elements of `a` and `k·n` of `b`; writes the first `m·n` of
+///   `c`, which it reads only when `accumulate`. Longer buffers are fine; the rest is
+///   untouched. `c` cannot alias `a` or `b` (it is borrowed mutably).
+/// - Any dimension may be 0; `k == 0` sets `c` to zero (or leaves it when accumulating).
+/// - Sums run over `p` in order, fused multiply-adds on the SIMD paths.
+///
+/// Used by Dense forward: `Y[batch×out] = X[batch×in] · W[in×out]`.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says (a caller bug: shapes come from a checked
+/// spec), or if a shape's element count overflows `usize`.
+pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    matmul_on(Isa::detected(), m, k, n, a, b, c, accumulate);
+}
+
+/// Transposed-right product `c = a · bᵀ`, or `c += a · bᵀ` when `accumulate`.
+///
+/// - Shapes: `a` is `m×k`, `b` is `n×k`, `c` is `m×n`; all row-major and contiguous
+///   (`a[i * k + p]`, `b[j * k + p]`, `c[i * n + j]`).
+/// - Reads the first `m·k` elements of `a` and `n·k` of `b`; writes the first `m·n` of
+///   `c`, which it reads only when `accumulate`. `c` cannot alias `a` or `b`.
+/// - Any dimension may be 0; `k == 0` sets `c` to zero (or leaves it when accumulating).
+/// - Copies 64 columns of `bᵀ` × 128 steps of `k` at a time into a stack buffer, so the
+///   sum for one element runs over `p` in order, resuming from `c` every 128 steps.
+///
+/// Used by Dense backward for the input gradient: `dX[batch×in] = dY[batch×out] ·
+/// W[in×out]ᵀ` (so `k = out`, `n = in`).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says, or if a shape overflows `usize`.
+pub fn matmul_bt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    matmul_bt_on(Isa::detected(), m, k, n, a, b, c, accumulate);
+}
+
+/// Transposed-left product `c = aᵀ · b`, or `c += aᵀ · b` when `accumulate`.
+///
+/// - Shapes: `a` is `k×m`, `b` is `k×n`, `c` is `m×n`; all row-major and contiguous
+///   (`a[p * m + i]`, `b[p * n + j]`, `c[i * n + j]`).
+/// - Reads the first `k·m` elements of `a` and `k·n` of `b`; writes the first `m·n` of
+///   `c`, which it reads only when `accumulate`. `c` cannot alias `a` or `b`.
+/// - Any dimension may be 0; `k == 0` sets `c` to zero (or leaves it when accumulating).
+/// - Sums run over `p` in order (a sum of rank-1 updates `a[p,:]ᵀ · b[p,:]`).
+///
+/// Used by Dense backward for the weight gradient: `dW[in×out] = X[batch×in]ᵀ ·
+/// dY[batch×out]` (so `m = in`, `k = batch`).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says, or if a shape overflows `usize`.
+pub fn matmul_at(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    matmul_at_on(Isa::detected(), m, k, n, a, b, c, accumulate);
+}
+
+/// [`matmul`] on a chosen path. For tests and benchmarks.
+///
+/// # Panics
+/// As [`matmul`], and if `isa` is not supported on this CPU.
+#[doc(hidden)]
+pub fn matmul_on(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let lens = (a.len(), b.len(), c.len());
+    if !prepare("matmul", (m, k, n), lens, c, accumulate) {
+        return;
+    }
+    let g = Gemm {
+        m,
+        k,
+        n,
+        a: a.as_ptr(),
+        rsa: k,
+        csa: 1,
+        b: b.as_ptr(),
+        rsb: n,
+        c: c.as_mut_ptr(),
+        rsc: n,
+        accumulate,
+    };
+    run(isa, &g);
+}
+
+/// [`matmul_bt`] on a chosen path. For tests and benchmarks.
+///
+/// # Panics
+/// As [`matmul_bt`], and if `isa` is not supported on this CPU.
+#[doc(hidden)]
+pub fn matmul_bt_on(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let lens = (a.len(), b.len(), c.len());
+    if !prepare("matmul_bt", (m, k, n), lens, c, accumulate) {
+        return;
+    }
+    let g = Gemm {
+        m,
+        k,
+        n,
+        a: a.as_ptr(),
+        rsa: k,
+        csa: 1,
+        b: b.as_ptr(),
+        rsb: k,
+        c: c.as_mut_ptr(),
+        rsc: n,
+        accumulate,
+    };
+    run_bt(isa, &g);
+}
+
+/// [`matmul_at`] on a chosen path. For tests and benchmarks.
+///
+/// # Panics
+/// As [`matmul_at`], and if `isa` is not supported on this CPU.
+#[doc(hidden)]
+pub fn matmul_at_on(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let lens = (a.len(), b.len(), c.len());
+    if !prepare("matmul_at", (m, k, n), lens, c, accumulate) {
+        return;
+    }
+    let g = Gemm {
+        m,
+        k,
+        n,
+        a: a.as_ptr(),
+        rsa: 1,
+        csa: m,
+        b: b.as_ptr(),
+        rsb: n,
+        c: c.as_mut_ptr(),
+        rsc: n,
+        accumulate,
+    };
+    run(isa, &g);
+}

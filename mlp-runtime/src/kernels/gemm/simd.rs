@@ -1,0 +1,172 @@
+//! The vector operations the GEMM driver is written against, and the portable
+//! implementation that compiles on every target.
+//!
+//! An implementation of [`Simd`] is one instruction set: a vector type of `LANES` floats,
+//! a tail mask, and a table ([`Simd::column_block`]) that picks the register tile for a
+//! block of columns. The driver in [`super::driver`] is generic over it and is
+//! instantiated inside one `#[target_feature]` function per instruction set, so every
+//! `#[inline(always)]` method below ends up compiled with that instruction set enabled.
+//!
+//! Invariant: every method that takes a pointer reads or writes exactly the elements its
+//! doc names (masked lanes are never touched), so callers only need those to be in bounds.
+#![allow(unsafe_code)]
+// Generic code must be inlined into the `#[target_feature]` entry point to be compiled
+// with that instruction set: anywhere else the intrinsics would stay function calls.
+#![allow(clippy::inline_always)]
+
+use super::driver::{rows, Gemm};
+
+/// One instruction set's vector of `LANES` floats and the operations the kernels use.
+///
+/// All methods are `unsafe`: they may use instructions the CPU only has if the caller
+/// checked for them, and the pointer methods dereference raw pointers.
+pub(super) trait Simd: Copy {
+    /// A vector of `LANES` floats.
+    type V: Copy;
+    /// Which lanes of the last vector of a row are real columns.
+    type Mask: Copy;
+    /// Floats per vector.
+    const LANES: usize;
+    /// Widest column block in vectors: a block is `NV_MAX * LANES` columns.
+    const NV_MAX: usize;
+
+    /// All lanes zero.
+    unsafe fn zero() -> Self::V;
+    /// All lanes `*p`. Reads one float.
+    unsafe fn splat(p: *const f32) -> Self::V;
+    /// Reads `LANES` floats from `p`.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// The mask of the first `len` lanes, `1 <= len <= LANES`.
+    unsafe fn mask(len: usize) -> Self::Mask;
+    /// Reads the masked lanes from `p`; the others are zero and are not read.
+    unsafe fn load_masked(p: *const f32, mask: Self::Mask) -> Self::V;
+    /// Writes `LANES` floats to `p`.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// Writes the masked lanes to `p`; the others are not touched.
+    unsafe fn store_masked(p: *mut f32, v: Self::V, mask: Self::Mask);
+    /// `acc + x * y` per lane (fused where the instruction set has FMA).
+    unsafe fn fma(acc: Self::V, x: Self::V, y: Self::V) -> Self::V;
+    /// `x + y` per lane.
+    unsafe fn add(x: Self::V, y: Self::V) -> Self::V;
+
+    /// Runs `g` (at most `NV_MAX * LANES` columns, `g.n >= 1`) through the register tiles
+    /// this instruction set uses for that width: picks the vector count and the tail mask,
+    /// then calls [`rows`] with the tile height that fits the register file.
+    ///
+    /// # Safety
+    /// `g` must satisfy the contract of [`Gemm`].
+    unsafe fn column_block(g: &Gemm);
+
+    /// Packs a panel of `bᵀ` for `matmul_bt`: for `p < kc` and `j < width`,
+    /// `dst[p * width + j] = b[j * ldb + p]` if `j < rows`, else `0.0`.
+    /// `width` is `NV_MAX * LANES`.
+    ///
+    /// # Safety
+    /// `b[j * ldb + p]` readable for `j < rows`, `p < kc`; `dst` writable for
+    /// `kc * width` floats; `rows <= width`.
+    unsafe fn pack_bt(b: *const f32, ldb: usize, rows: usize, kc: usize, dst: *mut f32);
+}
+
+/// Portable implementation: plain arrays of four floats that the compiler vectorises
+/// with whatever the target's baseline has (SSE2 on `x86_64`, NEON on `aarch64`).
+/// Products are rounded before the add (no FMA), so results can differ from the SIMD
+/// paths in the last bits.
+#[derive(Clone, Copy)]
+pub(super) struct Portable;
+
+/// Lanes per portable vector.
+const PL: usize = 4;
+
+impl Simd for Portable {
+    type V = [f32; PL];
+    type Mask = usize;
+    const LANES: usize = PL;
+    const NV_MAX: usize = 4;
+
+    #[inline(always)]
+    unsafe fn zero() -> Self::V {
+        [0.0; PL]
+    }
+
+    #[inline(always)]
+    unsafe fn splat(p: *const f32) -> Self::V {
+        [*p; PL]
+    }
+
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        p.cast::<[f32; PL]>().read_unaligned()
+    }
+
+    #[inline(always)]
+    unsafe fn mask(len: usize) -> Self::Mask {
+        len
+    }
+
+    #[inline(always)]
+    unsafe fn load_masked(p: *const f32, mask: Self::Mask) -> Self::V {
+        let mut v = [0.0; PL];
+        for (l, x) in v.iter_mut().enumerate().take(mask) {
+            *x = *p.add(l);
+        }
+        v
+    }
+
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        p.cast::<[f32; PL]>().write_unaligned(v);
+    }
+
+    #[inline(always)]
+    unsafe fn store_masked(p: *mut f32, v: Self::V, mask: Self::Mask) {
+        for (l, x) in v.iter().enumerate().take(mask) {
+            *p.add(l) = *x;
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn fma(acc: Self::V, x: Self::V, y: Self::V) -> Self::V {
+        let mut r = acc;
+        for l in 0..PL {
+            r[l] += x[l] * y[l];
+        }
+        r
+    }
+
+    #[inline(always)]
+    unsafe fn add(x: Self::V, y: Self::V) -> Self::V {
+        let mut r = x;
+        for l in 0..PL {
+            r[l] += y[l];
+        }
+        r
+    }
+
+    #[inline(always)]
+    unsafe fn column_block(g: &Gemm) {
+        let nv = g.n.div_ceil(PL);
+        let tail = !g.n.is_multiple_of(PL);
+        let mask = Self::mask(g.n - (nv - 1) * PL);
+        match (nv, tail) {
+            (1, false) => rows::<Self, 4, 1, false>(g, mask),
+            (1, true) => rows::<Self, 4, 1, true>(g, mask),
+            (2, false) => rows::<Self, 4, 2, false>(g, mask),
+            (2, true) => rows::<Self, 4, 2, true>(g, mask),
+            (3, false) => rows::<Self, 4, 3, false>(g, mask),
+            (3, true) => rows::<Self, 4, 3, true>(g, mask),
+            (4, false) => rows::<Self, 4, 4, false>(g, mask),
+            _ => rows::<Self, 4, 4, true>(g, mask),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn pack_bt(b: *const f32, ldb: usize, rows: usize, kc: usize, dst: *mut f32) {
+        let width = Self::NV_MAX * PL;
+        for p in 0..kc {
+            for j in 0..width {
+                let x = if j < rows { *b.add(j * ldb + p) } else { 0.0 };
+                *dst.add(p * width + j) = x;
+            }
+        }
+    }
+}
