@@ -42,12 +42,14 @@ const fn shape(m: usize, k: usize, n: usize) -> Shape {
     Shape { m, k, n }
 }
 
-/// Dense forward `X[b×in] · W[in×out]`: the three layers at batch 32, then batch 1.
-const PLAIN: [Shape; 4] = [
+/// Dense forward `X[b×in] · W[in×out]`: the three layers at batch 32, then batch 1, then
+/// a square product big enough to show the sustained peak.
+const PLAIN: [Shape; 5] = [
     shape(32, 784, 64),
     shape(32, 64, 32),
     shape(32, 32, 10),
     shape(1, 784, 64),
+    shape(256, 256, 256),
 ];
 /// Weight gradient `X[b×in]ᵀ · dY[b×out]` (`m = in`, `k = batch`).
 const AT: [Shape; 3] = [shape(784, 32, 64), shape(64, 32, 32), shape(32, 32, 10)];

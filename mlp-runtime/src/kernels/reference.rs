@@ -1,5 +1,8 @@
 //! Naive reference kernels: obviously correct, slow. The fast kernels are tested against
 //! these, and nothing on a hot path calls them.
+//!
+//! Each sums over `p` in order, in `f32`, one product rounded before each add; with
+//! `accumulate == false` the output is written without being read.
 
 /// `c[m×n] = a[m×k] · b[k×n]` (or `+=` when `accumulate`). Row-major, contiguous.
 /// Reads `a`, `b` (and `c` when accumulating); writes `c`. `c` must not alias `a` or `b`.
@@ -17,7 +20,8 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32],
     }
 }
 
-/// `c[m×n] = a[m×k] · b[n×k]ᵀ` (or `+=` when `accumulate`).
+/// `c[m×n] = a[m×k] · b[n×k]ᵀ` (or `+=` when `accumulate`). Row-major, contiguous.
+/// Reads `a`, `b` (and `c` when accumulating); writes `c`. `c` must not alias `a` or `b`.
 pub fn matmul_bt(
     m: usize,
     k: usize,
@@ -40,7 +44,8 @@ pub fn matmul_bt(
     }
 }
 
-/// `c[m×n] = a[k×m]ᵀ · b[k×n]` (or `+=` when `accumulate`).
+/// `c[m×n] = a[k×m]ᵀ · b[k×n]` (or `+=` when `accumulate`). Row-major, contiguous.
+/// Reads `a`, `b` (and `c` when accumulating); writes `c`. `c` must not alias `a` or `b`.
 pub fn matmul_at(
     m: usize,
     k: usize,

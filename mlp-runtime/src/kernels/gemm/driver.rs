@@ -11,9 +11,9 @@
 //! `matmul`/`matmul_at` because `b`'s rows are already contiguous and the shapes of this
 //! crate are small enough for `b` to stay in L1/L2.
 //!
-//! Summation order for one element of `c` is fixed by `(k, KC)` alone (sequential in `p`,
-//! restarting from the stored partial every `KC` steps in `matmul_bt`), so results are
-//! reproducible run to run on the same instruction set.
+//! Summation order for one element of `c` is fixed by the shape alone: sequential in `p`,
+//! restarting from the stored partial every `KC` steps in `matmul_bt`. So results are reproducible run to run
+//! on the same instruction set.
 #![allow(unsafe_code)]
 // Generic code must be inlined into the `#[target_feature]` entry point to be compiled
 // with that instruction set: anywhere else the intrinsics would stay function calls.
@@ -84,15 +84,7 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
         *ar = g.a.add(r * g.rsa);
     }
     for p in 0..g.k {
-        let brow = g.b.add(p * g.rsb);
-        let mut bv = [S::zero(); NV];
-        for (v, x) in bv.iter_mut().enumerate() {
-            *x = if TAIL && v + 1 == NV {
-                S::load_masked(brow.add(v * S::LANES), mask)
-            } else {
-                S::load(brow.add(v * S::LANES))
-            };
-        }
+        let bv = load_b::<S, NV, TAIL>(g.b.add(p * g.rsb), mask);
         let off = p * g.csa;
         for r in 0..MR {
             let x = S::splat(a_row[r].add(off));
@@ -101,6 +93,40 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
             }
         }
     }
+    store_tile::<S, MR, NV, TAIL>(g, &acc, mask);
+}
+
+/// Loads `NV` vectors of one row of `b` (the last one masked when `TAIL`).
+///
+/// # Safety
+/// The `NV * LANES` floats at `brow` (fewer when `TAIL`, as `mask` says) are readable.
+#[inline(always)]
+unsafe fn load_b<S: Simd, const NV: usize, const TAIL: bool>(
+    brow: *const f32,
+    mask: S::Mask,
+) -> [S::V; NV] {
+    let mut bv = [S::zero(); NV];
+    for (v, x) in bv.iter_mut().enumerate() {
+        *x = if TAIL && v + 1 == NV {
+            S::load_masked(brow.add(v * S::LANES), mask)
+        } else {
+            S::load(brow.add(v * S::LANES))
+        };
+    }
+    bv
+}
+
+/// Writes an `MR × NV` tile to rows `0..MR` of `g.c`, adding what is there when
+/// `g.accumulate` (and only then reading it).
+///
+/// # Safety
+/// As [`tile`].
+#[inline(always)]
+unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+    g: &Gemm,
+    acc: &[[S::V; NV]; MR],
+    mask: S::Mask,
+) {
     for (r, acc_r) in acc.iter().enumerate() {
         let crow = g.c.add(r * g.rsc);
         for (v, &x) in acc_r.iter().enumerate() {
