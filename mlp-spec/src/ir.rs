@@ -78,7 +78,7 @@ pub struct ParamCounts {
     pub total: usize,
     /// Parameters updated by the optimiser.
     pub trainable: usize,
-    /// Parameters not updated by the optimiser (BatchNorm moving statistics).
+    /// Parameters not updated by the optimiser (`BatchNorm` moving statistics).
     pub non_trainable: usize,
 }
 
@@ -277,7 +277,7 @@ pub enum Optimizer {
         /// Nesterov momentum.
         nesterov: bool,
     },
-    /// RMSprop; Keras defaults `lr = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7`.
+    /// `RMSprop`; Keras defaults `lr = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7`.
     /// `a = rho·a + (1-rho)·g²; w -= lr·g / (sqrt(a) + ε)` (with momentum:
     /// `m = momentum·m + lr·g / (sqrt(a) + ε); w -= m`).
     RmsProp {
@@ -313,4 +313,54 @@ pub enum Metric {
     /// Fraction of samples whose arg-max matches the label (Keras picks the sparse,
     /// categorical or binary variant from the loss).
     Accuracy,
+}
+
+impl Default for Optimizer {
+    /// Keras's `adam` with its defaults.
+    fn default() -> Self {
+        Optimizer::Adam {
+            lr: 0.001,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+impl Default for TrainConfig {
+    /// What a model without a `train` block trains with (each field's doc gives its
+    /// default): Adam, sparse categorical cross-entropy, `[accuracy]`, batch 32, 10 epochs,
+    /// seed 0, no validation split, shuffling on.
+    fn default() -> Self {
+        TrainConfig {
+            optimizer: Optimizer::default(),
+            loss: Loss::SparseCategoricalCrossentropy,
+            metrics: vec![Metric::Accuracy],
+            batch: 32,
+            epochs: 10,
+            seed: 0,
+            validation_split: None,
+            shuffle: true,
+        }
+    }
+}
+
+impl Layer {
+    /// The Keras class name shown in `model.summary()`: `Dense`, `BatchNormalization`,
+    /// `LeakyReLU`, `ReLU`, `Softmax`, `Activation` (stand-alone sigmoid / tanh),
+    /// `Rescaling`, `Flatten`, `Dropout`.
+    #[must_use]
+    pub fn keras_class(&self) -> &'static str {
+        match &self.kind {
+            LayerKind::Flatten => "Flatten",
+            LayerKind::Dense(_) => "Dense",
+            LayerKind::Dropout { .. } => "Dropout",
+            LayerKind::BatchNorm(_) => "BatchNormalization",
+            LayerKind::LeakyRelu { .. } => "LeakyReLU",
+            LayerKind::Activation(Activation::Relu) => "ReLU",
+            LayerKind::Activation(Activation::Softmax) => "Softmax",
+            LayerKind::Activation(_) => "Activation",
+            LayerKind::Rescale { .. } => "Rescaling",
+        }
+    }
 }

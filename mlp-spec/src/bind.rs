@@ -1,0 +1,829 @@
+//! Pass 4a: bind arguments to signatures and type every value.
+//!
+//! Each layer, initialiser, regulariser and optimiser is looked up in [`crate::sig`]; its
+//! arguments are matched to parameters (positional first, then named) and typed. Reported
+//! here: unknown names (with "did you mean"), unknown / duplicate / missing / surplus
+//! arguments, values of the wrong type, number literals that do not fit, unknown or
+//! duplicate `train` settings, and a second `input` or `train` in one model.
+//!
+//! Invariant left behind: every [`TArg`] sits at a valid parameter index of its
+//! signature and holds a value of that parameter's type, or [`TVal::Error`] when a mistake
+//! was already reported; a layer that could not be identified is [`TLayer::Unknown`].
+//! Later checks skip `Error`/`Unknown` so one mistake is reported once.
+
+use crate::ast::{self, Span, Value, ValueKind};
+use crate::diag::{code, did_you_mean, Ctxt, Diagnostic};
+use crate::ir::{Activation, Loss, Metric};
+use crate::kw;
+use crate::sig::{self, Callee, Dflt, Setting, Sig, Ty};
+
+/// A typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TVal {
+    Int(i64),
+    Float(f32),
+    Bool(bool),
+    Activation(Activation),
+    Call(TCall),
+    /// A mistake already reported.
+    Error,
+}
+
+/// A bound argument.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TArg {
+    /// Index into `sig.params`.
+    pub(crate) param: usize,
+    pub(crate) value: TVal,
+    /// The value's span.
+    pub(crate) span: Span,
+}
+
+/// A bound call: layer, initialiser, regulariser or optimiser.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TCall {
+    pub(crate) sig: &'static Sig,
+    pub(crate) args: Vec<TArg>,
+    /// The whole call (or bare name).
+    pub(crate) span: Span,
+}
+
+impl TCall {
+    pub(crate) fn callee(&self) -> Callee {
+        self.sig.callee
+    }
+
+    /// The bound argument for the parameter called `name`, if written.
+    pub(crate) fn arg(&self, name: &str) -> Option<&TArg> {
+        let (idx, _) = self.sig.param(name)?;
+        self.args.iter().find(|a| a.param == idx)
+    }
+
+    /// The value of parameter `name`, written or default; `None` for an erroneous or
+    /// missing required value.
+    pub(crate) fn value(&self, name: &str) -> Option<TVal> {
+        let (idx, param) = self.sig.param(name)?;
+        match self.args.iter().find(|a| a.param == idx) {
+            Some(a) if a.value == TVal::Error => None,
+            Some(a) => Some(a.value.clone()),
+            None => match param.default {
+                Dflt::Float(f) => Some(TVal::Float(f)),
+                Dflt::Bool(b) => Some(TVal::Bool(b)),
+                Dflt::Activation(a) => Some(TVal::Activation(a)),
+                // Initialiser and regulariser defaults are filled in by `build`.
+                Dflt::Required | Dflt::Init(_) | Dflt::NoReg => None,
+            },
+        }
+    }
+
+    pub(crate) fn float(&self, name: &str) -> Option<f32> {
+        match self.value(name)? {
+            TVal::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn int(&self, name: &str) -> Option<i64> {
+        match self.value(name)? {
+            TVal::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Every call nested in this one's arguments, this one first.
+    pub(crate) fn walk<'a>(&'a self, out: &mut Vec<&'a TCall>) {
+        out.push(self);
+        for a in &self.args {
+            if let TVal::Call(c) = &a.value {
+                c.walk(out);
+            }
+        }
+    }
+}
+
+/// A layer, or a name that is not one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TLayer {
+    Known(TCall),
+    Unknown(Span),
+}
+
+/// A typed `train` setting.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TSetting {
+    Optimizer(TCall),
+    Loss(Loss),
+    Metrics(Vec<Metric>),
+    Int(i64),
+    Float(f32),
+    Bool(bool),
+    Error,
+}
+
+/// A bound `train` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TEntry {
+    pub(crate) setting: Setting,
+    pub(crate) value: TSetting,
+    pub(crate) span: Span,
+}
+
+/// `input [..]` with one span per extent.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TInput {
+    pub(crate) dims: Vec<(i64, Span)>,
+    pub(crate) span: Span,
+    /// Whether every extent was a whole number.
+    pub(crate) ok: bool,
+}
+
+/// A bound model.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TModel {
+    pub(crate) name: ast::Ident,
+    pub(crate) doc: Vec<String>,
+    pub(crate) keyword: Span,
+    pub(crate) close: Span,
+    pub(crate) input: Option<TInput>,
+    pub(crate) layers: Vec<TLayer>,
+    pub(crate) train: Vec<TEntry>,
+    /// The `train` keyword, when a block was written.
+    pub(crate) train_span: Option<Span>,
+}
+
+impl TModel {
+    /// The written setting, if any.
+    pub(crate) fn setting(&self, s: Setting) -> Option<&TEntry> {
+        self.train.iter().find(|e| e.setting == s)
+    }
+
+    /// Every call of the model (layers and everything nested, the optimiser).
+    pub(crate) fn calls(&self) -> Vec<&TCall> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            if let TLayer::Known(c) = l {
+                c.walk(&mut out);
+            }
+        }
+        for e in &self.train {
+            if let TSetting::Optimizer(c) = &e.value {
+                c.walk(&mut out);
+            }
+        }
+        out
+    }
+}
+
+/// Binds every model; `lets` are the `let` names (for suggestions).
+pub(crate) fn bind(cx: &mut Ctxt, models: &[ast::Model], lets: &[String]) -> Vec<TModel> {
+    let b = Binder { lets };
+    models.iter().map(|m| b.model(cx, m)).collect()
+}
+
+struct Binder<'a> {
+    lets: &'a [String],
+}
+
+/// What kind of name a position wants, for "unknown …" messages.
+struct Want {
+    what: &'static str,
+    code: &'static str,
+}
+
+impl Binder<'_> {
+    fn model(&self, cx: &mut Ctxt, m: &ast::Model) -> TModel {
+        let mut out = TModel {
+            name: m.name.clone(),
+            doc: m.doc.iter().map(|d| d.text.clone()).collect(),
+            keyword: m.keyword.clone(),
+            close: m.close.clone(),
+            input: None,
+            layers: Vec::new(),
+            train: Vec::new(),
+            train_span: None,
+        };
+        let mut input_span: Option<Span> = None;
+        for item in &m.items {
+            match item {
+                ast::ModelItem::Input(i) => {
+                    if let Some(first) = &input_span {
+                        cx.push(duplicate_section(kw::INPUT, &i.span, first));
+                        continue;
+                    }
+                    input_span = Some(i.span.clone());
+                    out.input = Some(self.input(cx, i));
+                }
+                ast::ModelItem::Layer(l) => out.layers.push(self.layer(cx, l)),
+                ast::ModelItem::Train(t) => {
+                    if let Some(first) = &out.train_span {
+                        cx.push(duplicate_section(kw::TRAIN, &t.keyword, first));
+                        continue;
+                    }
+                    out.train_span = Some(t.keyword.clone());
+                    out.train = self.train(cx, t);
+                }
+            }
+        }
+        out
+    }
+
+    fn input(&self, cx: &mut Ctxt, i: &ast::Input) -> TInput {
+        let mut dims = Vec::new();
+        let mut ok = true;
+        match &i.shape.kind {
+            ValueKind::List(items) => {
+                for v in items {
+                    match self.typed(cx, v, Ty::Int) {
+                        TVal::Int(n) => dims.push((n, v.span.clone())),
+                        _ => {
+                            ok = false;
+                            push_if_silent(
+                                cx,
+                                wrong_type(Ty::Int.describe(), v, "an input extent"),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {
+                ok = false;
+                cx.push(wrong_type(
+                    "a list of whole numbers (`[28, 28]`)",
+                    &i.shape,
+                    "the input shape",
+                ));
+            }
+        }
+        TInput {
+            dims,
+            span: i.shape.span.clone(),
+            ok,
+        }
+    }
+
+    fn layer(&self, cx: &mut Ctxt, l: &ast::Layer) -> TLayer {
+        let Some(sig) = sig::find(sig::LAYERS, &l.name.name) else {
+            let help = did_you_mean(&l.name.name, sig::names(sig::LAYERS)).or_else(|| {
+                Some(format!(
+                    "the layers are {}",
+                    sig::LAYERS
+                        .iter()
+                        .map(|s| format!("`{}`", s.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            });
+            cx.push(
+                Diagnostic::new(
+                    code::UNKNOWN_LAYER,
+                    format!("unknown layer `{}`", l.name.name),
+                    l.name.span.clone(),
+                )
+                .with_label("not a layer")
+                .with_help_opt(help),
+            );
+            return TLayer::Unknown(l.span.clone());
+        };
+        let empty = Vec::new();
+        let args = l.args.as_ref().map_or(&empty, |a| &a.items);
+        TLayer::Known(self.call(cx, sig, args, &l.name.span, l.span.clone()))
+    }
+
+    /// Binds `args` to `sig`'s parameters. `name_span` is where the callee was named.
+    fn call(
+        &self,
+        cx: &mut Ctxt,
+        sig: &'static Sig,
+        args: &[ast::Arg],
+        name_span: &Span,
+        span: Span,
+    ) -> TCall {
+        let mut bound: Vec<TArg> = Vec::new();
+        let mut seen: Vec<Option<Span>> = vec![None; sig.params.len()];
+        let mut named_seen = false;
+        let mut positional = 0usize;
+        for a in args {
+            let idx = match &a.name {
+                None => {
+                    if named_seen {
+                        cx.push(
+                            Diagnostic::new(
+                                code::TOO_MANY_ARGUMENTS,
+                                format!(
+                                    "positional argument after a named one in `{}`",
+                                    sig.name()
+                                ),
+                                a.span.clone(),
+                            )
+                            .with_help("write positional arguments first"),
+                        );
+                        continue;
+                    }
+                    if positional >= sig.params.len() {
+                        let takes = match sig.params.len() {
+                            0 => "takes no arguments".to_owned(),
+                            1 => "takes 1 argument".to_owned(),
+                            n => format!("takes at most {n} arguments"),
+                        };
+                        cx.push(
+                            Diagnostic::new(
+                                code::TOO_MANY_ARGUMENTS,
+                                format!("`{}` {takes}", sig.name()),
+                                a.span.clone(),
+                            )
+                            .with_label("one too many")
+                            .with_help(signature_help(sig)),
+                        );
+                        positional += 1;
+                        continue;
+                    }
+                    positional += 1;
+                    positional - 1
+                }
+                Some(name) => {
+                    named_seen = true;
+                    let Some((idx, _)) = sig.param(&name.name) else {
+                        let candidates = sig.params.iter().flat_map(|p| p.names.iter().copied());
+                        let help = did_you_mean(&name.name, candidates)
+                            .or_else(|| Some(signature_help(sig)));
+                        cx.push(
+                            Diagnostic::new(
+                                code::UNKNOWN_ARGUMENT,
+                                format!("`{}` has no argument `{}`", sig.name(), name.name),
+                                name.span.clone(),
+                            )
+                            .with_label("unknown argument")
+                            .with_help_opt(help),
+                        );
+                        continue;
+                    };
+                    idx
+                }
+            };
+            let param = &sig.params[idx];
+            if let Some(first) = &seen[idx] {
+                cx.push(
+                    Diagnostic::new(
+                        code::DUPLICATE_ARGUMENT,
+                        format!(
+                            "argument `{}` of `{}` is given twice",
+                            param.name(),
+                            sig.name()
+                        ),
+                        a.span.clone(),
+                    )
+                    .with_label("given again here")
+                    .with_secondary(first.clone(), "first given here"),
+                );
+                continue;
+            }
+            seen[idx] = Some(a.span.clone());
+            let value = self.typed_arg(cx, &a.value, param.ty, sig, param.name());
+            bound.push(TArg {
+                param: idx,
+                value,
+                span: a.value.span.clone(),
+            });
+        }
+        for (idx, param) in sig.params.iter().enumerate() {
+            if param.default == Dflt::Required && seen[idx].is_none() {
+                let example = match param.ty {
+                    Ty::Int => "64",
+                    _ => "0.2",
+                };
+                cx.push(
+                    Diagnostic::new(
+                        code::MISSING_ARGUMENT,
+                        format!("`{}` needs its `{}` argument", sig.name(), param.name()),
+                        name_span.clone(),
+                    )
+                    .with_help(format!(
+                        "write it like `{}({example})` or `{}({} = {example})`",
+                        sig.name(),
+                        sig.name(),
+                        param.name()
+                    )),
+                );
+            }
+        }
+        TCall {
+            sig,
+            args: bound,
+            span,
+        }
+    }
+
+    fn typed_arg(&self, cx: &mut Ctxt, v: &Value, ty: Ty, sig: &Sig, param: &str) -> TVal {
+        let before = cx.len();
+        let out = self.typed(cx, v, ty);
+        if out == TVal::Error && cx.len() == before {
+            cx.push(wrong_type(
+                ty.describe(),
+                v,
+                &format!("`{param}` of `{}`", sig.name()),
+            ));
+        }
+        out
+    }
+
+    /// Types `v` as `ty`. Unknown names are reported here; a plain type mismatch returns
+    /// `Error` without a report, for the caller to word.
+    fn typed(&self, cx: &mut Ctxt, v: &Value, ty: Ty) -> TVal {
+        match (&v.kind, ty) {
+            (ValueKind::Number(text), Ty::Int) => {
+                if !Value::is_integer_literal(text) {
+                    return TVal::Error;
+                }
+                match text.parse::<i64>() {
+                    Ok(n) => TVal::Int(n),
+                    Err(_) => {
+                        cx.push(Diagnostic::new(
+                            code::BAD_NUMBER,
+                            format!("the number `{text}` is too large"),
+                            v.span.clone(),
+                        ));
+                        TVal::Error
+                    }
+                }
+            }
+            (ValueKind::Number(text), Ty::Float) => match text.parse::<f64>() {
+                Ok(x) => TVal::Float(x as f32),
+                Err(_) => {
+                    cx.push(Diagnostic::new(
+                        code::BAD_NUMBER,
+                        format!("`{text}` is not a number"),
+                        v.span.clone(),
+                    ));
+                    TVal::Error
+                }
+            },
+            (ValueKind::Name(n), Ty::Bool) if n == kw::TRUE => TVal::Bool(true),
+            (ValueKind::Name(n), Ty::Bool) if n == kw::FALSE => TVal::Bool(false),
+            (ValueKind::Name(n), Ty::Activation) => {
+                match sig::ACTIVATIONS.iter().find(|(name, _)| name == n) {
+                    Some((_, a)) => TVal::Activation(*a),
+                    None => self.unknown_name(cx, v, n, ty),
+                }
+            }
+            (ValueKind::Name(n), Ty::Init | Ty::Reg) => {
+                let table = if ty == Ty::Init {
+                    sig::INITS
+                } else {
+                    sig::REGS
+                };
+                match sig::find(table, n) {
+                    Some(s) => TVal::Call(self.call(cx, s, &[], &v.span, v.span.clone())),
+                    None => self.unknown_name(cx, v, n, ty),
+                }
+            }
+            (ValueKind::Call(name, args), Ty::Init | Ty::Reg) => {
+                let table = if ty == Ty::Init {
+                    sig::INITS
+                } else {
+                    sig::REGS
+                };
+                match sig::find(table, &name.name) {
+                    Some(s) => {
+                        TVal::Call(self.call(cx, s, &args.items, &name.span, v.span.clone()))
+                    }
+                    None => {
+                        let fake = Value {
+                            kind: ValueKind::Name(name.name.clone()),
+                            span: name.span.clone(),
+                            used_at: v.used_at.clone(),
+                        };
+                        self.unknown_name(cx, &fake, &name.name, ty)
+                    }
+                }
+            }
+            (ValueKind::Name(n), _) if !sig::is_builtin(n) => self.unknown_name(cx, v, n, ty),
+            _ => TVal::Error,
+        }
+    }
+
+    /// Reports a name that is not known where it is used.
+    fn unknown_name(&self, cx: &mut Ctxt, v: &Value, n: &str, ty: Ty) -> TVal {
+        let (want, candidates): (Want, Vec<&str>) =
+            match ty {
+                Ty::Activation => (
+                    Want {
+                        what: "activation",
+                        code: code::UNKNOWN_ACTIVATION,
+                    },
+                    sig::ACTIVATIONS.iter().map(|(n, _)| *n).collect(),
+                ),
+                Ty::Init => (
+                    Want {
+                        what: "initialiser",
+                        code: code::UNKNOWN_INITIALIZER,
+                    },
+                    sig::names(sig::INITS).collect(),
+                ),
+                Ty::Reg => (
+                    Want {
+                        what: "regulariser",
+                        code: code::UNKNOWN_REGULARIZER,
+                    },
+                    sig::names(sig::REGS).collect(),
+                ),
+                Ty::Int | Ty::Float | Ty::Bool => {
+                    let help = did_you_mean(n, self.lets.iter().map(String::as_str));
+                    cx.push(
+                        Diagnostic::new(
+                            code::UNDEFINED_NAME,
+                            format!("`{n}` is not defined"),
+                            v.span.clone(),
+                        )
+                        .with_label(format!("expected {}", ty.describe()))
+                        .with_help_opt(help.or_else(|| {
+                            Some(format!("define it with `let {n} = …` or write a value"))
+                        })),
+                    );
+                    return TVal::Error;
+                }
+            };
+        cx.push(self.unknown(&want, n, v, &candidates));
+        TVal::Error
+    }
+
+    fn unknown(&self, want: &Want, n: &str, v: &Value, candidates: &[&str]) -> Diagnostic {
+        let help = did_you_mean(
+            n,
+            candidates
+                .iter()
+                .copied()
+                .chain(self.lets.iter().map(String::as_str)),
+        )
+        .or_else(|| {
+            Some(format!(
+                "known {}s: {}",
+                want.what,
+                candidates
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        });
+        let mut d = Diagnostic::new(
+            want.code,
+            format!("unknown {} `{n}`", want.what),
+            v.span.clone(),
+        )
+        .with_label(format!("not a known {} or `let` name", want.what))
+        .with_help_opt(help);
+        if let Some(at) = &v.used_at {
+            d = d.with_secondary(at.clone(), "used here");
+        }
+        d
+    }
+
+    fn train(&self, cx: &mut Ctxt, t: &ast::Train) -> Vec<TEntry> {
+        let mut out: Vec<TEntry> = Vec::new();
+        for e in &t.entries {
+            let Some((_, setting)) = sig::SETTINGS
+                .iter()
+                .find(|(names, _)| names.contains(&e.key.name.as_str()))
+            else {
+                let help = did_you_mean(
+                    &e.key.name,
+                    sig::SETTINGS.iter().flat_map(|(n, _)| n.iter().copied()),
+                )
+                .or_else(|| {
+                    Some(format!(
+                        "the settings are {}",
+                        sig::SETTINGS
+                            .iter()
+                            .map(|(n, _)| format!("`{}`", n[0]))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                });
+                cx.push(
+                    Diagnostic::new(
+                        code::UNKNOWN_SETTING,
+                        format!("unknown `train` setting `{}`", e.key.name),
+                        e.key.span.clone(),
+                    )
+                    .with_help_opt(help),
+                );
+                continue;
+            };
+            if let Some(first) = out.iter().find(|x| x.setting == *setting) {
+                cx.push(
+                    Diagnostic::new(
+                        code::DUPLICATE_SETTING,
+                        format!("`{}` is set twice", e.key.name),
+                        e.key.span.clone(),
+                    )
+                    .with_label("set again here")
+                    .with_secondary(first.span.clone(), "first set here"),
+                );
+                continue;
+            }
+            let value = self.setting(cx, *setting, &e.value, &e.key.name);
+            out.push(TEntry {
+                setting: *setting,
+                value,
+                span: e.span.clone(),
+            });
+        }
+        out
+    }
+
+    fn setting(&self, cx: &mut Ctxt, s: Setting, v: &Value, key: &str) -> TSetting {
+        let what = format!("`{key}`");
+        match s {
+            Setting::Optimizer => {
+                let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
+                    ValueKind::Name(n) => (n, &[], &v.span),
+                    ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
+                    _ => {
+                        cx.push(wrong_type(
+                            "an optimiser (`adam`, `sgd(lr = 0.1)`)",
+                            v,
+                            &what,
+                        ));
+                        return TSetting::Error;
+                    }
+                };
+                match sig::find(sig::OPTIMIZERS, name) {
+                    Some(sig) => {
+                        TSetting::Optimizer(self.call(cx, sig, args, name_span, v.span.clone()))
+                    }
+                    None => {
+                        let fake = Value {
+                            kind: ValueKind::Name(name.to_owned()),
+                            span: name_span.clone(),
+                            used_at: v.used_at.clone(),
+                        };
+                        let cands: Vec<&str> = sig::names(sig::OPTIMIZERS).collect();
+                        cx.push(self.unknown(
+                            &Want {
+                                what: "optimiser",
+                                code: code::UNKNOWN_OPTIMIZER,
+                            },
+                            name,
+                            &fake,
+                            &cands,
+                        ));
+                        TSetting::Error
+                    }
+                }
+            }
+            Setting::Loss => match &v.kind {
+                ValueKind::Name(n) => match sig::LOSSES.iter().find(|(name, _)| name == n) {
+                    Some((_, l)) => TSetting::Loss(*l),
+                    None => {
+                        let cands: Vec<&str> = sig::LOSSES.iter().map(|(n, _)| *n).collect();
+                        cx.push(self.unknown(
+                            &Want {
+                                what: "loss",
+                                code: code::UNKNOWN_LOSS,
+                            },
+                            n,
+                            v,
+                            &cands,
+                        ));
+                        TSetting::Error
+                    }
+                },
+                _ => {
+                    cx.push(wrong_type(
+                        "a loss name (`sparse_categorical_crossentropy`)",
+                        v,
+                        &what,
+                    ));
+                    TSetting::Error
+                }
+            },
+            Setting::Metrics => {
+                let items: Vec<&Value> = match &v.kind {
+                    ValueKind::List(items) => items.iter().collect(),
+                    ValueKind::Name(_) => vec![v],
+                    _ => {
+                        cx.push(wrong_type("a list of metrics (`[accuracy]`)", v, &what));
+                        return TSetting::Error;
+                    }
+                };
+                let mut metrics = Vec::new();
+                let mut ok = true;
+                for m in items {
+                    match &m.kind {
+                        ValueKind::Name(n) => match sig::METRICS.iter().find(|(name, _)| name == n)
+                        {
+                            Some((_, x)) => {
+                                if !metrics.contains(x) {
+                                    metrics.push(*x);
+                                }
+                            }
+                            None => {
+                                ok = false;
+                                let cands: Vec<&str> =
+                                    sig::METRICS.iter().map(|(n, _)| *n).collect();
+                                cx.push(self.unknown(
+                                    &Want {
+                                        what: "metric",
+                                        code: code::UNKNOWN_METRIC,
+                                    },
+                                    n,
+                                    m,
+                                    &cands,
+                                ));
+                            }
+                        },
+                        _ => {
+                            ok = false;
+                            cx.push(wrong_type("a metric name (`accuracy`)", m, "a metric"));
+                        }
+                    }
+                }
+                if ok {
+                    TSetting::Metrics(metrics)
+                } else {
+                    TSetting::Error
+                }
+            }
+            Setting::Batch | Setting::Epochs | Setting::Seed => match self.typed(cx, v, Ty::Int) {
+                TVal::Int(i) => TSetting::Int(i),
+                _ => {
+                    push_if_silent(cx, wrong_type(Ty::Int.describe(), v, &what));
+                    TSetting::Error
+                }
+            },
+            Setting::ValidationSplit => match self.typed(cx, v, Ty::Float) {
+                TVal::Float(f) => TSetting::Float(f),
+                _ => {
+                    push_if_silent(cx, wrong_type(Ty::Float.describe(), v, &what));
+                    TSetting::Error
+                }
+            },
+            Setting::Shuffle => match self.typed(cx, v, Ty::Bool) {
+                TVal::Bool(b) => TSetting::Bool(b),
+                _ => {
+                    push_if_silent(cx, wrong_type(Ty::Bool.describe(), v, &what));
+                    TSetting::Error
+                }
+            },
+        }
+    }
+}
+
+/// Pushes `d` unless the value's own mistake was already reported at the same place.
+fn push_if_silent(cx: &mut Ctxt, d: Diagnostic) {
+    if !cx.has_at(&d.span) {
+        cx.push(d);
+    }
+}
+
+fn signature_help(sig: &Sig) -> String {
+    if sig.params.is_empty() {
+        return format!("write `{}` without arguments", sig.name());
+    }
+    let params: Vec<&str> = sig.params.iter().map(sig::Param::name).collect();
+    format!("`{}` takes {}", sig.name(), params.join(", "))
+}
+
+fn duplicate_section(what: &str, span: &Span, first: &Span) -> Diagnostic {
+    Diagnostic::new(
+        code::DUPLICATE_SECTION,
+        format!("a model has one `{what}`; this is the second"),
+        span.clone(),
+    )
+    .with_secondary(first.clone(), "first one here")
+    .with_help("merge them into one")
+}
+
+/// "expected X for Y, found Z".
+fn wrong_type(expected: &str, v: &Value, place: &str) -> Diagnostic {
+    let found = v.describe();
+    let mut d = Diagnostic::new(
+        code::WRONG_TYPE,
+        format!("expected {expected} for {place}, found {found}"),
+        v.span.clone(),
+    )
+    .with_label(format!("expected {expected}"));
+    if let ValueKind::Name(n) = &v.kind {
+        if sig::ACTIVATIONS.iter().any(|(a, _)| a == n) {
+            d = d.with_help(format!("`{n}` is an activation; write `activation = {n}`"));
+        } else if sig::find(sig::INITS, n).is_some() {
+            d = d.with_help(format!("`{n}` is an initialiser; write `init = {n}`"));
+        } else if sig::find(sig::REGS, n).is_some() {
+            d = d.with_help(format!("`{n}` is a regulariser; write `reg = {n}`"));
+        }
+    } else if let ValueKind::Str(s) = &v.kind {
+        d = d.with_help(format!(
+            "names and numbers are written without quotes: `{s}`"
+        ));
+    } else if let ValueKind::Number(t) = &v.kind {
+        if expected == Ty::Int.describe() {
+            d = d.with_help(format!(
+                "`{t}` has a fraction or an exponent; write a whole number"
+            ));
+        }
+    }
+    if let Some(at) = &v.used_at {
+        d = d.with_secondary(at.clone(), "used here");
+    }
+    d
+}

@@ -1,0 +1,565 @@
+//! Pass 4b: the semantic rules, each a small `check_<rule>` function called from one flat
+//! list in [`check`].
+//!
+//! Input: bound models (pass 4a). Checks skip values already reported as wrong
+//! ([`TVal::Error`], [`TLayer::Unknown`]), and shape inference treats them as unknown, so
+//! one mistake produces one diagnostic. Invariant left behind when nothing was reported:
+//! everything `ir.rs` promises (shapes, ranges, a fitting loss) holds, so `build` cannot
+//! fail.
+
+use crate::bind::{TArg, TCall, TEntry, TLayer, TModel, TSetting, TVal};
+use crate::diag::{code, Ctxt, Diagnostic};
+use crate::ir::{Activation, Loss};
+use crate::kw;
+use crate::sig::{self, Callee, Setting};
+use crate::{MAX_EXTENT, MAX_PARAMS};
+
+/// Runs every rule over every model.
+pub(crate) fn check(cx: &mut Ctxt, models: &[TModel]) {
+    check_file_has_model(cx, models);
+    check_duplicate_models(cx, models);
+    for m in models {
+        check_has_input(cx, m);
+        check_input_extents(cx, m);
+        check_has_layers(cx, m);
+        check_finite_numbers(cx, m);
+        check_dense_units(cx, m);
+        check_dropout_rate(cx, m);
+        check_batchnorm_momentum(cx, m);
+        check_positive_epsilon(cx, m);
+        check_leaky_slope(cx, m);
+        check_reg_factors(cx, m);
+        check_uniform_bounds(cx, m);
+        check_stddev(cx, m);
+        check_learning_rate(cx, m);
+        check_decay_rates(cx, m);
+        check_batch_and_epochs(cx, m);
+        check_seed(cx, m);
+        check_validation_split(cx, m);
+        check_dense_input_rank(cx, m);
+        check_model_size(cx, m);
+        check_loss_fits_output(cx, m);
+    }
+}
+
+// A file must define a model: `let reg = l2` alone.
+fn check_file_has_model(cx: &mut Ctxt, models: &[TModel]) {
+    if models.is_empty() {
+        cx.push(
+            Diagnostic::new(code::NO_MODEL, "the file defines no model", 0..0)
+                .with_help("add `model Name { input [28, 28] … }`"),
+        );
+    }
+}
+
+// Model names are unique in a file: `model A {…} model A {…}`.
+fn check_duplicate_models(cx: &mut Ctxt, models: &[TModel]) {
+    for (i, m) in models.iter().enumerate() {
+        if let Some(first) = models[..i].iter().find(|f| f.name.name == m.name.name) {
+            cx.push(
+                Diagnostic::new(
+                    code::DUPLICATE_MODEL,
+                    format!("model `{}` is defined twice", m.name.name),
+                    m.name.span.clone(),
+                )
+                .with_label("defined again here")
+                .with_secondary(first.name.span.clone(), "first defined here")
+                .with_help("rename one of them"),
+            );
+        }
+    }
+}
+
+// A model declares the shape of its input: `model A { Dense(10) }`.
+fn check_has_input(cx: &mut Ctxt, m: &TModel) {
+    if m.input.is_none() {
+        cx.push(
+            Diagnostic::new(
+                code::NO_INPUT,
+                format!("model `{}` has no `input`", m.name.name),
+                m.name.span.clone(),
+            )
+            .with_help("declare the shape of one sample first, e.g. `input [28, 28]`"),
+        );
+    }
+}
+
+// Input extents are whole numbers in 1..=MAX_EXTENT, at least one: `input [0]`, `input []`.
+fn check_input_extents(cx: &mut Ctxt, m: &TModel) {
+    let Some(input) = &m.input else { return };
+    if input.ok && input.dims.is_empty() {
+        cx.push(
+            Diagnostic::new(
+                code::OUT_OF_RANGE,
+                "the input shape is empty",
+                input.span.clone(),
+            )
+            .with_help("give the extent of each axis of one sample, e.g. `[28, 28]` or `[784]`"),
+        );
+    }
+    for (n, span) in &input.dims {
+        if *n < 1 || *n > MAX_EXTENT as i64 {
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    format!("an input extent must be between 1 and {MAX_EXTENT}, found {n}"),
+                    span.clone(),
+                )
+                .with_label("out of range"),
+            );
+        }
+    }
+    let size = input
+        .dims
+        .iter()
+        .try_fold(1i64, |acc, (n, _)| acc.checked_mul((*n).max(1)));
+    if size.is_none_or(|s| s > MAX_EXTENT as i64)
+        && input
+            .dims
+            .iter()
+            .all(|(n, _)| *n >= 1 && *n <= MAX_EXTENT as i64)
+    {
+        cx.push(
+            Diagnostic::new(
+                code::OUT_OF_RANGE,
+                format!("one input sample may hold at most {MAX_EXTENT} numbers"),
+                input.span.clone(),
+            )
+            .with_label("too large"),
+        );
+    }
+}
+
+// A model has at least one layer: `model A { input [4] }`.
+fn check_has_layers(cx: &mut Ctxt, m: &TModel) {
+    if m.layers.is_empty() {
+        cx.push(
+            Diagnostic::new(
+                code::NO_LAYERS,
+                format!("model `{}` has no layers", m.name.name),
+                m.name.span.clone(),
+            )
+            .with_help(
+                "add layers after `input`, e.g. `Flatten` and `Dense(10, activation = softmax)`",
+            ),
+        );
+    }
+}
+
+// Every number is finite as an f32: `l2(1e40)`.
+fn check_finite_numbers(cx: &mut Ctxt, m: &TModel) {
+    for call in m.calls() {
+        for a in &call.args {
+            if let TVal::Float(f) = a.value {
+                if !f.is_finite() {
+                    let p = call.sig.params[a.param].name();
+                    cx.push(
+                        Diagnostic::new(
+                            code::OUT_OF_RANGE,
+                            format!(
+                                "`{p}` of `{}` is too large for a 32-bit float",
+                                call.sig.name()
+                            ),
+                            a.span.clone(),
+                        )
+                        .with_label("not finite as f32")
+                        .with_help("f32 numbers must stay below 3.4e38 in magnitude"),
+                    );
+                }
+            }
+        }
+    }
+    for e in &m.train {
+        if let TSetting::Float(f) = e.value {
+            if !f.is_finite() {
+                cx.push(Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    "this number is too large for a 32-bit float",
+                    e.span.clone(),
+                ));
+            }
+        }
+    }
+}
+
+/// Reports `arg` (parameter `param` of `call`) as out of range unless `ok`.
+fn range(cx: &mut Ctxt, call: &TCall, param: &str, rule: &str, ok: impl Fn(f64) -> bool) {
+    let Some(a) = call.arg(param) else { return };
+    let v = match a.value {
+        TVal::Float(f) if f.is_finite() => f64::from(f),
+        TVal::Int(i) => i as f64,
+        _ => return,
+    };
+    if !ok(v) {
+        let what = if param == call.sig.name() {
+            format!("the factor of `{param}`")
+        } else {
+            format!("`{param}` of `{}`", call.sig.name())
+        };
+        cx.push(out_of_range(a, &what, rule, v));
+    }
+}
+
+fn out_of_range(a: &TArg, what: &str, rule: &str, v: f64) -> Diagnostic {
+    Diagnostic::new(
+        code::OUT_OF_RANGE,
+        format!("{what} must be {rule}, found {v:?}"),
+        a.span.clone(),
+    )
+    .with_label("out of range")
+}
+
+fn calls_of(m: &TModel, callee: Callee) -> impl Iterator<Item = &TCall> {
+    m.calls().into_iter().filter(move |c| c.callee() == callee)
+}
+
+// Dense has 1..=MAX_EXTENT units: `Dense(0)`.
+fn check_dense_units(cx: &mut Ctxt, m: &TModel) {
+    for c in calls_of(m, Callee::Dense) {
+        range(
+            cx,
+            c,
+            kw::UNITS,
+            &format!("between 1 and {MAX_EXTENT}"),
+            |v| (1.0..=MAX_EXTENT as f64).contains(&v),
+        );
+    }
+}
+
+// Dropout's rate is in [0, 1): `Dropout(1.0)`, `Dropout(-0.1)`.
+fn check_dropout_rate(cx: &mut Ctxt, m: &TModel) {
+    for c in calls_of(m, Callee::Dropout) {
+        range(cx, c, kw::RATE, "in [0, 1)", |v| (0.0..1.0).contains(&v));
+    }
+}
+
+// BatchNorm's momentum is in [0, 1): `BatchNorm(momentum = 1.5)`.
+fn check_batchnorm_momentum(cx: &mut Ctxt, m: &TModel) {
+    for c in calls_of(m, Callee::BatchNorm) {
+        range(cx, c, kw::MOMENTUM, "in [0, 1)", |v| {
+            (0.0..1.0).contains(&v)
+        });
+    }
+}
+
+// Every epsilon is > 0: `BatchNorm(epsilon = 0)`, `adam(epsilon = -1)`.
+fn check_positive_epsilon(cx: &mut Ctxt, m: &TModel) {
+    for c in m.calls() {
+        range(cx, c, kw::EPSILON, "greater than 0", |v| v > 0.0);
+    }
+}
+
+// LeakyReLU's slope is ≥ 0 (Keras 3 rejects negative slopes): `LeakyReLU(-0.2)`.
+fn check_leaky_slope(cx: &mut Ctxt, m: &TModel) {
+    for c in calls_of(m, Callee::LeakyRelu) {
+        range(cx, c, kw::SLOPE, "at least 0", |v| v >= 0.0);
+    }
+}
+
+// Regularisation factors are ≥ 0: `l2(-0.001)`.
+fn check_reg_factors(cx: &mut Ctxt, m: &TModel) {
+    for c in m.calls() {
+        if matches!(c.callee(), Callee::L1 | Callee::L2 | Callee::L1L2) {
+            range(cx, c, kw::L1, "at least 0", |v| v >= 0.0);
+            range(cx, c, kw::L2, "at least 0", |v| v >= 0.0);
+        }
+    }
+}
+
+// A uniform initialiser's bounds are ordered: `uniform(0.1, -0.1)`.
+fn check_uniform_bounds(cx: &mut Ctxt, m: &TModel) {
+    for c in calls_of(m, Callee::Uniform) {
+        let (Some(lo), Some(hi)) = (c.float(kw::MIN), c.float(kw::MAX)) else {
+            continue;
+        };
+        if lo.is_finite() && hi.is_finite() && lo >= hi {
+            let span = c
+                .arg(kw::MAX)
+                .or(c.arg(kw::MIN))
+                .map_or(c.span.clone(), |a| a.span.clone());
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    format!("`uniform` needs min < max, found min {lo} and max {hi}"),
+                    span,
+                )
+                .with_help("write `uniform(min, max)` with min below max"),
+            );
+        }
+    }
+}
+
+// A normal initialiser's stddev is > 0: `normal(stddev = 0)`.
+fn check_stddev(cx: &mut Ctxt, m: &TModel) {
+    for c in m.calls() {
+        if matches!(c.callee(), Callee::Normal | Callee::TruncatedNormal) {
+            range(cx, c, kw::STDDEV, "greater than 0", |v| v > 0.0);
+        }
+    }
+}
+
+// Learning rates are > 0: `adam(lr = 0)`.
+fn check_learning_rate(cx: &mut Ctxt, m: &TModel) {
+    for c in m.calls() {
+        if matches!(c.callee(), Callee::Adam | Callee::Sgd | Callee::RmsProp) {
+            range(cx, c, kw::LR, "greater than 0", |v| v > 0.0);
+        }
+    }
+}
+
+// Optimiser decay rates and momenta are in [0, 1): `adam(beta1 = 1)`, `sgd(momentum = 2)`.
+fn check_decay_rates(cx: &mut Ctxt, m: &TModel) {
+    for c in m.calls() {
+        if matches!(c.callee(), Callee::Adam | Callee::Sgd | Callee::RmsProp) {
+            for p in [kw::BETA1, kw::BETA2, kw::RHO, kw::MOMENTUM] {
+                range(cx, c, p, "in [0, 1)", |v| (0.0..1.0).contains(&v));
+            }
+        }
+    }
+}
+
+fn int_setting(m: &TModel, s: Setting) -> Option<(i64, &TEntry)> {
+    let e = m.setting(s)?;
+    match e.value {
+        TSetting::Int(i) => Some((i, e)),
+        _ => None,
+    }
+}
+
+// Batch size and epochs are ≥ 1: `batch = 0`.
+fn check_batch_and_epochs(cx: &mut Ctxt, m: &TModel) {
+    for (s, name) in [(Setting::Batch, kw::BATCH), (Setting::Epochs, kw::EPOCHS)] {
+        if let Some((i, e)) = int_setting(m, s) {
+            if !(1..=i64::from(u32::MAX)).contains(&i) {
+                cx.push(
+                    Diagnostic::new(
+                        code::OUT_OF_RANGE,
+                        format!("`{name}` must be between 1 and {}, found {i}", u32::MAX),
+                        e.span.clone(),
+                    )
+                    .with_label("out of range"),
+                );
+            }
+        }
+    }
+}
+
+// The seed is ≥ 0: `seed = -1`.
+fn check_seed(cx: &mut Ctxt, m: &TModel) {
+    if let Some((i, e)) = int_setting(m, Setting::Seed) {
+        if i < 0 {
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    format!("`seed` must be at least 0, found {i}"),
+                    e.span.clone(),
+                )
+                .with_label("out of range"),
+            );
+        }
+    }
+}
+
+// The validation split is in (0, 1): `validation_split = 1.5`.
+fn check_validation_split(cx: &mut Ctxt, m: &TModel) {
+    let Some(e) = m.setting(Setting::ValidationSplit) else {
+        return;
+    };
+    if let TSetting::Float(f) = e.value {
+        if f.is_finite() && !(f > 0.0 && f < 1.0) {
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    format!("`validation_split` must be between 0 and 1 (exclusive), found {f}"),
+                    e.span.clone(),
+                )
+                .with_label("out of range")
+                .with_help("leave it out to validate on the test set"),
+            );
+        }
+    }
+}
+
+/// Input shape of every layer and the output shape of the last, `None` where unknown
+/// (after a mistake already reported). Extents saturate rather than overflow.
+pub(crate) fn infer_shapes(m: &TModel) -> (Vec<Option<Vec<usize>>>, Option<Vec<usize>>) {
+    let mut cur: Option<Vec<usize>> = m.input.as_ref().and_then(|i| {
+        let ok = i.ok
+            && !i.dims.is_empty()
+            && i.dims
+                .iter()
+                .all(|(n, _)| (1..=MAX_EXTENT as i64).contains(n));
+        ok.then(|| i.dims.iter().map(|(n, _)| *n as usize).collect())
+    });
+    let mut inputs = Vec::with_capacity(m.layers.len());
+    for layer in &m.layers {
+        inputs.push(cur.clone());
+        cur = match layer {
+            TLayer::Unknown(_) => None,
+            TLayer::Known(c) => match c.callee() {
+                Callee::Flatten => {
+                    cur.map(|s| vec![s.iter().fold(1usize, |a, &b| a.saturating_mul(b))])
+                }
+                Callee::Dense => c
+                    .int(kw::UNITS)
+                    .filter(|u| (1..=MAX_EXTENT as i64).contains(u))
+                    .map(|u| vec![u as usize]),
+                _ => cur,
+            },
+        };
+    }
+    (inputs, cur)
+}
+
+// Dense takes a 1-D input: `input [28, 28]  Dense(64)` without `Flatten`.
+fn check_dense_input_rank(cx: &mut Ctxt, m: &TModel) {
+    let (inputs, _) = infer_shapes(m);
+    for (layer, input) in m.layers.iter().zip(&inputs) {
+        let (TLayer::Known(c), Some(shape)) = (layer, input) else {
+            continue;
+        };
+        if c.callee() == Callee::Dense && shape.len() > 1 {
+            let shown: Vec<String> = shape.iter().map(ToString::to_string).collect();
+            cx.push(
+                Diagnostic::new(
+                    code::SHAPE_MISMATCH,
+                    format!(
+                        "`Dense` needs a flat input, but its input has shape [{}]",
+                        shown.join(", ")
+                    ),
+                    c.span.clone(),
+                )
+                .with_label("multi-dimensional input")
+                .with_help("add a `Flatten` layer before it"),
+            );
+        }
+    }
+}
+
+/// Trainable and non-trainable parameters of one layer given its input shape.
+pub(crate) fn layer_params(
+    callee: Callee,
+    input: &[usize],
+    units: usize,
+    use_bias: bool,
+) -> (u128, u128) {
+    let features = input.last().copied().unwrap_or(0) as u128;
+    match callee {
+        Callee::Dense => {
+            let fan_in = input.iter().map(|&d| d as u128).product::<u128>();
+            let units = units as u128;
+            (fan_in * units + if use_bias { units } else { 0 }, 0)
+        }
+        Callee::BatchNorm => (2 * features, 2 * features),
+        _ => (0, 0),
+    }
+}
+
+// A model has at most MAX_PARAMS parameters: `Dense(10000000)` after a large input.
+fn check_model_size(cx: &mut Ctxt, m: &TModel) {
+    let (inputs, _) = infer_shapes(m);
+    let mut total: u128 = 0;
+    for (layer, input) in m.layers.iter().zip(&inputs) {
+        let (TLayer::Known(c), Some(shape)) = (layer, input) else {
+            continue;
+        };
+        let units = c.int(kw::UNITS).unwrap_or(0).max(0) as usize;
+        let use_bias = !matches!(c.value(kw::USE_BIAS), Some(TVal::Bool(false)));
+        let (t, n) = layer_params(c.callee(), shape, units, use_bias);
+        total += t + n;
+    }
+    if total > MAX_PARAMS as u128 {
+        cx.push(
+            Diagnostic::new(
+                code::MODEL_TOO_LARGE,
+                format!(
+                    "model `{}` has {total} parameters; the limit is {MAX_PARAMS}",
+                    m.name.name
+                ),
+                m.name.span.clone(),
+            )
+            .with_help("use fewer or smaller layers"),
+        );
+    }
+}
+
+/// What ends the model, for the loss check.
+fn final_activation(layers: &[TLayer]) -> Option<(Activation, &TCall)> {
+    let TLayer::Known(c) = layers.last()? else {
+        return None;
+    };
+    let act = match c.callee() {
+        Callee::Dense => match c.value(kw::ACTIVATION)? {
+            TVal::Activation(a) => a,
+            _ => return None,
+        },
+        Callee::Softmax => Activation::Softmax,
+        Callee::Sigmoid => Activation::Sigmoid,
+        Callee::Tanh => Activation::Tanh,
+        Callee::Relu | Callee::LeakyRelu => Activation::Relu,
+        _ => Activation::Linear,
+    };
+    Some((act, c))
+}
+
+// The loss fits the output: sparse_categorical_crossentropy after `Dense(10)` (no softmax).
+fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
+    if m.layers.iter().any(|l| matches!(l, TLayer::Unknown(_))) {
+        return;
+    }
+    let (loss, written) = match m.setting(Setting::Loss) {
+        Some(TEntry {
+            value: TSetting::Loss(l),
+            span,
+            ..
+        }) => (*l, Some(span.clone())),
+        Some(_) => return,
+        None => (Loss::SparseCategoricalCrossentropy, None),
+    };
+    let (_, output) = infer_shapes(m);
+    let (Some(output), Some((act, last))) = (output, final_activation(&m.layers)) else {
+        return;
+    };
+    let name = sig::loss_name(loss);
+    let default_note = if written.is_none() {
+        " (the default loss)"
+    } else {
+        ""
+    };
+    let problem = match loss {
+        Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy => {
+            if act != Activation::Softmax {
+                Some((
+                    format!("`{name}`{default_note} needs a softmax output, but the last layer does not end in softmax"),
+                    "end the model with `Dense(n, activation = softmax)` or a `Softmax` layer".to_owned(),
+                ))
+            } else if output.len() != 1 || output[0] < 2 {
+                Some((
+                    format!("`{name}`{default_note} needs at least 2 output units, found output shape {output:?}"),
+                    "for two classes, use `binary_crossentropy` after `Dense(1, activation = sigmoid)`".to_owned(),
+                ))
+            } else {
+                None
+            }
+        }
+        Loss::BinaryCrossentropy => (!matches!(act, Activation::Sigmoid | Activation::Softmax))
+            .then(|| {
+                (
+                    format!(
+                        "`{name}` needs probabilities, but the last layer does not end in sigmoid"
+                    ),
+                    "end the model with `Dense(1, activation = sigmoid)`".to_owned(),
+                )
+            }),
+        Loss::MeanSquaredError => None,
+    };
+    if let Some((message, help)) = problem {
+        let mut d = Diagnostic::new(code::LOSS_MISMATCH, message, last.span.clone())
+            .with_label("the last layer")
+            .with_help(help);
+        if let Some(span) = written {
+            d = d.with_secondary(span, "the loss is chosen here");
+        }
+        cx.push(d);
+    }
+}

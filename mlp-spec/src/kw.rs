@@ -1,0 +1,205 @@
+//! Every name the language knows, in one place: keywords, layer names, argument names,
+//! initialisers, regularisers, optimisers, losses, metrics and activations. Other modules
+//! refer to these constants, never to string literals (`serde_derive`'s `internals/symbol.rs`).
+
+// Keywords.
+/// `model Name { … }`.
+pub const MODEL: &str = "model";
+/// `let name = value`.
+pub const LET: &str = "let";
+/// `input [28, 28]`.
+pub const INPUT: &str = "input";
+/// `train { … }`.
+pub const TRAIN: &str = "train";
+/// Boolean literal.
+pub const TRUE: &str = "true";
+/// Boolean literal.
+pub const FALSE: &str = "false";
+
+// Layers.
+/// `Flatten`.
+pub const FLATTEN: &str = "Flatten";
+/// `Dense(units, …)`.
+pub const DENSE: &str = "Dense";
+/// `Dropout(rate)`.
+pub const DROPOUT: &str = "Dropout";
+/// `BatchNorm(momentum, epsilon)`.
+pub const BATCH_NORM: &str = "BatchNorm";
+/// Keras's spelling, an alias of [`BATCH_NORM`].
+pub const BATCH_NORMALIZATION: &str = "BatchNormalization";
+/// `LeakyReLU(slope)`.
+pub const LEAKY_RELU: &str = "LeakyReLU";
+/// `ReLU`.
+pub const RELU_LAYER: &str = "ReLU";
+/// `Sigmoid`.
+pub const SIGMOID_LAYER: &str = "Sigmoid";
+/// `Tanh`.
+pub const TANH_LAYER: &str = "Tanh";
+/// `Softmax`.
+pub const SOFTMAX_LAYER: &str = "Softmax";
+/// `Rescale(scale, offset)`.
+pub const RESCALE: &str = "Rescale";
+/// Keras's spelling, an alias of [`RESCALE`].
+pub const RESCALING: &str = "Rescaling";
+
+// Layer and call arguments.
+/// Dense: number of units.
+pub const UNITS: &str = "units";
+/// Dense: activation.
+pub const ACTIVATION: &str = "activation";
+/// Dense: kernel initialiser.
+pub const INIT: &str = "init";
+/// Dense: bias initialiser.
+pub const BIAS_INIT: &str = "bias_init";
+/// Dense: kernel regulariser.
+pub const REG: &str = "reg";
+/// Dense: bias regulariser.
+pub const BIAS_REG: &str = "bias_reg";
+/// Dense: whether there is a bias.
+pub const USE_BIAS: &str = "use_bias";
+/// Dropout: drop probability.
+pub const RATE: &str = "rate";
+/// `BatchNorm` / `SGD` / `RMSprop`: momentum.
+pub const MOMENTUM: &str = "momentum";
+/// `BatchNorm` / `Adam` / `RMSprop`: epsilon.
+pub const EPSILON: &str = "epsilon";
+/// `LeakyReLU`: negative slope.
+pub const SLOPE: &str = "slope";
+/// Keras 2 name of [`SLOPE`] (the notebook writes `alpha=0.2`).
+pub const ALPHA: &str = "alpha";
+/// Keras 3 name of [`SLOPE`].
+pub const NEGATIVE_SLOPE: &str = "negative_slope";
+/// Rescale: multiplier.
+pub const SCALE: &str = "scale";
+/// Rescale: added after scaling.
+pub const OFFSET: &str = "offset";
+/// Initialiser argument: lower bound.
+pub const MIN: &str = "min";
+/// Keras name of [`MIN`].
+pub const MINVAL: &str = "minval";
+/// Initialiser argument: upper bound.
+pub const MAX: &str = "max";
+/// Keras name of [`MAX`].
+pub const MAXVAL: &str = "maxval";
+/// Initialiser argument: mean.
+pub const MEAN: &str = "mean";
+/// Initialiser argument: standard deviation.
+pub const STDDEV: &str = "stddev";
+/// `constant(value)`.
+pub const VALUE: &str = "value";
+/// Optimiser argument: learning rate.
+pub const LR: &str = "lr";
+/// Keras name of [`LR`].
+pub const LEARNING_RATE: &str = "learning_rate";
+/// Adam: first-moment decay.
+pub const BETA1: &str = "beta1";
+/// Keras name of [`BETA1`].
+pub const BETA_1: &str = "beta_1";
+/// Adam: second-moment decay.
+pub const BETA2: &str = "beta2";
+/// Keras name of [`BETA2`].
+pub const BETA_2: &str = "beta_2";
+/// SGD: Nesterov momentum.
+pub const NESTEROV: &str = "nesterov";
+/// `RMSprop`: decay of the squared-gradient average.
+pub const RHO: &str = "rho";
+
+// Initialisers.
+/// All zeros.
+pub const ZEROS: &str = "zeros";
+/// All ones.
+pub const ONES: &str = "ones";
+/// `constant(value)`.
+pub const CONSTANT: &str = "constant";
+/// `RandomUniform`.
+pub const UNIFORM: &str = "uniform";
+/// Keras alias of [`UNIFORM`].
+pub const RANDOM_UNIFORM: &str = "random_uniform";
+/// `RandomNormal`.
+pub const NORMAL: &str = "normal";
+/// Keras alias of [`NORMAL`].
+pub const RANDOM_NORMAL: &str = "random_normal";
+/// `TruncatedNormal`.
+pub const TRUNCATED_NORMAL: &str = "truncated_normal";
+/// Glorot (Xavier) uniform.
+pub const GLOROT_UNIFORM: &str = "glorot_uniform";
+/// Alias of [`GLOROT_UNIFORM`].
+pub const XAVIER_UNIFORM: &str = "xavier_uniform";
+/// Glorot (Xavier) normal.
+pub const GLOROT_NORMAL: &str = "glorot_normal";
+/// Alias of [`GLOROT_NORMAL`].
+pub const XAVIER_NORMAL: &str = "xavier_normal";
+/// He normal.
+pub const HE_NORMAL: &str = "he_normal";
+/// He uniform.
+pub const HE_UNIFORM: &str = "he_uniform";
+/// `LeCun` normal.
+pub const LECUN_NORMAL: &str = "lecun_normal";
+/// `LeCun` uniform.
+pub const LECUN_UNIFORM: &str = "lecun_uniform";
+
+// Regularisers.
+/// `l1(a)`.
+pub const L1: &str = "l1";
+/// `l2(a)`.
+pub const L2: &str = "l2";
+/// `l1_l2(l1 = a, l2 = b)`.
+pub const L1_L2: &str = "l1_l2";
+
+// Optimisers.
+/// Adam.
+pub const ADAM: &str = "adam";
+/// Stochastic gradient descent.
+pub const SGD: &str = "sgd";
+/// `RMSprop`.
+pub const RMSPROP: &str = "rmsprop";
+
+// Train settings.
+/// Optimiser.
+pub const OPTIMIZER: &str = "optimizer";
+/// Loss.
+pub const LOSS: &str = "loss";
+/// Metrics list.
+pub const METRICS: &str = "metrics";
+/// Batch size.
+pub const BATCH: &str = "batch";
+/// Keras name of [`BATCH`].
+pub const BATCH_SIZE: &str = "batch_size";
+/// Number of epochs.
+pub const EPOCHS: &str = "epochs";
+/// Random seed.
+pub const SEED: &str = "seed";
+/// Validation fraction.
+pub const VALIDATION_SPLIT: &str = "validation_split";
+/// Reshuffle every epoch.
+pub const SHUFFLE: &str = "shuffle";
+
+// Losses.
+/// Sparse categorical cross-entropy.
+pub const SPARSE_CATEGORICAL_CROSSENTROPY: &str = "sparse_categorical_crossentropy";
+/// Categorical cross-entropy.
+pub const CATEGORICAL_CROSSENTROPY: &str = "categorical_crossentropy";
+/// Mean squared error.
+pub const MSE: &str = "mse";
+/// Alias of [`MSE`].
+pub const MEAN_SQUARED_ERROR: &str = "mean_squared_error";
+/// Binary cross-entropy.
+pub const BINARY_CROSSENTROPY: &str = "binary_crossentropy";
+
+// Metrics.
+/// Accuracy.
+pub const ACCURACY: &str = "accuracy";
+/// Alias of [`ACCURACY`].
+pub const ACC: &str = "acc";
+
+// Activations.
+/// Identity.
+pub const LINEAR: &str = "linear";
+/// `max(x, 0)`.
+pub const RELU: &str = "relu";
+/// Logistic sigmoid.
+pub const SIGMOID: &str = "sigmoid";
+/// Hyperbolic tangent.
+pub const TANH: &str = "tanh";
+/// Softmax.
+pub const SOFTMAX: &str = "softmax";

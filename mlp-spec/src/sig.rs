@@ -1,0 +1,436 @@
+//! Signatures: every layer, initialiser, regulariser and optimiser the language accepts,
+//! with its parameters in positional order, their types, aliases and Keras 3 defaults;
+//! plus the `train` settings, losses, metrics and activations.
+//!
+//! This table is the single source of what the language means: `bind` types arguments
+//! against it, `build` fills in its defaults.
+
+use crate::ir::{Activation, Initializer, Loss, Metric};
+use crate::kw;
+
+/// The type a parameter expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ty {
+    /// A whole number.
+    Int,
+    /// Any number.
+    Float,
+    /// `true` / `false`.
+    Bool,
+    /// An activation name.
+    Activation,
+    /// An initialiser (`he_normal`, `normal(stddev = 0.1)`).
+    Init,
+    /// A regulariser (`l2`, `l1(0.01)`).
+    Reg,
+}
+
+impl Ty {
+    /// "a whole number", "an initialiser", …
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Ty::Int => "a whole number",
+            Ty::Float => "a number",
+            Ty::Bool => "`true` or `false`",
+            Ty::Activation => "an activation",
+            Ty::Init => "an initialiser",
+            Ty::Reg => "a regulariser",
+        }
+    }
+}
+
+/// A parameter's default when it is not written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Dflt {
+    /// The parameter must be written.
+    Required,
+    /// A number.
+    Float(f32),
+    /// A flag.
+    Bool(bool),
+    /// An activation.
+    Activation(Activation),
+    /// An initialiser.
+    Init(Initializer),
+    /// No regulariser.
+    NoReg,
+}
+
+/// One parameter.
+#[derive(Debug)]
+pub(crate) struct Param {
+    /// Accepted names; the first is canonical (used in messages and by the formatter).
+    pub(crate) names: &'static [&'static str],
+    /// Expected type.
+    pub(crate) ty: Ty,
+    /// Default.
+    pub(crate) default: Dflt,
+}
+
+impl Param {
+    pub(crate) fn name(&self) -> &'static str {
+        self.names[0]
+    }
+}
+
+/// Everything that can be called (or named bare): layers, initialisers, regularisers,
+/// optimisers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Callee {
+    Flatten,
+    Dense,
+    Dropout,
+    BatchNorm,
+    LeakyRelu,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    Rescale,
+    Zeros,
+    Ones,
+    Constant,
+    Uniform,
+    Normal,
+    TruncatedNormal,
+    GlorotUniform,
+    GlorotNormal,
+    HeNormal,
+    HeUniform,
+    LecunNormal,
+    LecunUniform,
+    L1,
+    L2,
+    L1L2,
+    Adam,
+    Sgd,
+    RmsProp,
+}
+
+/// A callable's signature.
+#[derive(Debug)]
+pub(crate) struct Sig {
+    /// Accepted names; the first is canonical.
+    pub(crate) names: &'static [&'static str],
+    /// Which callable.
+    pub(crate) callee: Callee,
+    /// Parameters in positional order.
+    pub(crate) params: &'static [Param],
+}
+
+impl PartialEq for Sig {
+    fn eq(&self, other: &Self) -> bool {
+        self.callee == other.callee
+    }
+}
+
+impl Sig {
+    pub(crate) fn name(&self) -> &'static str {
+        self.names[0]
+    }
+
+    /// The parameter called `name` (any alias), with its index.
+    pub(crate) fn param(&self, name: &str) -> Option<(usize, &'static Param)> {
+        self.params
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.names.contains(&name))
+    }
+}
+
+const fn p(names: &'static [&'static str], ty: Ty, default: Dflt) -> Param {
+    Param { names, ty, default }
+}
+
+const NO_PARAMS: &[Param] = &[];
+
+/// Layers. Defaults are Keras 3's.
+pub(crate) const LAYERS: &[Sig] = &[
+    Sig {
+        names: &[kw::FLATTEN],
+        callee: Callee::Flatten,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::DENSE],
+        callee: Callee::Dense,
+        params: &[
+            p(&[kw::UNITS], Ty::Int, Dflt::Required),
+            p(
+                &[kw::ACTIVATION],
+                Ty::Activation,
+                Dflt::Activation(Activation::Linear),
+            ),
+            p(
+                &[kw::INIT],
+                Ty::Init,
+                Dflt::Init(Initializer::GlorotUniform),
+            ),
+            p(&[kw::BIAS_INIT], Ty::Init, Dflt::Init(Initializer::Zeros)),
+            p(&[kw::REG], Ty::Reg, Dflt::NoReg),
+            p(&[kw::BIAS_REG], Ty::Reg, Dflt::NoReg),
+            p(&[kw::USE_BIAS], Ty::Bool, Dflt::Bool(true)),
+        ],
+    },
+    Sig {
+        names: &[kw::DROPOUT],
+        callee: Callee::Dropout,
+        params: &[p(&[kw::RATE], Ty::Float, Dflt::Required)],
+    },
+    Sig {
+        names: &[kw::BATCH_NORM, kw::BATCH_NORMALIZATION],
+        callee: Callee::BatchNorm,
+        params: &[
+            p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.99)),
+            p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-3)),
+        ],
+    },
+    Sig {
+        names: &[kw::LEAKY_RELU],
+        callee: Callee::LeakyRelu,
+        params: &[p(
+            &[kw::SLOPE, kw::ALPHA, kw::NEGATIVE_SLOPE],
+            Ty::Float,
+            Dflt::Float(0.3),
+        )],
+    },
+    Sig {
+        names: &[kw::RELU_LAYER],
+        callee: Callee::Relu,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::SIGMOID_LAYER],
+        callee: Callee::Sigmoid,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::TANH_LAYER],
+        callee: Callee::Tanh,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::SOFTMAX_LAYER],
+        callee: Callee::Softmax,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::RESCALE, kw::RESCALING],
+        callee: Callee::Rescale,
+        params: &[
+            p(&[kw::SCALE], Ty::Float, Dflt::Required),
+            p(&[kw::OFFSET], Ty::Float, Dflt::Float(0.0)),
+        ],
+    },
+];
+
+const MEAN_STDDEV: &[Param] = &[
+    p(&[kw::MEAN], Ty::Float, Dflt::Float(0.0)),
+    p(&[kw::STDDEV], Ty::Float, Dflt::Float(0.05)),
+];
+
+/// Initialisers, by their Keras names. `uniform` / `normal` default to Keras's
+/// `RandomUniform(-0.05, 0.05)` / `RandomNormal(0, 0.05)`.
+pub(crate) const INITS: &[Sig] = &[
+    Sig {
+        names: &[kw::ZEROS],
+        callee: Callee::Zeros,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::ONES],
+        callee: Callee::Ones,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::CONSTANT],
+        callee: Callee::Constant,
+        params: &[p(&[kw::VALUE], Ty::Float, Dflt::Float(0.0))],
+    },
+    Sig {
+        names: &[kw::UNIFORM, kw::RANDOM_UNIFORM],
+        callee: Callee::Uniform,
+        params: &[
+            p(&[kw::MIN, kw::MINVAL], Ty::Float, Dflt::Float(-0.05)),
+            p(&[kw::MAX, kw::MAXVAL], Ty::Float, Dflt::Float(0.05)),
+        ],
+    },
+    Sig {
+        names: &[kw::NORMAL, kw::RANDOM_NORMAL],
+        callee: Callee::Normal,
+        params: MEAN_STDDEV,
+    },
+    Sig {
+        names: &[kw::TRUNCATED_NORMAL],
+        callee: Callee::TruncatedNormal,
+        params: MEAN_STDDEV,
+    },
+    Sig {
+        names: &[kw::GLOROT_UNIFORM, kw::XAVIER_UNIFORM],
+        callee: Callee::GlorotUniform,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::GLOROT_NORMAL, kw::XAVIER_NORMAL],
+        callee: Callee::GlorotNormal,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::HE_NORMAL],
+        callee: Callee::HeNormal,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::HE_UNIFORM],
+        callee: Callee::HeUniform,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::LECUN_NORMAL],
+        callee: Callee::LecunNormal,
+        params: NO_PARAMS,
+    },
+    Sig {
+        names: &[kw::LECUN_UNIFORM],
+        callee: Callee::LecunUniform,
+        params: NO_PARAMS,
+    },
+];
+
+/// Regularisers. A bare `l1` / `l2` means a factor of 0.01 (Keras); `l1_l2` defaults both
+/// factors to 0 (Keras `L1L2(l1=0.0, l2=0.0)`).
+pub(crate) const REGS: &[Sig] = &[
+    Sig {
+        names: &[kw::L1],
+        callee: Callee::L1,
+        params: &[p(&[kw::L1], Ty::Float, Dflt::Float(0.01))],
+    },
+    Sig {
+        names: &[kw::L2],
+        callee: Callee::L2,
+        params: &[p(&[kw::L2], Ty::Float, Dflt::Float(0.01))],
+    },
+    Sig {
+        names: &[kw::L1_L2],
+        callee: Callee::L1L2,
+        params: &[
+            p(&[kw::L1], Ty::Float, Dflt::Float(0.0)),
+            p(&[kw::L2], Ty::Float, Dflt::Float(0.0)),
+        ],
+    },
+];
+
+/// Optimisers with Keras 3 defaults.
+pub(crate) const OPTIMIZERS: &[Sig] = &[
+    Sig {
+        names: &[kw::ADAM],
+        callee: Callee::Adam,
+        params: &[
+            p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
+            p(&[kw::BETA1, kw::BETA_1], Ty::Float, Dflt::Float(0.9)),
+            p(&[kw::BETA2, kw::BETA_2], Ty::Float, Dflt::Float(0.999)),
+            p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
+        ],
+    },
+    Sig {
+        names: &[kw::SGD],
+        callee: Callee::Sgd,
+        params: &[
+            p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.01)),
+            p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
+            p(&[kw::NESTEROV], Ty::Bool, Dflt::Bool(false)),
+        ],
+    },
+    Sig {
+        names: &[kw::RMSPROP],
+        callee: Callee::RmsProp,
+        params: &[
+            p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
+            p(&[kw::RHO], Ty::Float, Dflt::Float(0.9)),
+            p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
+            p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
+        ],
+    },
+];
+
+/// A `train` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Setting {
+    Optimizer,
+    Loss,
+    Metrics,
+    Batch,
+    Epochs,
+    Seed,
+    ValidationSplit,
+    Shuffle,
+}
+
+/// `train` settings with their accepted names (the first canonical).
+pub(crate) const SETTINGS: &[(&[&str], Setting)] = &[
+    (&[kw::OPTIMIZER], Setting::Optimizer),
+    (&[kw::LOSS], Setting::Loss),
+    (&[kw::METRICS], Setting::Metrics),
+    (&[kw::BATCH, kw::BATCH_SIZE], Setting::Batch),
+    (&[kw::EPOCHS], Setting::Epochs),
+    (&[kw::SEED], Setting::Seed),
+    (&[kw::VALIDATION_SPLIT], Setting::ValidationSplit),
+    (&[kw::SHUFFLE], Setting::Shuffle),
+];
+
+/// Losses, aliases included.
+pub(crate) const LOSSES: &[(&str, Loss)] = &[
+    (
+        kw::SPARSE_CATEGORICAL_CROSSENTROPY,
+        Loss::SparseCategoricalCrossentropy,
+    ),
+    (kw::CATEGORICAL_CROSSENTROPY, Loss::CategoricalCrossentropy),
+    (kw::MSE, Loss::MeanSquaredError),
+    (kw::MEAN_SQUARED_ERROR, Loss::MeanSquaredError),
+    (kw::BINARY_CROSSENTROPY, Loss::BinaryCrossentropy),
+];
+
+/// Metrics, aliases included.
+pub(crate) const METRICS: &[(&str, Metric)] = &[
+    (kw::ACCURACY, Metric::Accuracy),
+    (kw::ACC, Metric::Accuracy),
+];
+
+/// Activations.
+pub(crate) const ACTIVATIONS: &[(&str, Activation)] = &[
+    (kw::LINEAR, Activation::Linear),
+    (kw::RELU, Activation::Relu),
+    (kw::SIGMOID, Activation::Sigmoid),
+    (kw::TANH, Activation::Tanh),
+    (kw::SOFTMAX, Activation::Softmax),
+];
+
+/// The signature called `name` in `table`.
+pub(crate) fn find(table: &'static [Sig], name: &str) -> Option<&'static Sig> {
+    table.iter().find(|s| s.names.contains(&name))
+}
+
+/// Every name of every entry of `table`.
+pub(crate) fn names(table: &'static [Sig]) -> impl Iterator<Item = &'static str> {
+    table.iter().flat_map(|s| s.names.iter().copied())
+}
+
+/// Canonical name of the loss.
+pub(crate) fn loss_name(loss: Loss) -> &'static str {
+    LOSSES
+        .iter()
+        .find(|(_, l)| *l == loss)
+        .map_or("loss", |(n, _)| n)
+}
+
+/// Whether `name` is a built-in name (so a `let` may not take it).
+pub(crate) fn is_builtin(name: &str) -> bool {
+    [LAYERS, INITS, REGS, OPTIMIZERS]
+        .iter()
+        .any(|t| find(t, name).is_some())
+        || LOSSES.iter().any(|(n, _)| *n == name)
+        || METRICS.iter().any(|(n, _)| *n == name)
+        || ACTIVATIONS.iter().any(|(n, _)| *n == name)
+        || name == kw::TRUE
+        || name == kw::FALSE
+}
