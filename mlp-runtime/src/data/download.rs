@@ -6,7 +6,6 @@
 //! error, the temporary file is removed and the next mirror is tried. A process killed
 //! mid-download can leave a `.NAME.PID.N.part` file behind, never a wrong `NAME`.
 
-use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -174,7 +173,7 @@ fn fetch(
         hasher.update(&buf[..n]);
         part.write_all(&buf[..n]).map_err(Failure::Local)?;
     }
-    let found = hex(&hasher.finalize());
+    let found = format!("{:x}", hasher.finalize());
     let expected = file.sha256.to_ascii_lowercase();
     if found != expected {
         return Err(Failure::Remote(format!(
@@ -252,14 +251,5 @@ fn sha256_of_file(path: &Path) -> Result<String, DataError> {
     let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let mut hasher = Sha256::new();
     io::copy(&mut file, &mut hasher).map_err(|e| DataError::io(path, e))?;
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        // Writing into a `String` cannot fail.
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    Ok(format!("{:x}", hasher.finalize()))
 }
