@@ -445,7 +445,7 @@ mod tests {
         );
         check(
             "{'descr': '|u1, 'fortran_order': False}",
-            Err("expected `:`"),
+            Err("expected `}` before `fortran_order"),
         );
         check("{'descr': 1}", Err("unsupported value"));
         check(
