@@ -156,10 +156,7 @@ fn check_finite_numbers(cx: &mut Ctxt, m: &TModel) {
                     cx.push(
                         Diagnostic::new(
                             code::OUT_OF_RANGE,
-                            format!(
-                                "`{p}` of `{}` is too large for a 32-bit float",
-                                call.sig.name()
-                            ),
+                            format!("{} is too large for a 32-bit float", param_name(call, p)),
                             a.span.clone(),
                         )
                         .with_label("not finite as f32")
@@ -185,25 +182,30 @@ fn check_finite_numbers(cx: &mut Ctxt, m: &TModel) {
 /// Reports `arg` (parameter `param` of `call`) as out of range unless `ok`.
 fn range(cx: &mut Ctxt, call: &TCall, param: &str, rule: &str, ok: impl Fn(f64) -> bool) {
     let Some(a) = call.arg(param) else { return };
-    let v = match a.value {
-        TVal::Float(f) if f.is_finite() => f64::from(f),
-        TVal::Int(i) => i as f64,
+    let (v, shown) = match a.value {
+        TVal::Float(f) if f.is_finite() => (f64::from(f), format!("{f:?}")),
+        TVal::Int(i) => (i as f64, i.to_string()),
         _ => return,
     };
     if !ok(v) {
-        let what = if param == call.sig.name() {
-            format!("the factor of `{param}`")
-        } else {
-            format!("`{param}` of `{}`", call.sig.name())
-        };
-        cx.push(out_of_range(a, &what, rule, v));
+        cx.push(out_of_range(a, &param_name(call, param), rule, &shown));
     }
 }
 
-fn out_of_range(a: &TArg, what: &str, rule: &str, v: f64) -> Diagnostic {
+/// "`rate` of `Dropout`", or "the factor of `l2`" where the parameter is named like
+/// its call.
+fn param_name(call: &TCall, param: &str) -> String {
+    if param == call.sig.name() {
+        format!("the factor of `{param}`")
+    } else {
+        format!("`{param}` of `{}`", call.sig.name())
+    }
+}
+
+fn out_of_range(a: &TArg, what: &str, rule: &str, shown: &str) -> Diagnostic {
     Diagnostic::new(
         code::OUT_OF_RANGE,
-        format!("{what} must be {rule}, found {v:?}"),
+        format!("{what} must be {rule}, found {shown}"),
         a.span.clone(),
     )
     .with_label("out of range")

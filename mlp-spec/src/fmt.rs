@@ -27,20 +27,20 @@ struct Line {
 pub(crate) fn format(source: &str, file: &ast::File) -> String {
     let lines = print_file(file);
     let comments = lex::comments(source);
-    let mut leading: Vec<Vec<&str>> = vec![Vec::new(); lines.len() + 1];
+    let mut leading: Vec<Vec<&lex::Comment>> = vec![Vec::new(); lines.len() + 1];
     let mut trailing: Vec<Vec<&str>> = vec![Vec::new(); lines.len()];
     for c in &comments {
         if c.trailing {
             match lines.iter().rposition(|l| l.start <= c.start) {
                 Some(i) => trailing[i].push(&c.text),
-                None => leading[0].push(&c.text),
+                None => leading[0].push(c),
             }
         } else {
             let i = lines
                 .iter()
                 .position(|l| l.start > c.start)
                 .unwrap_or(lines.len());
-            leading[i].push(&c.text);
+            leading[i].push(c);
         }
     }
     let mut out = String::new();
@@ -50,7 +50,10 @@ pub(crate) fn format(source: &str, file: &ast::File) -> String {
         }
         let comment_depth = line.depth + usize::from(line.close);
         for c in &leading[i] {
-            push_line(&mut out, comment_depth, c);
+            push_line(&mut out, comment_depth, &c.text);
+            if c.blank_after && !line.close {
+                out.push('\n');
+            }
         }
         let mut text = line.text.clone();
         if !trailing[i].is_empty() {
@@ -60,7 +63,7 @@ pub(crate) fn format(source: &str, file: &ast::File) -> String {
         push_line(&mut out, line.depth, &text);
     }
     for c in &leading[lines.len()] {
-        push_line(&mut out, 0, c);
+        push_line(&mut out, 0, &c.text);
     }
     out
 }

@@ -63,6 +63,13 @@ pub(crate) fn tokens(source: &str) -> Vec<(Tok, Range<usize>)> {
                 out.push((Tok::Other, start..i));
                 continue;
             }
+            c if c.is_ascii_digit() => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                    i += 1;
+                }
+                out.push((Tok::Other, start..i));
+                continue;
+            }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
@@ -133,6 +140,8 @@ pub(crate) struct Comment {
     pub(crate) start: usize,
     /// Whether code precedes it on the same line.
     pub(crate) trailing: bool,
+    /// Whether an empty line follows it (kept by the formatter).
+    pub(crate) blank_after: bool,
 }
 
 /// Every `//` comment of `source` (doc comments excluded: they belong to the AST).
@@ -144,10 +153,13 @@ pub(crate) fn comments(source: &str) -> Vec<Comment> {
             Tok::Comment => {
                 let line_start = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
                 let trailing = last_code_line_end.is_some_and(|end| end > line_start);
+                let rest = &source[span.end..];
+                let gap = &rest[..rest.len() - rest.trim_start().len()];
                 out.push(Comment {
                     text: source[span.clone()].trim_end().to_owned(),
                     start: span.start,
                     trailing,
+                    blank_after: gap.matches('\n').count() >= 2 && !rest.trim_start().is_empty(),
                 });
             }
             _ => last_code_line_end = Some(span.end),

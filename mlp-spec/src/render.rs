@@ -72,8 +72,13 @@ pub(crate) fn render(d: &Diagnostic, file_name: &str, source: &str) -> String {
             let len = m.cols.len().min(text_width - start).max(1);
             let ch = if m.primary { "^" } else { "-" };
             let mut row = format!("{pad} | {}{}", " ".repeat(start), ch.repeat(len));
-            if !m.text.is_empty() {
+            let label_len = m.text.chars().count();
+            if label_len > 0 && start + len + 1 + label_len <= text_width {
                 let _ = write!(row, " {}", m.text);
+            } else if label_len > 0 {
+                // Too long beside the underline: on its own line, as far right as fits.
+                let col = start.min(text_width.saturating_sub(label_len));
+                let _ = write!(row, "\n{pad} | {}{}", " ".repeat(col), m.text);
             }
             let _ = writeln!(out, "{}", row.trim_end());
         }

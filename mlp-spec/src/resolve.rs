@@ -34,6 +34,7 @@ pub(crate) fn resolve(cx: &mut Ctxt, file: &ast::File) -> (Vec<ast::Model>, Vec<
     }
     let mut scope: HashMap<String, Binding> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
+    let mut early: Vec<String> = Vec::new();
     let mut models = Vec::new();
     for item in &file.items {
         match item {
@@ -64,7 +65,7 @@ pub(crate) fn resolve(cx: &mut Ctxt, file: &ast::File) -> (Vec<ast::Model>, Vec<
                     continue;
                 }
                 let mut value = l.value.clone();
-                substitute(cx, &mut value, &mut scope, &later, Some(name));
+                substitute(cx, &mut value, &mut scope, &later, Some(name), &mut early);
                 scope.insert(
                     name.clone(),
                     Binding {
@@ -80,18 +81,25 @@ pub(crate) fn resolve(cx: &mut Ctxt, file: &ast::File) -> (Vec<ast::Model>, Vec<
                 for it in &mut m.items {
                     match it {
                         ast::ModelItem::Input(i) => {
-                            substitute(cx, &mut i.shape, &mut scope, &later, None);
+                            substitute(cx, &mut i.shape, &mut scope, &later, None, &mut early);
                         }
                         ast::ModelItem::Layer(layer) => {
                             if let Some(args) = &mut layer.args {
                                 for a in &mut args.items {
-                                    substitute(cx, &mut a.value, &mut scope, &later, None);
+                                    substitute(
+                                        cx,
+                                        &mut a.value,
+                                        &mut scope,
+                                        &later,
+                                        None,
+                                        &mut early,
+                                    );
                                 }
                             }
                         }
                         ast::ModelItem::Train(t) => {
                             for e in &mut t.entries {
-                                substitute(cx, &mut e.value, &mut scope, &later, None);
+                                substitute(cx, &mut e.value, &mut scope, &later, None, &mut early);
                             }
                         }
                     }
@@ -102,7 +110,7 @@ pub(crate) fn resolve(cx: &mut Ctxt, file: &ast::File) -> (Vec<ast::Model>, Vec<
     }
     for name in &order {
         if let Some(b) = scope.get(name) {
-            if !b.used {
+            if !b.used && !early.contains(name) {
                 cx.push(
                     Diagnostic::new(
                         code::UNUSED_LET,
@@ -125,6 +133,7 @@ fn substitute(
     scope: &mut HashMap<String, Binding>,
     later: &HashMap<&str, Span>,
     defining: Option<&str>,
+    early: &mut Vec<String>,
 ) {
     match &mut value.kind {
         ValueKind::Name(name) => {
@@ -144,20 +153,18 @@ fn substitute(
                         .with_secondary(def.clone(), "defined here")
                         .with_help("move the `let` above its first use"),
                 );
-                // Stop later passes from also calling it unknown.
-                if let Some(b) = scope.get_mut(name.as_str()) {
-                    b.used = true;
-                }
+                // Not also "unused" when its definition comes.
+                early.push(name.clone());
             }
         }
         ValueKind::List(items) => {
             for v in items {
-                substitute(cx, v, scope, later, defining);
+                substitute(cx, v, scope, later, defining, early);
             }
         }
         ValueKind::Call(_, args) => {
             for a in &mut args.items {
-                substitute(cx, &mut a.value, scope, later, defining);
+                substitute(cx, &mut a.value, scope, later, defining, early);
             }
         }
         ValueKind::Number(_) | ValueKind::Str(_) => {}
