@@ -326,7 +326,12 @@ fn an_explicit_data_dir_without_mnist_is_an_error_naming_where_it_looked() {
         ..options()
     };
     let error = load_mnist_with(&options).expect_err("empty --data folder");
-    let DataError::NotFound { searched, download } = &error else {
+    let DataError::NotFound {
+        searched,
+        explicit: true,
+        download,
+    } = &error
+    else {
         panic!("expected NotFound, got {error:?}");
     };
     assert_eq!(
@@ -340,7 +345,9 @@ fn an_explicit_data_dir_without_mnist_is_an_error_naming_where_it_looked() {
         "{message}"
     );
     assert!(
-        message.ends_with("pass --data DIR or set MLP_DATA to a folder holding mnist/"),
+        message.ends_with(
+            "the folder given should hold the IDX files, a mnist/ folder with them, or mnist.npz"
+        ),
         "{message}"
     );
 }
@@ -377,9 +384,43 @@ fn mlp_data_comes_before_the_cache_and_the_cache_before_the_download() {
     };
     let error = load_mnist_with(&nowhere).expect_err("nothing anywhere");
     assert!(
-        matches!(&error, DataError::NotFound { searched, download: None } if searched.len() == 2),
+        matches!(&error, DataError::NotFound { searched, explicit: false, download: None } if searched.len() == 2),
         "{error:?}"
     );
+}
+
+#[test]
+fn a_half_filled_cache_is_completed_and_a_cached_npz_is_used() {
+    let files = remote_files();
+    let server = Server::start("mnist", files.clone());
+    let cache = tempdir();
+    // An earlier download stopped after two files.
+    for (name, bytes) in &files[..2] {
+        std::fs::write(cache.path().join(name), bytes).expect("write");
+    }
+    let options = LoadOptions {
+        cache_dir: Some(cache.path().to_owned()),
+        remote: Some(remote(vec![server.base.clone()], &files)),
+        ..options()
+    };
+    check_fixture(&load_mnist_with(&options).expect("completed cache"), 6, 4);
+    assert_eq!(
+        server.requests(),
+        2,
+        "only the two missing files are fetched"
+    );
+    // Keras's file dropped into the cache is read without any download.
+    let npz_cache = tempdir();
+    write_npz(
+        &npz_cache.path().join("mnist.npz"),
+        &mnist_npz_members(3, 2),
+    );
+    let options = LoadOptions {
+        cache_dir: Some(npz_cache.path().to_owned()),
+        ..options
+    };
+    check_fixture(&load_mnist_with(&options).expect("cached npz"), 3, 2);
+    assert_eq!(server.requests(), 2);
 }
 
 #[test]

@@ -426,6 +426,15 @@ fn corrupt_gzip_is_refused() {
 }
 
 #[test]
+fn a_folder_where_a_file_is_expected_is_refused() {
+    let dir = tempdir();
+    let error = read_idx_images(dir.path()).expect_err("a folder");
+    check_message(&error, dir.path(), "is a folder, not a file");
+    let error = read_mnist_npz(dir.path()).expect_err("a folder");
+    check_message(&error, dir.path(), "is a folder, not a file");
+}
+
+#[test]
 fn a_missing_file_names_its_path() {
     let dir = tempdir();
     let path = dir.path().join("nope-idx3-ubyte");

@@ -177,10 +177,12 @@ pub enum DataError {
 
     /// No dataset was found anywhere it was looked for (and no download was attempted, or it
     /// failed).
-    #[error("{}", not_found_message(searched, download.as_deref()))]
+    #[error("{}", not_found_message(searched, *explicit, download.as_deref()))]
     NotFound {
         /// Every place looked at, in order.
         searched: Vec<PathBuf>,
+        /// Whether the search was limited to a folder the user named (`--data DIR`).
+        explicit: bool,
         /// Why the download into the cache failed, if one was attempted.
         download: Option<Box<DataError>>,
     },
@@ -245,7 +247,7 @@ fn attempts_list(attempts: &[(String, String)]) -> String {
     tries.join("; ")
 }
 
-fn not_found_message(searched: &[PathBuf], download: Option<&DataError>) -> String {
+fn not_found_message(searched: &[PathBuf], explicit: bool, download: Option<&DataError>) -> String {
     let places: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
     let looked = if places.is_empty() {
         String::new()
@@ -257,6 +259,10 @@ fn not_found_message(searched: &[PathBuf], download: Option<&DataError>) -> Stri
     };
     let next = match download {
         Some(error) => format!("the download failed too: {error}"),
+        None if explicit => {
+            "the folder given should hold the IDX files, a mnist/ folder with them, or mnist.npz"
+                .to_owned()
+        }
         None => "pass --data DIR or set MLP_DATA to a folder holding mnist/".to_owned(),
     };
     format!("MNIST not found{looked}; {next}")

@@ -61,8 +61,7 @@ impl<'a> Input<'a> {
     /// Opens a file, decompressing it if it starts with the gzip magic bytes (whatever its
     /// name), so `train-images-idx3-ubyte` and `train-images-idx3-ubyte.gz` both work.
     pub(crate) fn open(path: &Path) -> Result<Input<'static>, DataError> {
-        let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-        let size = file.metadata().map_err(|e| DataError::io(path, e))?.len();
+        let (file, size) = open_file(path)?;
         if size == 0 {
             return Err(DataError::Empty {
                 path: path.to_owned(),
@@ -246,6 +245,23 @@ impl<'a> Input<'a> {
         self.consumed += got;
         Ok(body)
     }
+}
+
+/// Opens a file for reading and returns its length; a folder is refused here (Linux would
+/// open it and fail on the first read).
+///
+/// # Errors
+/// [`DataError::Io`] naming the path.
+pub(crate) fn open_file(path: &Path) -> Result<(File, u64), DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let metadata = file.metadata().map_err(|e| DataError::io(path, e))?;
+    if metadata.is_dir() {
+        return Err(DataError::io(
+            path,
+            io::Error::new(io::ErrorKind::IsADirectory, "is a folder, not a file"),
+        ));
+    }
+    Ok((file, metadata.len()))
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.

@@ -89,6 +89,7 @@ pub fn load_mnist_with(options: &LoadOptions) -> Result<Mnist, DataError> {
         }
         return Err(DataError::NotFound {
             searched,
+            explicit: true,
             download: None,
         });
     }
@@ -102,10 +103,15 @@ pub fn load_mnist_with(options: &LoadOptions) -> Result<Mnist, DataError> {
     let Some(cache) = &options.cache_dir else {
         return Err(DataError::NotFound {
             searched,
+            explicit: false,
             download: None,
         });
     };
-    if find_idx_files(cache).iter().all(Option::is_some) || options.remote.is_none() {
+    // Some IDX files but not all: an earlier download stopped half-way; let the download
+    // below fetch the rest rather than report them missing.
+    let found = find_idx_files(cache);
+    let partial = found.iter().any(Option::is_some) && !found.iter().all(Option::is_some);
+    if !(partial && options.remote.is_some()) {
         if let Some(mnist) = load_from(cache, limits)? {
             return Ok(mnist);
         }
@@ -114,6 +120,7 @@ pub fn load_mnist_with(options: &LoadOptions) -> Result<Mnist, DataError> {
     let Some(remote) = &options.remote else {
         return Err(DataError::NotFound {
             searched,
+            explicit: false,
             download: None,
         });
     };
@@ -121,6 +128,7 @@ pub fn load_mnist_with(options: &LoadOptions) -> Result<Mnist, DataError> {
         Ok(()) => load_idx_dir_with(cache, limits),
         Err(error) => Err(DataError::NotFound {
             searched,
+            explicit: false,
             download: Some(Box::new(error)),
         }),
     }

@@ -9,13 +9,12 @@
 //! dimension), and exactly the bytes its shape claims, checked against [`Limits`] before
 //! the body is allocated; the header itself is bounded by [`MAX_NPY_HEADER`].
 
-use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array3};
 
-use super::input::{Input, Length};
+use super::input::{open_file, Input, Length};
 use super::{DataError, Dataset, Limits, Mnist, MNIST_CLASSES};
 
 /// The members of Keras's `mnist.npz`, in the order they are read.
@@ -47,8 +46,7 @@ pub fn read_mnist_npz(path: &Path) -> Result<Mnist, DataError> {
 /// rank, the size errors of [`read_idx_images_with`](super::read_idx_images_with) for each
 /// member, [`DataError::CountMismatch`] and [`DataError::LabelOutOfRange`].
 pub fn read_mnist_npz_with(path: &Path, limits: Limits) -> Result<Mnist, DataError> {
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let size = file.metadata().map_err(|e| DataError::io(path, e))?.len();
+    let (file, size) = open_file(path)?;
     if size == 0 {
         return Err(DataError::Empty {
             path: path.to_owned(),
