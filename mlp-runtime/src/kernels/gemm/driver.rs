@@ -221,6 +221,11 @@ pub(super) unsafe fn gemm_bt<S: Simd>(g: &Gemm) {
     // 32 KiB on the stack is the point: no heap allocation per call.
     #[allow(clippy::large_stack_arrays)]
     let mut panel = Panel([MaybeUninit::uninit(); KC * PANEL_MAX]);
+    if cfg!(debug_assertions) {
+        // Poison the panel so a tile reading a column the packing left unwritten puts
+        // NaN into `c`, which the tests catch (release builds skip the 32 KiB fill).
+        panel.0.fill(MaybeUninit::new(f32::NAN));
+    }
     let buf = panel.0.as_mut_ptr().cast::<f32>();
     let mut j = 0;
     while j < g.n {

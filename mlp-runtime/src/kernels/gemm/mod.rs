@@ -178,8 +178,9 @@ pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32],
 /// - Reads the first `m·k` elements of `a` and `n·k` of `b`; writes the first `m·n` of
 ///   `c`, which it reads only when `accumulate`. `c` cannot alias `a` or `b`.
 /// - Any dimension may be 0; `k == 0` sets `c` to zero (or leaves it when accumulating).
-/// - Copies 64 columns of `bᵀ` × 128 steps of `k` at a time into a stack buffer, so the
-///   sum for one element runs over `p` in order, resuming from `c` every 128 steps.
+/// - Copies a panel of `bᵀ` (up to 64 columns × 128 steps of `k`) at a time into a stack
+///   buffer, so the sum for one element runs over `p` in order, resuming from `c` every
+///   128 steps.
 ///
 /// Used by Dense backward for the input gradient: `dX[batch×in] = dY[batch×out] ·
 /// W[in×out]ᵀ` (so `k = out`, `n = in`).

@@ -57,9 +57,10 @@ pub(super) trait Simd: Copy {
     /// `g` must satisfy the contract of [`Gemm`].
     unsafe fn column_block(g: &Gemm);
 
-    /// Packs a panel of `bᵀ` for `matmul_bt`: for `p < kc` and `j < width`,
-    /// `dst[p * width + j] = b[j * ldb + p]` if `j < rows`, else `0.0`.
-    /// `width` is `NV_MAX * LANES`.
+    /// Packs a panel of `bᵀ` for `matmul_bt`: `dst[p * width + j] = b[j * ldb + p]` for
+    /// `p < kc`, `j < rows`, where `width` is `NV_MAX * LANES`. Columns `rows..width` may
+    /// be left unwritten: the panel is then run as a block of `rows` columns, whose tiles
+    /// never read past column `rows` (their last vector is masked).
     ///
     /// # Safety
     /// `b[j * ldb + p]` readable for `j < rows`, `p < kc`; `dst` writable for
@@ -163,9 +164,8 @@ impl Simd for Portable {
     unsafe fn pack_bt(b: *const f32, ldb: usize, rows: usize, kc: usize, dst: *mut f32) {
         let width = Self::NV_MAX * PL;
         for p in 0..kc {
-            for j in 0..width {
-                let x = if j < rows { *b.add(j * ldb + p) } else { 0.0 };
-                *dst.add(p * width + j) = x;
+            for j in 0..rows {
+                *dst.add(p * width + j) = *b.add(j * ldb + p);
             }
         }
     }

@@ -99,8 +99,8 @@ impl Simd for Avx512 {
     unsafe fn pack_bt(b: *const f32, ldb: usize, rows: usize, kc: usize, dst: *mut f32) {
         const W: usize = 64;
         let mut jb = 0;
-        while jb < W {
-            let jrows = rows.saturating_sub(jb).min(16);
+        while jb < rows {
+            let jrows = (rows - jb).min(16);
             let mut pb = 0;
             while pb < kc {
                 let plen = (kc - pb).min(16);
@@ -232,8 +232,8 @@ impl Simd for Avx2 {
     unsafe fn pack_bt(b: *const f32, ldb: usize, rows: usize, kc: usize, dst: *mut f32) {
         const W: usize = 16;
         let mut jb = 0;
-        while jb < W {
-            let jrows = rows.saturating_sub(jb).min(8);
+        while jb < rows {
+            let jrows = (rows - jb).min(8);
             let mut pb = 0;
             while pb < kc {
                 let plen = (kc - pb).min(8);
