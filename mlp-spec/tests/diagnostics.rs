@@ -15,9 +15,8 @@ fn every_bad_spec_is_rejected_with_rendered_diagnostics() {
     insta::glob!("bad/*.mlp", |path| {
         let source = std::fs::read_to_string(path).expect("fixture is readable");
         let name = display_name(path);
-        let diagnostics = match mlp_spec::compile(&source) {
-            Ok(_) => panic!("{name} compiled, but it is in the bad corpus"),
-            Err(d) => d,
+        let Err(diagnostics) = mlp_spec::compile(&source) else {
+            panic!("{name} compiled, but it is in the bad corpus")
         };
         assert!(
             !diagnostics.is_empty(),
