@@ -1,7 +1,7 @@
 //! Diagnostics as data, a collector for them, and their rendering.
 //!
 //! A [`Diagnostic`] is a stable code, a message, a byte span into the source, optional
-//! secondary labels and an optional help line. Passes push them into a [`Ctxt`] and carry
+//! secondary labels and an optional help line. Passes push them into a `Ctxt` and carry
 //! on, so one run reports every mistake of a file; the driver stops only between passes
 //! (`serde_derive`'s `Ctxt`). Rendering goes through miette: [`Diagnostics::render`] is the
 //! plain form (no colour, 80 columns, `file:line:col`, the source line, an underline and
