@@ -1,3 +1,82 @@
-//! The `mlp` command.
+//! The `mlp` command: check, summarise and format `.mlp` model specs.
+//!
+//! `main` only parses the command line and dispatches; each command lives in its own
+//! module with a `run` function returning `Result<(), CliError>`, and the shared
+//! [`spec_file`] module reads spec files and prints diagnostics. Exit codes: 0 ok, 1 spec
+//! or data errors, 2 usage or I/O errors (clap itself exits with 2 on a usage error).
 
-fn main() {}
+mod check;
+mod error;
+mod fmt;
+mod output;
+mod spec_file;
+mod summary;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Declarative neural-network specs, Keras-exact.
+#[derive(Debug, Parser)]
+#[command(name = "mlp", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check spec files and report every mistake in them.
+    Check {
+        /// The `.mlp` files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the Keras `model.summary()` table of each model in a spec file.
+    Summary {
+        /// The `.mlp` file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Only this model (by default every model in the file).
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
+    },
+    /// Rewrite spec files in the canonical layout, keeping comments.
+    Fmt {
+        /// The `.mlp` files to format in place.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Write nothing; list the files that would change and exit with 1 if any would.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Check { files } => check::run(files),
+        Command::Summary { file, model } => summary::run(file, model.as_deref()),
+        Command::Fmt { files, check } => fmt::run(files, *check),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            error.report();
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -233,9 +233,11 @@ fn leaky_relu_with_batch_norm_matches_keras() {
 }
 
 /// Every layer class, a multi-dimensional output shape, a name longer than its column
-/// (cut into pieces, as `rich` folds it) and sizes in MB. Worked out by hand: 784·1024 +
-/// 1024 = 803,840 parameters, ·4 = 3,215,360 bytes = 3.066… MB; the BatchNorm adds
-/// 2,048 trainable and 2,048 non-trainable (8,192 bytes = 8.00 KB).
+/// (cut into pieces, as `rich` folds it) and sizes in MB. Worked out by hand: `dense` has
+/// 784·1024 + 1024 = 803,840 parameters, the `BatchNorm` 2,048 trainable and 2,048
+/// non-trainable, `dense_1` 1024·10 + 10 = 10,250; total 818,186 · 4 = 3,272,744 bytes
+/// = 3.121… MB, trainable 816,138 · 4 = 3,264,552 bytes = 3.113… MB, non-trainable
+/// 2,048 · 4 = 8,192 bytes = 8.00 KB.
 #[test]
 fn every_layer_class_and_large_counts() {
     let wide = model(

@@ -1,0 +1,334 @@
+//! The `mlp` binary, run as a user runs it: exit codes, what goes to stdout and stderr,
+//! and what `fmt` does to files.
+//!
+//! Commands run inside `tests/fixtures` (or a temporary copy) with relative paths, so the
+//! file names in diagnostics are stable. Standard error is a pipe here, so diagnostics
+//! come out without colour.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn notebook_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/notebook")
+}
+
+/// Runs `mlp args…` in `dir`.
+fn mlp(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("FORCE_COLOR")
+        .output()
+        .expect("the mlp binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing both streams when it differs.
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// A temporary directory holding copies of the named fixtures.
+fn scratch(names: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for name in names {
+        fs::copy(fixtures().join(name), dir.path().join(name)).expect("fixture copied");
+    }
+    dir
+}
+
+/// The IR of a valid spec with its source line numbers cleared (layout moves lines).
+fn meaning(source: &str) -> mlp_spec::ir::Spec {
+    let mut spec = mlp_spec::compile(source).unwrap_or_else(|d| panic!("{d}\n{source}"));
+    for model in &mut spec.models {
+        model.line = 0;
+        for layer in &mut model.layers {
+            layer.line = 0;
+        }
+    }
+    spec
+}
+
+#[test]
+fn check_accepts_every_notebook_spec() {
+    let mut names: Vec<String> = fs::read_dir(notebook_dir())
+        .expect("specs/notebook exists")
+        .map(|entry| entry.expect("a directory entry").file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| Path::new(name).extension().is_some_and(|ext| ext == "mlp"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 7, "the seven notebook models: {names:?}");
+    let args: Vec<&str> = std::iter::once("check")
+        .chain(names.iter().map(String::as_str))
+        .collect();
+    let output = mlp(&notebook_dir(), &args);
+    assert_exit(&output, 0);
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn check_accepts_a_file_with_two_models() {
+    let output = mlp(&fixtures(), &["check", "two_models.mlp"]);
+    assert_exit(&output, 0);
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn check_reports_every_mistake_of_a_bad_spec() {
+    let output = mlp(&fixtures(), &["check", "bad.mlp"]);
+    assert_exit(&output, 1);
+    let stderr = stderr(&output);
+    // Positions counted by hand in tests/fixtures/bad.mlp.
+    for position in ["[bad.mlp:5:5]", "[bad.mlp:6:13]", "[bad.mlp:10:21]"] {
+        assert!(
+            stderr.contains(position),
+            "{position} missing in:\n{stderr}"
+        );
+    }
+    assert_eq!(output.stdout, b"");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn misspelt_initializer_gets_did_you_mean_with_line_and_column() {
+    let output = mlp(&fixtures(), &["check", "misspelt_init.mlp"]);
+    assert_exit(&output, 1);
+    let stderr = stderr(&output);
+    // `he_norml` starts at line 5, column 22 of tests/fixtures/misspelt_init.mlp.
+    assert!(stderr.contains("[misspelt_init.mlp:5:22]"), "{stderr}");
+    assert!(stderr.contains("did you mean `he_normal`?"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn check_goes_on_after_a_bad_file_and_a_missing_one() {
+    let output = mlp(
+        &fixtures(),
+        &["check", "bad.mlp", "no_such_file.mlp", "two_models.mlp"],
+    );
+    // A file that cannot be read is an I/O error, which outranks spec errors.
+    assert_exit(&output, 2);
+    let stderr = stderr(&output);
+    assert!(stderr.contains("[bad.mlp:5:5]"), "{stderr}");
+    assert!(
+        stderr.contains("error: cannot read `no_such_file.mlp`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("error: 2 of 3 files failed the check\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_file_is_named_and_exits_with_2() {
+    for command in ["check", "summary", "fmt"] {
+        let output = mlp(&fixtures(), &[command, "no_such_file.mlp"]);
+        assert_exit(&output, 2);
+        let stderr = stderr(&output);
+        assert!(
+            stderr.starts_with("error: cannot read `no_such_file.mlp`: "),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    for args in [&["check"][..], &["summary"], &["frobnicate"], &[]] {
+        let output = mlp(&fixtures(), args);
+        assert_exit(&output, 2);
+        assert!(stderr(&output).contains("Usage: mlp"), "{args:?}");
+    }
+}
+
+#[test]
+fn summary_of_the_batchnorm_model_has_keras_totals() {
+    let output = mlp(&notebook_dir(), &["summary", "batchnorm.mlp"]);
+    assert_exit(&output, 0);
+    let stdout = stdout(&output);
+    assert!(stdout.starts_with("Model: \"WithBatchNorm\"\n"), "{stdout}");
+    // The totals Keras 3 printed for this model (../shared/reference/).
+    for line in [
+        " Total params: 53,034 (207.16 KB)\n",
+        " Trainable params: 52,842 (206.41 KB)\n",
+        " Non-trainable params: 192 (768.00 B)\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing in:\n{stdout}");
+    }
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn summary_prints_every_model_or_the_named_one() {
+    let all = stdout(&mlp(&fixtures(), &["summary", "two_models.mlp"]));
+    let wide = mlp(
+        &fixtures(),
+        &["summary", "two_models.mlp", "--model", "Wide"],
+    );
+    let narrow = mlp(
+        &fixtures(),
+        &["summary", "two_models.mlp", "--model", "Narrow"],
+    );
+    assert_exit(&wide, 0);
+    assert_exit(&narrow, 0);
+    let (wide, narrow) = (stdout(&wide), stdout(&narrow));
+    assert!(wide.starts_with("Model: \"Wide\"\n"), "{wide}");
+    assert!(narrow.starts_with("Model: \"Narrow\"\n"), "{narrow}");
+    // Wide: 784·128 + 128 + 128·10 + 10; Narrow: 784·16 + 16 + 16·10 + 10.
+    assert!(wide.contains(" Total params: 101,770 "), "{wide}");
+    assert!(narrow.contains(" Total params: 12,730 "), "{narrow}");
+    // Every model in source order, separated by one blank line.
+    assert_eq!(all, format!("{wide}\n{narrow}"));
+}
+
+#[test]
+fn summary_of_an_unknown_model_lists_the_known_ones() {
+    let output = mlp(
+        &fixtures(),
+        &["summary", "two_models.mlp", "--model", "Medium"],
+    );
+    assert_exit(&output, 1);
+    assert_eq!(
+        stderr(&output),
+        "error: no model named `Medium` in `two_models.mlp`; it defines `Wide`, `Narrow`\n"
+    );
+    assert_eq!(output.stdout, b"");
+}
+
+#[test]
+fn summary_of_a_bad_spec_shows_its_diagnostics() {
+    let output = mlp(&fixtures(), &["summary", "bad.mlp"]);
+    assert_exit(&output, 1);
+    assert!(stderr(&output).contains("[bad.mlp:5:5]"));
+    assert_eq!(output.stdout, b"");
+}
+
+#[test]
+fn fmt_check_names_unformatted_files_and_writes_nothing() {
+    let dir = scratch(&["unformatted.mlp", "two_models.mlp"]);
+    let before = fs::read(dir.path().join("unformatted.mlp")).expect("copied");
+    let output = mlp(dir.path(), &["fmt", "--check", "unformatted.mlp"]);
+    assert_exit(&output, 1);
+    assert_eq!(
+        stderr(&output),
+        "error: `unformatted.mlp` would be reformatted\n"
+    );
+    let after = fs::read(dir.path().join("unformatted.mlp")).expect("still there");
+    assert_eq!(before, after, "--check must not write");
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .expect("readable")
+        .map(|entry| entry.expect("an entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
+}
+
+#[test]
+fn fmt_rewrites_in_place_keeps_comments_and_is_idempotent() {
+    let dir = scratch(&["unformatted.mlp"]);
+    let path = dir.path().join("unformatted.mlp");
+    let original = fs::read_to_string(&path).expect("copied");
+
+    let output = mlp(dir.path(), &["fmt", "unformatted.mlp"]);
+    assert_exit(&output, 0);
+    assert_eq!(stderr(&output), "");
+    let formatted = fs::read_to_string(&path).expect("rewritten");
+    assert_ne!(formatted, original);
+    assert_eq!(
+        Ok(formatted.clone()),
+        mlp_spec::format_source(&original).map_err(|d| d.to_string()),
+        "the file holds what the library's formatter gives"
+    );
+    for comment in [
+        "// shared penalty",
+        "/// Laid out badly on purpose.",
+        "// to 784 features",
+    ] {
+        assert!(
+            formatted.contains(comment),
+            "{comment:?} lost:\n{formatted}"
+        );
+    }
+    assert_eq!(
+        meaning(&formatted),
+        meaning(&original),
+        "formatting keeps the meaning"
+    );
+
+    // Formatting a formatted file changes nothing, and --check agrees.
+    let again = mlp(dir.path(), &["fmt", "unformatted.mlp"]);
+    assert_exit(&again, 0);
+    assert_eq!(fs::read_to_string(&path).expect("still there"), formatted);
+    assert_exit(&mlp(dir.path(), &["fmt", "--check", "unformatted.mlp"]), 0);
+    assert_eq!(fs::read_dir(dir.path()).expect("readable").count(), 1);
+}
+
+#[test]
+fn fmt_check_accepts_the_notebook_specs() {
+    let output = mlp(
+        &notebook_dir(),
+        &[
+            "fmt",
+            "--check",
+            "baseline.mlp",
+            "he_normal.mlp",
+            "l2.mlp",
+            "l1.mlp",
+            "dropout.mlp",
+            "batchnorm.mlp",
+            "leaky_relu.mlp",
+        ],
+    );
+    assert_exit(&output, 0);
+}
+
+#[test]
+fn fmt_leaves_a_spec_with_a_syntax_error_alone() {
+    let dir = scratch(&["syntax_error.mlp"]);
+    let before = fs::read(dir.path().join("syntax_error.mlp")).expect("copied");
+    let output = mlp(dir.path(), &["fmt", "syntax_error.mlp"]);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("[syntax_error.mlp:"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        fs::read(dir.path().join("syntax_error.mlp")).expect("there"),
+        before
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fmt_keeps_the_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = scratch(&["unformatted.mlp"]);
+    let path = dir.path().join("unformatted.mlp");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
+    assert_exit(&mlp(dir.path(), &["fmt", "unformatted.mlp"]), 0);
+    let mode = fs::metadata(&path).expect("there").permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
