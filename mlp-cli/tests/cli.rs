@@ -284,23 +284,40 @@ fn fmt_rewrites_in_place_keeps_comments_and_is_idempotent() {
     assert_eq!(fs::read_dir(dir.path()).expect("readable").count(), 1);
 }
 
+/// Every `.mlp` file under `dir`, relative to `dir`, sorted.
+fn specs_under(dir: &Path, prefix: &Path, found: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("a readable directory") {
+        let path = entry.expect("a directory entry").path();
+        let relative = prefix.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            specs_under(&path, &relative, found);
+        } else if path.extension().is_some_and(|ext| ext == "mlp") {
+            found.push(relative);
+        }
+    }
+    found.sort();
+}
+
 #[test]
-fn fmt_check_accepts_the_notebook_specs() {
-    let output = mlp(
-        &notebook_dir(),
-        &[
-            "fmt",
-            "--check",
-            "baseline.mlp",
-            "he_normal.mlp",
-            "l2.mlp",
-            "l1.mlp",
-            "dropout.mlp",
-            "batchnorm.mlp",
-            "leaky_relu.mlp",
-        ],
-    );
-    assert_exit(&output, 0);
+fn every_spec_in_the_repository_checks_and_is_formatted() {
+    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    let mut found = Vec::new();
+    specs_under(&specs, Path::new(""), &mut found);
+    assert!(found.len() >= 7, "{found:?}");
+    let names: Vec<&str> = found
+        .iter()
+        .map(|path| path.to_str().expect("UTF-8 file names"))
+        .collect();
+    for command in [&["check"][..], &["fmt", "--check"]] {
+        let args: Vec<&str> = command
+            .iter()
+            .copied()
+            .chain(names.iter().copied())
+            .collect();
+        let output = mlp(&specs, &args);
+        assert_exit(&output, 0);
+        assert_eq!(stderr(&output), "", "{command:?}");
+    }
 }
 
 #[test]
