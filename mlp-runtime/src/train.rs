@@ -206,7 +206,13 @@ pub fn fit_with_progress<M: Model + ?Sized>(
     let split;
     let (train, validation) = match (validation, opts.validation_split) {
         (None, Some(fraction)) => {
-            split = train.split_last(f64::from(fraction))?;
+            // Through the shortest decimal form, so `0.2f32` splits as Keras's `0.2` does
+            // (`f64::from(0.2f32)` is 0.2000000029…, which would move the boundary).
+            let fraction = fraction
+                .to_string()
+                .parse::<f64>()
+                .unwrap_or(f64::from(fraction));
+            split = train.split_last(fraction)?;
             (&split.0, Some(&split.1))
         }
         _ => (train, validation),

@@ -1,0 +1,345 @@
+//! Shared test helpers: hand-built IR models (the notebook's seven and small variants),
+//! finite-difference gradient checks, and the MNIST location.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use mlp_runtime::ir::{
+    self, Activation, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric, Optimizer,
+    ParamCounts, Regularizer, TrainConfig,
+};
+use std::path::PathBuf;
+
+/// Keras's `Dense(units, activation)` with default init and no penalty.
+pub fn dense(units: usize, activation: Activation) -> LayerKind {
+    LayerKind::Dense(Dense {
+        units,
+        activation,
+        kernel_init: Initializer::GlorotUniform,
+        bias_init: Initializer::Zeros,
+        kernel_reg: None,
+        bias_reg: None,
+        use_bias: true,
+    })
+}
+
+/// `Dense` with a kernel initialiser and kernel penalty.
+pub fn dense_with(
+    units: usize,
+    activation: Activation,
+    init: Initializer,
+    reg: Option<Regularizer>,
+) -> LayerKind {
+    LayerKind::Dense(Dense {
+        units,
+        activation,
+        kernel_init: init,
+        bias_init: Initializer::Zeros,
+        kernel_reg: reg,
+        bias_reg: None,
+        use_bias: true,
+    })
+}
+
+/// Keras-default `BatchNormalization()`.
+pub fn batch_norm() -> LayerKind {
+    LayerKind::BatchNorm(BatchNorm {
+        momentum: 0.99,
+        epsilon: 1e-3,
+    })
+}
+
+/// Keras's default Adam.
+pub fn adam() -> Optimizer {
+    Optimizer::Adam {
+        lr: 0.001,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-7,
+    }
+}
+
+/// Builds a model IR the way the front end would: shapes, Keras names, parameter counts.
+pub fn model(
+    name: &str,
+    input: &[usize],
+    kinds: Vec<LayerKind>,
+    loss: Loss,
+    optimizer: Optimizer,
+) -> ir::Model {
+    let mut shape = input.to_vec();
+    let mut layers = Vec::new();
+    let mut counters = std::collections::HashMap::<&str, usize>::new();
+    let mut total = ParamCounts::default();
+    for kind in kinds {
+        let base = match &kind {
+            LayerKind::Flatten => "flatten",
+            LayerKind::Dense(_) => "dense",
+            LayerKind::Dropout { .. } => "dropout",
+            LayerKind::BatchNorm(_) => "batch_normalization",
+            LayerKind::LeakyRelu { .. } => "leaky_re_lu",
+            LayerKind::Activation(_) => "activation",
+            LayerKind::Rescale { .. } => "rescaling",
+        };
+        let k = counters.entry(base).or_insert(0);
+        let lname = if *k == 0 {
+            base.to_owned()
+        } else {
+            format!("{base}_{k}")
+        };
+        *k += 1;
+        let (out, params) = match &kind {
+            LayerKind::Flatten => (vec![shape.iter().product()], ParamCounts::default()),
+            LayerKind::Dense(d) => {
+                let p = shape[0] * d.units + if d.use_bias { d.units } else { 0 };
+                (
+                    vec![d.units],
+                    ParamCounts {
+                        total: p,
+                        trainable: p,
+                        non_trainable: 0,
+                    },
+                )
+            }
+            LayerKind::BatchNorm(_) => {
+                let f = *shape.last().unwrap();
+                (
+                    shape.clone(),
+                    ParamCounts {
+                        total: 4 * f,
+                        trainable: 2 * f,
+                        non_trainable: 2 * f,
+                    },
+                )
+            }
+            _ => (shape.clone(), ParamCounts::default()),
+        };
+        total.total += params.total;
+        total.trainable += params.trainable;
+        total.non_trainable += params.non_trainable;
+        layers.push(Layer {
+            name: lname,
+            kind,
+            input_shape: shape.clone(),
+            output_shape: out.clone(),
+            params,
+            line: 1,
+        });
+        shape = out;
+    }
+    ir::Model {
+        name: name.to_owned(),
+        doc: Vec::new(),
+        line: 1,
+        input: input.to_vec(),
+        layers,
+        train: TrainConfig {
+            optimizer,
+            loss,
+            metrics: vec![Metric::Accuracy],
+            batch: 32,
+            epochs: 10,
+            seed: 0,
+            validation_split: None,
+            shuffle: true,
+        },
+        params: total,
+    }
+}
+
+/// The notebook's seven models with hidden widths `h1`, `h2` (64 and 32 in the notebook) on
+/// `input`-shaped samples, as `(file stem, model)`.
+pub fn notebook(input: &[usize], h1: usize, h2: usize) -> Vec<(&'static str, ir::Model)> {
+    use Activation::{Relu, Softmax};
+    let normal = Initializer::Normal {
+        mean: 0.0,
+        stddev: 0.05,
+    };
+    let l2 = Some(Regularizer { l1: 0.0, l2: 0.001 });
+    let l1 = Some(Regularizer { l1: 0.001, l2: 0.0 });
+    let l1_strong = Some(Regularizer { l1: 0.01, l2: 0.0 });
+    let sce = Loss::SparseCategoricalCrossentropy;
+    let m = |name: &str, layers: Vec<LayerKind>| model(name, input, layers, sce, adam());
+    vec![
+        (
+            "baseline",
+            m(
+                "Baseline",
+                vec![
+                    LayerKind::Flatten,
+                    dense(h1, Relu),
+                    dense(h2, Relu),
+                    dense(10, Softmax),
+                ],
+            ),
+        ),
+        (
+            "he_normal",
+            m(
+                "HeNormal",
+                vec![
+                    LayerKind::Flatten,
+                    dense_with(h1, Relu, Initializer::HeNormal, None),
+                    dense(h2, Relu),
+                    dense(10, Softmax),
+                ],
+            ),
+        ),
+        (
+            "l2",
+            m(
+                "L2Penalty",
+                vec![
+                    LayerKind::Flatten,
+                    dense_with(h1, Relu, normal, l2),
+                    dense_with(h2, Relu, normal, l2),
+                    dense(10, Softmax),
+                ],
+            ),
+        ),
+        (
+            "l1",
+            m(
+                "L1Penalty",
+                vec![
+                    LayerKind::Flatten,
+                    dense_with(h1, Relu, normal, l1),
+                    dense_with(h2, Relu, normal, l1),
+                    dense(10, Softmax),
+                ],
+            ),
+        ),
+        (
+            "dropout",
+            m(
+                "Dropout",
+                vec![
+                    LayerKind::Flatten,
+                    dense_with(h1, Relu, normal, l1_strong),
+                    LayerKind::Dropout { rate: 0.2 },
+                    dense_with(h2, Relu, normal, l1_strong),
+                    LayerKind::Dropout { rate: 0.2 },
+                    dense(10, Softmax),
+                ],
+            ),
+        ),
+        (
+            "batchnorm",
+            m(
+                "BatchNorm",
+                vec![
+                    LayerKind::Flatten,
+                    dense(h1, Relu),
+                    batch_norm(),
+                    dense(h2, Relu),
+                    batch_norm(),
+                    dense(10, Softmax),
+                ],
+            ),
+        ),
+        (
+            "leaky_relu",
+            m(
+                "LeakyRelu",
+                vec![
+                    LayerKind::Flatten,
+                    dense(h1, Activation::Linear),
+                    batch_norm(),
+                    LayerKind::LeakyRelu { slope: 0.2 },
+                    dense(h2, Activation::Linear),
+                    batch_norm(),
+                    LayerKind::LeakyRelu { slope: 0.2 },
+                    dense(10, Softmax),
+                ],
+            ),
+        ),
+    ]
+}
+
+/// Deterministic pseudo-random values in `[lo, hi)` (a tiny LCG, independent of the
+/// runtime's RNG).
+pub fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            lo + (hi - lo) * ((s >> 40) as f32 / 16_777_216.0)
+        })
+        .collect()
+}
+
+/// Central-difference check of `analytic` (∂f/∂x at `x`) with step `eps`, at the indices
+/// `which` (all when `None`). Fails when `|num - ana| > rtol·max(|num|, |ana|) + atol`,
+/// where `atol` is raised to the f32 rounding noise of `f` (a few ulps of `f(x)` over `2·eps`).
+/// Indices where the one-sided differences disagree (a relu kink within `±eps`) are
+/// skipped, but at most a quarter of them.
+pub fn check_grad(
+    what: &str,
+    x: &[f32],
+    analytic: &[f32],
+    which: Option<&[usize]>,
+    eps: f32,
+    rtol: f64,
+    atol: f64,
+    mut f: impl FnMut(&[f32]) -> f64,
+) {
+    let all: Vec<usize> = (0..x.len()).collect();
+    let idx = which.unwrap_or(&all);
+    let mut xp = x.to_vec();
+    let f0 = f(&xp);
+    let atol = atol.max(8.0 * f0.abs() * f64::from(f32::EPSILON) / f64::from(eps));
+    let mut kinks = 0;
+    for &i in idx {
+        let orig = xp[i];
+        xp[i] = orig + eps;
+        let fp = f(&xp);
+        xp[i] = orig - eps;
+        let fm = f(&xp);
+        xp[i] = orig;
+        let hp = f64::from(orig + eps) - f64::from(orig);
+        let hm = f64::from(orig) - f64::from(orig - eps);
+        let (fwd, bwd) = ((fp - f0) / hp, (f0 - fm) / hm);
+        let num = (fp - fm) / (hp + hm);
+        let ana = f64::from(analytic[i]);
+        let tol = |a: f64, b: f64| rtol * a.abs().max(b.abs()) + 2.0 * atol;
+        if (fwd - bwd).abs() > tol(fwd, bwd) {
+            kinks += 1;
+            continue;
+        }
+        assert!(
+            (num - ana).abs() <= rtol * num.abs().max(ana.abs()) + atol,
+            "{what}: gradient mismatch at index {i}: numeric {num} vs analytic {ana}"
+        );
+    }
+    assert!(
+        kinks * 4 <= idx.len(),
+        "{what}: {kinks} of {} checked entries sit on kinks",
+        idx.len()
+    );
+}
+
+/// `Σ r·y` in f64.
+pub fn dot(r: &[f32], y: &[f32]) -> f64 {
+    r.iter()
+        .zip(y)
+        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+        .sum()
+}
+
+/// The directory holding `mnist/`: `$MLP_DATA`, else `../../shared/data` from this crate.
+pub fn mnist_dir() -> PathBuf {
+    let base = std::env::var_os("MLP_DATA").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+        PathBuf::from,
+    );
+    let dir = base.join("mnist");
+    assert!(
+        dir.is_dir(),
+        "MNIST not found at {} (set MLP_DATA to the directory containing mnist/)",
+        dir.display()
+    );
+    dir
+}

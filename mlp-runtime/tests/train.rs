@@ -1,0 +1,216 @@
+//! `fit`, `evaluate`, `predict` on small synthetic data: determinism, Keras bookkeeping,
+//! error cases.
+
+mod common;
+
+use common::{adam, dense, model};
+use mlp_runtime::data::Dataset;
+use mlp_runtime::ir::{Activation, LayerKind, Loss};
+use mlp_runtime::{
+    evaluate, fit, predict, predict_u8, FitOptions, History, Model, Network, TrainError,
+};
+use ndarray::{Array1, Array2};
+
+/// 3 classes of 12-pixel images: class c lights pixels 4c..4c+4 (plus noise).
+fn synthetic(n: usize, seed: u64) -> Dataset {
+    let noise = common::values(n * 12, seed, 0.0, 60.0);
+    let labels: Vec<u8> = (0..n)
+        .map(|i| ((i * 7 + seed as usize) % 3) as u8)
+        .collect();
+    let images = Array2::from_shape_fn((n, 12), |(r, c)| {
+        let on = c / 4 == usize::from(labels[r]);
+        (noise[r * 12 + c] + if on { 180.0 } else { 0.0 }) as u8
+    });
+    Dataset::new(images, vec![3, 4], Array1::from(labels), 3).unwrap()
+}
+
+fn small_model() -> mlp_runtime::ir::Model {
+    model(
+        "Small",
+        &[3, 4],
+        vec![
+            LayerKind::Flatten,
+            dense(8, Activation::Relu),
+            LayerKind::Dropout { rate: 0.1 },
+            dense(3, Activation::Softmax),
+        ],
+        Loss::SparseCategoricalCrossentropy,
+        adam(),
+    )
+}
+
+fn opts(epochs: usize, batch_size: usize, seed: u64) -> FitOptions {
+    FitOptions {
+        epochs,
+        batch_size,
+        shuffle: true,
+        seed,
+        validation_split: None,
+    }
+}
+
+fn bits(h: &History) -> Vec<Vec<u32>> {
+    [&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy]
+        .iter()
+        .map(|v| v.iter().map(|x| x.to_bits()).collect())
+        .collect()
+}
+
+#[test]
+fn same_seed_same_history_bit_for_bit() {
+    let (train, val) = (synthetic(203, 1), synthetic(50, 2));
+    let run = |seed| {
+        let mut net = Network::new(&small_model(), seed, 16).unwrap();
+        let h = fit(&mut net, &train, Some(&val), &opts(3, 16, seed)).unwrap();
+        (h, net.params().to_vec())
+    };
+    let (a, pa) = run(5);
+    let (b, pb) = run(5);
+    assert_eq!(bits(&a), bits(&b));
+    assert_eq!(pa, pb);
+    let (c, _) = run(6);
+    assert_ne!(bits(&a), bits(&c));
+}
+
+#[test]
+fn fit_learns_and_reports_keras_keys() {
+    let (train, val) = (synthetic(300, 3), synthetic(90, 4));
+    let mut net = Network::new(&small_model(), 1, 32).unwrap();
+    let h = fit(&mut net, &train, Some(&val), &opts(6, 32, 0)).unwrap();
+    assert_eq!(h.loss.len(), 6);
+    assert_eq!(h.val_accuracy.len(), 6);
+    assert_eq!(h.epoch_seconds.len(), 6);
+    assert!(h.loss[5] < h.loss[0], "{:?}", h.loss);
+    assert!(h.val_accuracy[5] > 0.9, "{:?}", h.val_accuracy);
+    // val metrics are evaluate() on the whole validation set after the epoch.
+    let (vl, va) = evaluate(&mut net, &val, 7).unwrap();
+    assert!((vl - h.val_loss[5]).abs() < 1e-5 && (va - h.val_accuracy[5]).abs() < 1e-6);
+    let json = serde_json::to_value(&h).unwrap();
+    for key in [
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "epoch_seconds",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing from {json}");
+    }
+}
+
+#[test]
+fn epoch_loss_weights_the_partial_batch_by_its_size() {
+    // 10 samples in batches of 4: steps of 4, 4 and 2 samples. Replaying the same steps by
+    // hand on a second network gives the per-step losses to average.
+    let train = synthetic(10, 7);
+    let m = model(
+        "Plain",
+        &[3, 4],
+        vec![LayerKind::Flatten, dense(3, Activation::Softmax)],
+        Loss::SparseCategoricalCrossentropy,
+        adam(),
+    );
+    let mut a = Network::new(&m, 2, 4).unwrap();
+    let no_shuffle = FitOptions {
+        shuffle: false,
+        ..opts(1, 4, 0)
+    };
+    let h = fit(&mut a, &train, None, &no_shuffle).unwrap();
+    let mut b = Network::new(&m, 2, 4).unwrap();
+    let mut total = 0.0f64;
+    for (start, len) in [(0, 4), (4, 4), (8, 2)] {
+        let x: Vec<f32> = train
+            .images
+            .rows()
+            .into_iter()
+            .skip(start)
+            .take(len)
+            .flat_map(|r| r.iter().map(|&v| f32::from(v)).collect::<Vec<_>>())
+            .collect();
+        let y: Vec<u8> = train.labels.iter().skip(start).take(len).copied().collect();
+        total += f64::from(b.train_step(&x, &y, len).loss) * len as f64;
+    }
+    assert!(
+        ((total / 10.0) as f32 - h.loss[0]).abs() < 1e-6,
+        "{} vs {}",
+        total / 10.0,
+        h.loss[0]
+    );
+    assert_eq!(a.params(), b.params());
+    assert!(h.val_loss.is_empty());
+}
+
+#[test]
+fn validation_split_takes_the_tail() {
+    let train = synthetic(100, 8);
+    let mut net = Network::new(&small_model(), 1, 8).unwrap();
+    let o = FitOptions {
+        validation_split: Some(0.2),
+        ..opts(1, 8, 0)
+    };
+    let h = fit(&mut net, &train, None, &o).unwrap();
+    let (_, va) = evaluate(&mut net, &train.slice(80..100), 8).unwrap();
+    assert_eq!(h.val_accuracy, vec![va]);
+}
+
+#[test]
+fn predict_matches_forward_and_sums_to_one() {
+    let data = synthetic(37, 9);
+    let mut net = Network::new(&small_model(), 1, 16).unwrap();
+    let p = predict_u8(&mut net, data.images.view()).unwrap();
+    assert_eq!(p.dim(), (37, 3));
+    for row in p.rows() {
+        assert!((row.sum() - 1.0).abs() < 1e-5);
+    }
+    let pf = predict(&mut net, data.images.mapv(f32::from).view()).unwrap();
+    assert_eq!(p, pf);
+}
+
+#[test]
+fn errors_instead_of_panics() {
+    let data = synthetic(20, 10);
+    let mut net = Network::new(&small_model(), 1, 8).unwrap();
+    assert!(matches!(
+        fit(&mut net, &data, None, &opts(1, 0, 0)),
+        Err(TrainError::ZeroBatch)
+    ));
+    assert!(matches!(
+        fit(&mut net, &data, None, &opts(1, 9, 0)),
+        Err(TrainError::BatchTooLarge { batch: 9, max: 8 })
+    ));
+    let wide = Dataset::new(Array2::zeros((4, 13)), vec![13], Array1::zeros(4), 3).unwrap();
+    assert!(matches!(
+        evaluate(&mut net, &wide, 4),
+        Err(TrainError::FeatureMismatch {
+            expected: 12,
+            found: 13
+        })
+    ));
+    assert!(matches!(
+        predict(&mut net, Array2::zeros((2, 5)).view()),
+        Err(TrainError::FeatureMismatch { .. })
+    ));
+    let bad_labels = Dataset::new(
+        Array2::zeros((4, 12)),
+        vec![12],
+        Array1::from(vec![0, 1, 5, 2]),
+        6,
+    )
+    .unwrap();
+    assert!(matches!(
+        fit(&mut net, &bad_labels, None, &opts(1, 4, 0)),
+        Err(TrainError::LabelOutOfRange {
+            index: 2,
+            label: 5,
+            units: 3
+        })
+    ));
+    let o = FitOptions {
+        validation_split: Some(1.5),
+        ..opts(1, 4, 0)
+    };
+    assert!(matches!(
+        fit(&mut net, &data, None, &o),
+        Err(TrainError::Split(_))
+    ));
+    assert!(Network::new(&small_model(), 1, 0).is_err());
+}
