@@ -1,6 +1,6 @@
 //! Compute kernels on caller-owned `f32` buffers. Nothing here allocates.
 //!
-//! Every fast kernel has a naive counterpart in [`reference`] that it is tested against.
+//! Every fast kernel has a naive counterpart in [`mod@reference`] that it is tested against.
 //! Matrices are row-major and contiguous unless a doc says otherwise. [`epilogue`] holds the
 //! element-wise passes fused after a GEMM (bias + activation, activation derivatives,
 //! column sums).
