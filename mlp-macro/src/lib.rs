@@ -1,1 +1,108 @@
 //! The `mlp!` and `include_mlp!` procedural macros: glue over mlp-spec and mlp-codegen.
+//!
+//! Each macro does three things and nothing else: get the spec text (from the macro's own
+//! tokens, or from a file next to the calling crate's `Cargo.toml`), compile it with
+//! [`mlp_spec::compile`], and either generate the models with [`mlp_codegen::generate`] or
+//! turn every diagnostic into a `compile_error!` at the right place. On error a stub of each
+//! model type is still emitted so the user's other code does not cascade into unrelated
+//! errors. Nothing here panics.
+
+mod error;
+mod text;
+
+use proc_macro::TokenStream;
+use quote::quote;
+use std::path::PathBuf;
+
+/// Compiles the models written inside the braces into Rust types.
+///
+/// ```text
+/// mlp::mlp! {
+///     /// A small classifier.
+///     model Net {
+///         input [28, 28]
+///         Flatten
+///         Dense(64, activation = relu)
+///         Dense(10, activation = softmax)
+///     }
+/// }
+/// let mut net = Net::new(0);
+/// ```
+///
+/// Every mistake in the spec is reported at the offending tokens.
+#[proc_macro]
+pub fn mlp(input: TokenStream) -> TokenStream {
+    let spec_text = text::SpecText::new(input.into());
+    match mlp_spec::compile(&spec_text.text) {
+        Ok(spec) => {
+            let options = mlp_codegen::Options {
+                // Lines of the rebuilt text mean nothing to the user: quote them without
+                // `file:line`.
+                source_name: String::new(),
+                source: spec_text.text.clone(),
+            };
+            mlp_codegen::generate(&spec, &options).into()
+        }
+        Err(diagnostics) => error::in_tokens(&diagnostics, &spec_text).into(),
+    }
+}
+
+/// Compiles the models of a `.mlp` file into Rust types.
+///
+/// The path is relative to the calling crate's `CARGO_MANIFEST_DIR`, like `include_str!`
+/// is relative to the calling file; cargo rebuilds the crate when the file changes.
+///
+/// ```text
+/// mlp::include_mlp!("specs/notebook/baseline.mlp");
+/// ```
+#[proc_macro]
+pub fn include_mlp(input: TokenStream) -> TokenStream {
+    let lit = match syn::parse::<syn::LitStr>(input) {
+        Ok(lit) => lit,
+        Err(e) => {
+            return syn::Error::new(
+                e.span(),
+                "include_mlp! takes one string literal: the spec file's path relative to the crate's Cargo.toml, e.g. include_mlp!(\"specs/net.mlp\")",
+            )
+            .to_compile_error()
+            .into()
+        }
+    };
+    include_file(&lit).into()
+}
+
+fn include_file(lit: &syn::LitStr) -> proc_macro2::TokenStream {
+    let relative = lit.value();
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        return syn::Error::new(
+            lit.span(),
+            "include_mlp!: CARGO_MANIFEST_DIR is not set; build with cargo",
+        )
+        .to_compile_error();
+    };
+    let path = PathBuf::from(manifest_dir).join(&relative);
+    let source = match std::fs::read_to_string(&path) {
+        Ok(source) => source,
+        Err(e) => {
+            return syn::Error::new(
+                lit.span(),
+                format!("include_mlp!: cannot read `{}`: {e}", path.display()),
+            )
+            .to_compile_error();
+        }
+    };
+    // `include_str!` makes cargo track the file, so editing the spec rebuilds the crate.
+    let path_str = path.to_string_lossy().into_owned();
+    let track = quote! { const _: &str = ::core::include_str!(#path_str); };
+    let body = match mlp_spec::compile(&source) {
+        Ok(spec) => {
+            let options = mlp_codegen::Options {
+                source_name: relative,
+                source,
+            };
+            mlp_codegen::generate(&spec, &options)
+        }
+        Err(diagnostics) => error::in_file(&diagnostics, &relative, &source, lit.span()),
+    };
+    quote! { #track #body }
+}
