@@ -1,2 +1,72 @@
-//! Library side of the `mlp` command: what the binary shares with the notebook example
-//! (progress display, History files, the results table, plots).
+//! Library side of the `mlp` command: the pieces `mlp train`, `mlp compare` and the
+//! notebook example (`examples/notebook.rs`) share.
+//!
+//! - [`progress`]: Keras-like progress (bars on a terminal, one line per epoch otherwise).
+//! - [`jobs`]: trains several models at once, one thread per job slot.
+//! - [`history`]: a `History` as JSON or CSV; [`results`]: the `results.md` table;
+//!   [`plot`]: line charts of a metric per epoch as PNG.
+//! - [`notebook`]: the whole notebook run (the example is a thin `main` over it).
+//!
+//! Every file is written atomically ([`atomic`]): a temporary file in the target's folder,
+//! renamed over the target once complete, so a failure never leaves a partial file.
+
+pub mod atomic;
+pub mod history;
+pub mod jobs;
+pub mod notebook;
+pub mod plot;
+pub mod progress;
+pub mod results;
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why an output file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The file (or its temporary sibling) could not be written or renamed.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// A history file name has no `.json` or `.csv` extension.
+    #[error("cannot tell the format of `{}`: name the history file `*.json` or `*.csv`", path.display())]
+    HistoryFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The font that plots are labelled with could not be read.
+    #[error(
+        "cannot draw `{}`: cannot read the font file `{}` ({source}); install DejaVu Sans \
+         (Debian/Ubuntu: `apt-get install fonts-dejavu-core`)",
+        plot.display(),
+        font.display()
+    )]
+    Font {
+        /// The plot that was to be drawn.
+        plot: PathBuf,
+        /// The font file.
+        font: PathBuf,
+        /// Why it could not be read.
+        source: io::Error,
+    },
+    /// The font file is not a font plotters can use.
+    #[error("cannot draw `{}`: `{}` is not a usable TrueType font", plot.display(), font.display())]
+    BadFont {
+        /// The plot that was to be drawn.
+        plot: PathBuf,
+        /// The font file.
+        font: PathBuf,
+    },
+    /// Drawing or encoding the plot failed.
+    #[error("cannot draw `{}`: {message}", path.display())]
+    Plot {
+        /// The plot.
+        path: PathBuf,
+        /// What plotters reported.
+        message: String,
+    },
+}
