@@ -6,6 +6,7 @@
 //! same functions in the same order (documented in [`network`]), and both implement
 //! [`Model`], on which [`fit`], [`evaluate`] and [`predict`] work.
 
+pub mod checkpoint;
 pub mod data;
 pub mod init;
 pub mod kernels;
@@ -17,13 +18,15 @@ pub mod network;
 pub mod optim;
 pub mod regularize;
 pub mod rng;
+pub mod testing;
 pub mod train;
 
+pub use checkpoint::{CheckpointDir, CheckpointError, CheckpointInfo, TrainingState};
 pub use layout::{ParamLayout, Role, TensorInfo};
 pub use mlp_spec::ir;
 pub use model::{Model, StepStats};
 pub use network::{Network, NetworkError};
 pub use train::{
-    evaluate, fit, fit_with_progress, predict, predict_u8, BatchEvent, EpochEvent, FitOptions,
-    History, Progress, Silent, TrainError,
+    evaluate, fit, fit_continue, fit_with_progress, predict, predict_u8, BatchEvent, EpochEvent,
+    FitOptions, History, OnNan, Progress, Silent, TrainError,
 };

@@ -76,4 +76,78 @@ pub trait Model {
     fn summary(&self) -> String {
         mlp_spec::summary::summary(self.ir())
     }
+
+    /// Seed of initialisation and dropout masks, for checkpoints.
+    ///
+    /// Default: `None` (the implementation does not expose it); [`crate::checkpoint`]
+    /// refuses to save or load such a model. `Network` and generated models override it.
+    fn rng_seed(&self) -> Option<u64> {
+        None
+    }
+
+    /// The optimiser's state (`optim::slots · trainable_len` floats, see [`crate::optim`]).
+    ///
+    /// Default: `None` (not exposed); [`crate::checkpoint`] refuses to save or load such a
+    /// model, since a checkpoint without it could not resume exactly.
+    fn optimizer_slots(&self) -> Option<&[f32]> {
+        None
+    }
+
+    /// Mutable access to the optimiser's state (restoring a checkpoint); `None` by
+    /// default, as [`Model::optimizer_slots`].
+    fn optimizer_slots_mut(&mut self) -> Option<&mut [f32]> {
+        None
+    }
+
+    /// Sets `iterations()` (restoring a checkpoint), which keys the optimiser's bias
+    /// correction and the dropout masks.
+    ///
+    /// Default: does nothing; [`crate::checkpoint::load`] checks `iterations()` afterwards
+    /// and reports a model that ignored it. Implementations returning `Some` from
+    /// [`Model::optimizer_slots`] override it.
+    fn set_iterations(&mut self, iterations: u64) {
+        let _ = iterations;
+    }
+
+    /// Sets the seed of the dropout masks (restoring a checkpoint; the parameters drawn
+    /// from the old seed at construction are left alone).
+    ///
+    /// Default: does nothing; [`crate::checkpoint::load`] checks [`Model::rng_seed`]
+    /// afterwards and reports a model that ignored it.
+    fn set_rng_seed(&mut self, seed: u64) {
+        let _ = seed;
+    }
+
+    /// Index (in `ir().layers`) of the first layer whose output of the last training-mode
+    /// forward pass over `batch` rows holds a NaN or an infinity, if any; called by `fit`
+    /// only after a non-finite loss, to name the culprit.
+    ///
+    /// Default: `None` (not tracked).
+    fn first_non_finite_layer(&self, batch: usize) -> Option<usize> {
+        let _ = batch;
+        None
+    }
+
+    /// Saves a checkpoint of the model (parameters, state, optimiser state, iterations,
+    /// seed, spec) to `path` atomically; see [`crate::checkpoint::save`].
+    ///
+    /// # Errors
+    /// [`crate::checkpoint::CheckpointError`] when the model does not expose its optimiser
+    /// state, holds a non-finite value, or the file cannot be written.
+    fn save(&self, path: &std::path::Path) -> Result<(), crate::checkpoint::CheckpointError> {
+        crate::checkpoint::save(self, path, None)
+    }
+
+    /// Loads a checkpoint written for a model of the same shape, validating all of it
+    /// before changing anything; see [`crate::checkpoint::load`].
+    ///
+    /// # Errors
+    /// [`crate::checkpoint::CheckpointError`] naming the file and the first problem (I/O,
+    /// format, the first tensor whose name, dtype or shape differs, a non-finite value).
+    fn load(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<crate::checkpoint::CheckpointInfo, crate::checkpoint::CheckpointError> {
+        crate::checkpoint::load(self, path)
+    }
 }

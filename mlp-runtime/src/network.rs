@@ -699,4 +699,40 @@ impl Model for Network {
         self.iterations += 1;
         stats
     }
+
+    fn rng_seed(&self) -> Option<u64> {
+        Some(self.seed)
+    }
+
+    fn optimizer_slots(&self) -> Option<&[f32]> {
+        Some(&self.opt_state)
+    }
+
+    fn optimizer_slots_mut(&mut self) -> Option<&mut [f32]> {
+        Some(&mut self.opt_state)
+    }
+
+    fn set_iterations(&mut self, iterations: u64) {
+        self.iterations = iterations;
+    }
+
+    fn set_rng_seed(&mut self, seed: u64) {
+        self.seed = seed;
+    }
+
+    fn first_non_finite_layer(&self, batch: usize) -> Option<usize> {
+        let batch = batch.min(self.max_batch);
+        self.steps.iter().enumerate().find_map(|(li, step)| {
+            // An aliasing Flatten writes nothing: its output is its input.
+            if step.alias || step.dst >= self.bufs.len() {
+                return None;
+            }
+            let n = batch * self.ir.layers[li].output_shape.iter().product::<usize>();
+            let out = &self.bufs[step.dst];
+            out[..n.min(out.len())]
+                .iter()
+                .any(|v| !v.is_finite())
+                .then_some(li)
+        })
+    }
 }

@@ -1,15 +1,21 @@
 //! Training API: [`fit`], [`evaluate`], [`predict`], with Keras 3 `fit` semantics.
 //!
-//! - Every epoch the training indices are reshuffled (when `shuffle`) with a seeded RNG
-//!   (`rng::stream_rng(seed, STREAM_SHUFFLE, 0)`, one stream for the whole run); batches
-//!   of `batch_size` are gathered from those indices straight from the u8 images into one
+//! - Every epoch the training indices are shuffled (when `shuffle`) from the identity
+//!   order with the RNG `rng::stream_rng(seed, STREAM_SHUFFLE, epoch)`, so an epoch's order
+//!   depends on `(seed, epoch)` only and a run resumed at epoch k (`initial_epoch`, from a
+//!   [`crate::checkpoint`]) sees the same batches as an uninterrupted one; batches of
+//!   `batch_size` are gathered from those indices straight from the u8 images into one
 //!   reused f32 buffer; the last partial batch is trained on.
+//! - A non-finite training loss stops training with [`TrainError::NonFinite`] (unless
+//!   [`FitOptions::on_nan`] says [`OnNan::Continue`]), before the epoch's checkpoint hook,
+//!   so the last checkpoint written is the last good one.
 //! - The reported loss is the mean over the epoch's samples (each batch's loss, which
 //!   includes the weight penalty, weighted by its size); accuracy likewise.
 //! - Validation metrics are computed on the whole validation set after each epoch.
 //! - `validation_split` takes the last part of the data before shuffling; explicit
 //!   validation data overrides it, as in Keras.
 
+use crate::checkpoint::{CheckpointError, Snapshot, TrainingState};
 use crate::data::{DataError, Dataset};
 use crate::model::{Model, StepStats};
 use crate::rng;
@@ -57,6 +63,36 @@ pub enum TrainError {
     /// `validation_split` could not be applied.
     #[error("validation split: {0}")]
     Split(#[from] DataError),
+    /// The training loss became NaN or infinite (with [`OnNan::Stop`]).
+    #[error(
+        "the training loss became non-finite in epoch {} at step {}{}; lower the learning rate or check the data",
+        .epoch + 1,
+        .step + 1,
+        .layer.as_ref().map(|l| format!(" (first non-finite output: layer `{l}`)")).unwrap_or_default()
+    )]
+    NonFinite {
+        /// 0-based epoch.
+        epoch: usize,
+        /// 0-based step within the epoch.
+        step: usize,
+        /// The first layer whose output held a NaN or an infinity in that step, when the
+        /// model tracks it ([`Model::first_non_finite_layer`]).
+        layer: Option<String>,
+    },
+    /// A [`Progress::on_epoch_state`] hook failed (a checkpoint could not be written).
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// What [`fit`] does when a training step's loss is NaN or infinite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnNan {
+    /// Stop with [`TrainError::NonFinite`] (Keras's `TerminateOnNaN`); the default.
+    #[default]
+    Stop,
+    /// Keep training (the loss and, soon after, the parameters stay NaN).
+    Continue,
 }
 
 /// Options of [`fit`]; [`FitOptions::from_config`] takes them from a spec's `train` block.
@@ -73,6 +109,14 @@ pub struct FitOptions {
     /// Fraction of the training data held out for validation, from its end, before
     /// shuffling (default none). Ignored when validation data is passed to [`fit`].
     pub validation_split: Option<f32>,
+    /// Epoch to start at, as Keras's `initial_epoch` (default 0): epochs
+    /// `initial_epoch..epochs` are run. Resuming from a checkpoint taken after epoch k with
+    /// `initial_epoch = k` continues the run exactly (see the module docs).
+    #[serde(default)]
+    pub initial_epoch: usize,
+    /// What a non-finite training loss does (default [`OnNan::Stop`]).
+    #[serde(default)]
+    pub on_nan: OnNan,
 }
 
 impl Default for FitOptions {
@@ -83,6 +127,8 @@ impl Default for FitOptions {
             shuffle: true,
             seed: 0,
             validation_split: None,
+            initial_epoch: 0,
+            on_nan: OnNan::Stop,
         }
     }
 }
@@ -97,6 +143,7 @@ impl FitOptions {
             shuffle: config.shuffle,
             seed: config.seed,
             validation_split: config.validation_split,
+            ..FitOptions::default()
         }
     }
 }
@@ -116,6 +163,14 @@ pub struct History {
     pub val_accuracy: Vec<f32>,
     /// Wall-clock seconds of each epoch (training plus validation).
     pub epoch_seconds: Vec<f64>,
+}
+
+impl History {
+    /// Number of epochs recorded.
+    #[must_use]
+    pub fn epochs(&self) -> usize {
+        self.loss.len()
+    }
 }
 
 /// Progress of one training step, for [`Progress::on_batch`].
@@ -168,6 +223,52 @@ pub trait Progress {
     fn on_epoch_end(&mut self, event: &EpochEvent) {
         let _ = event;
     }
+    /// Called after [`Progress::on_epoch_end`] with everything a checkpoint of this point
+    /// holds (see [`crate::checkpoint::CheckpointDir`]); an error stops [`fit`] with
+    /// [`TrainError::Checkpoint`]. Not called after an epoch stopped by a non-finite loss.
+    ///
+    /// # Errors
+    /// Whatever the hook reports; the default does nothing and never fails.
+    fn on_epoch_state(&mut self, snapshot: &Snapshot<'_>) -> Result<(), CheckpointError> {
+        let _ = snapshot;
+        Ok(())
+    }
+}
+
+impl<P: Progress + ?Sized> Progress for &mut P {
+    fn on_epoch_begin(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        (**self).on_epoch_begin(epoch, epochs, steps);
+    }
+    fn on_batch(&mut self, event: &BatchEvent) {
+        (**self).on_batch(event);
+    }
+    fn on_epoch_end(&mut self, event: &EpochEvent) {
+        (**self).on_epoch_end(event);
+    }
+    fn on_epoch_state(&mut self, snapshot: &Snapshot<'_>) -> Result<(), CheckpointError> {
+        (**self).on_epoch_state(snapshot)
+    }
+}
+
+/// Both hooks, first `.0` then `.1` (e.g. a progress bar and a
+/// [`crate::checkpoint::CheckpointDir`]).
+impl<A: Progress, B: Progress> Progress for (A, B) {
+    fn on_epoch_begin(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        self.0.on_epoch_begin(epoch, epochs, steps);
+        self.1.on_epoch_begin(epoch, epochs, steps);
+    }
+    fn on_batch(&mut self, event: &BatchEvent) {
+        self.0.on_batch(event);
+        self.1.on_batch(event);
+    }
+    fn on_epoch_end(&mut self, event: &EpochEvent) {
+        self.0.on_epoch_end(event);
+        self.1.on_epoch_end(event);
+    }
+    fn on_epoch_state(&mut self, snapshot: &Snapshot<'_>) -> Result<(), CheckpointError> {
+        self.0.on_epoch_state(snapshot)?;
+        self.1.on_epoch_state(snapshot)
+    }
 }
 
 /// A [`Progress`] that reports nothing.
@@ -203,6 +304,24 @@ pub fn fit_with_progress<M: Model + ?Sized>(
     opts: &FitOptions,
     progress: &mut dyn Progress,
 ) -> Result<History, TrainError> {
+    fit_continue(model, train, validation, opts, progress, History::default())
+}
+
+/// [`fit_with_progress`] continuing `history`, the History of the epochs before
+/// `opts.initial_epoch` (from [`crate::checkpoint::TrainingState`]): the epochs run are
+/// appended to it, the snapshots given to [`Progress::on_epoch_state`] carry all of it, and
+/// the whole History is returned.
+///
+/// # Errors
+/// As [`fit`], plus [`TrainError::NonFinite`] and [`TrainError::Checkpoint`].
+pub fn fit_continue<M: Model + ?Sized>(
+    model: &mut M,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    opts: &FitOptions,
+    progress: &mut dyn Progress,
+    history: History,
+) -> Result<History, TrainError> {
     let split;
     let (train, validation) = match (validation, opts.validation_split) {
         (None, Some(fraction)) => {
@@ -230,12 +349,19 @@ pub fn fit_with_progress<M: Model + ?Sized>(
     let mut x = vec![0.0f32; batch_size * features];
     let mut labels = vec![0u8; batch_size];
     let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut shuffler = rng::stream_rng(opts.seed, rng::STREAM_SHUFFLE, 0);
     let steps = train.len().div_ceil(batch_size);
-    let mut history = History::default();
-    for epoch in 0..opts.epochs {
+    let mut training = TrainingState {
+        epoch: opts.initial_epoch,
+        shuffle_seed: opts.seed,
+        history,
+    };
+    for epoch in opts.initial_epoch..opts.epochs {
         let start = Instant::now();
         if opts.shuffle {
+            for (i, o) in order.iter_mut().enumerate() {
+                *o = i;
+            }
+            let mut shuffler = rng::stream_rng(opts.seed, rng::STREAM_SHUFFLE, epoch as u64);
             rng::shuffle(&mut order, &mut shuffler);
         }
         progress.on_epoch_begin(epoch, opts.epochs, steps);
@@ -245,6 +371,13 @@ pub fn fit_with_progress<M: Model + ?Sized>(
             train.gather_batch(idx, &mut x);
             train.gather_labels(idx, &mut labels);
             let stats = model.train_step(&x, &labels, b);
+            if !stats.loss.is_finite() && opts.on_nan == OnNan::Stop {
+                let layer = model
+                    .first_non_finite_layer(b)
+                    .and_then(|i| model.ir().layers.get(i))
+                    .map(|l| l.name.clone());
+                return Err(TrainError::NonFinite { epoch, step, layer });
+            }
             loss_sum += f64::from(stats.loss) * b as f64;
             correct += stats.correct;
             seen += b;
@@ -260,6 +393,7 @@ pub fn fit_with_progress<M: Model + ?Sized>(
         }
         let loss = (loss_sum / seen as f64) as f32;
         let accuracy = correct as f32 / seen as f32;
+        let history = &mut training.history;
         history.loss.push(loss);
         history.accuracy.push(accuracy);
         let val = match validation {
@@ -281,8 +415,10 @@ pub fn fit_with_progress<M: Model + ?Sized>(
             val,
             seconds,
         });
+        training.epoch = epoch + 1;
+        progress.on_epoch_state(&Snapshot::of(model, Some(&training)))?;
     }
-    Ok(history)
+    Ok(training.history)
 }
 
 /// Mean loss (incl. weight penalty) and accuracy of `model` over `data`, in batches of

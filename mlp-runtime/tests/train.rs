@@ -46,6 +46,7 @@ fn opts(epochs: usize, batch_size: usize, seed: u64) -> FitOptions {
         shuffle: true,
         seed,
         validation_split: None,
+        ..FitOptions::default()
     }
 }
 
