@@ -84,9 +84,11 @@ fn include_file(lit: &syn::LitStr) -> proc_macro2::TokenStream {
     let source = match std::fs::read_to_string(&path) {
         Ok(source) => source,
         Err(e) => {
+            // The path as written (relative to the crate's Cargo.toml), not the absolute one,
+            // so the message reads the same on every machine.
             return syn::Error::new(
                 lit.span(),
-                format!("include_mlp!: cannot read `{}`: {e}", path.display()),
+                format!("include_mlp!: cannot read `{relative}` (relative to the crate's Cargo.toml): {e}"),
             )
             .to_compile_error();
         }

@@ -1,0 +1,8 @@
+mlp::mlp! {
+    model Net {
+        input [4]
+        Dense(8,, activation = relu)
+    }
+}
+
+fn main() {}
