@@ -8,6 +8,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use mlp_cli::OutputError;
+use mlp_runtime::data::DataError;
+use mlp_runtime::{NetworkError, TrainError};
+
 /// Exit code for spec or data errors.
 pub const EXIT_SPEC: u8 = 1;
 /// Exit code for usage or I/O errors (clap uses the same for a bad command line).
@@ -58,6 +62,32 @@ pub enum CliError {
         /// The models the file defines, in source order.
         available: Vec<String>,
     },
+    /// The command line is valid for clap but not usable (a history file that is neither
+    /// `.json` nor `.csv`, a spec with several models and no `--model`, …).
+    #[error("{0}")]
+    Usage(String),
+    /// MNIST could not be found or read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A model's network could not be built.
+    #[error("cannot build `{model}`: {source}")]
+    Network {
+        /// The model's name.
+        model: String,
+        /// Why.
+        source: NetworkError,
+    },
+    /// A model refused to train.
+    #[error("cannot train `{model}`: {source}")]
+    Train {
+        /// The model's name.
+        model: String,
+        /// Why.
+        source: Box<TrainError>,
+    },
+    /// A result file (history, plot, table) could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// `fmt --check` found a file whose layout would change.
     #[error("`{}` would be reformatted", path.display())]
     WouldReformat {
@@ -91,10 +121,17 @@ impl CliError {
     /// The process exit code: 1 for spec or data errors, 2 for usage or I/O errors.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Io { .. } | CliError::NotText { .. } | CliError::Stdout(_) => EXIT_IO,
+            CliError::Io { .. }
+            | CliError::NotText { .. }
+            | CliError::Stdout(_)
+            | CliError::Usage(_)
+            | CliError::Output(_) => EXIT_IO,
             CliError::Spec { .. }
             | CliError::UnknownModel { .. }
-            | CliError::WouldReformat { .. } => EXIT_SPEC,
+            | CliError::WouldReformat { .. }
+            | CliError::Data(_)
+            | CliError::Network { .. }
+            | CliError::Train { .. } => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,
         }
     }

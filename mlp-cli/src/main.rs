@@ -1,16 +1,21 @@
-//! The `mlp` command: check, summarise and format `.mlp` model specs.
+//! The `mlp` command: check, summarise and format `.mlp` model specs; train and compare
+//! their models on MNIST.
 //!
 //! `main` only parses the command line and dispatches; each command lives in its own
 //! module with a `run` function returning `Result<(), CliError>`, and the shared
-//! [`spec_file`] module reads spec files and prints diagnostics. Exit codes: 0 ok, 1 spec
+//! [`spec_file`] module reads spec files and prints diagnostics. Progress, History files,
+//! results tables and plots come from the `mlp_cli` library, which the notebook example
+//! shares. Exit codes: 0 ok, 1 spec
 //! or data errors, 2 usage or I/O errors (clap itself exits with 2 on a usage error).
 
 mod check;
+mod compare;
 mod error;
 mod fmt;
 mod output;
 mod spec_file;
 mod summary;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +56,10 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Train one model of a spec on MNIST, with Keras-like progress.
+    Train(train::TrainArgs),
+    /// Train every model of some specs on MNIST, several at once, and compare them.
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +68,8 @@ fn main() -> ExitCode {
         Command::Check { files } => check::run(files),
         Command::Summary { file, model } => summary::run(file, model.as_deref()),
         Command::Fmt { files, check } => fmt::run(files, *check),
+        Command::Train(args) => train::run(args),
+        Command::Compare(args) => compare::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

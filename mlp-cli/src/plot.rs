@@ -206,7 +206,10 @@ fn render(temp: &Path, chart: &Chart) -> Result<(), Failure> {
             String::new()
         }
     };
-    let y_label = |y: &f64| format!("{y:.3}");
+    // Enough decimals to tell about five ticks apart, at most four.
+    let step = (y_high - y_low) / 5.0;
+    let decimals = (-step.log10()).ceil().clamp(0.0, 4.0) as usize;
+    let y_label = move |y: &f64| format!("{y:.decimals$}");
     plot.configure_mesh()
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
@@ -215,7 +218,8 @@ fn render(temp: &Path, chart: &Chart) -> Result<(), Failure> {
         .y_label_formatter(&y_label)
         .label_style((FAMILY, 15))
         .axis_desc_style((FAMILY, 17))
-        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(TRANSPARENT)
         .draw()
         .map_err(draw_error)?;
     for series in &chart.series {

@@ -1,0 +1,250 @@
+//! `mlp compare SPEC… [--plot FILE.png] [--metric val_loss] [--out DIR] [--epochs N]
+//! [--jobs N] [--seed N] [--data DIR] [--quiet]`: trains every model of the given specs
+//! through the dynamic `Network`, several at once, then writes into `--out` each History
+//! (`<name>.history.json` and `.csv`), `results.md`, and one plot of the chosen metric
+//! per epoch with a line per model (`--plot`, by default `<out>/compare.png`).
+//!
+//! A model is named by its spec file's stem, or `stem.Model` when the file defines
+//! several. Every spec is checked before anything trains; plots are drawn last.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use mlp_cli::jobs::{self, Job};
+use mlp_cli::plot::{self, colors, Chart, Series};
+use mlp_cli::progress::{Mode, Reporter};
+use mlp_cli::results::{self, Row};
+use mlp_cli::{atomic, history};
+use mlp_runtime::data::load_mnist;
+use mlp_runtime::ir::Model;
+use mlp_runtime::{FitOptions, History, Network};
+
+use crate::error::{CliError, Failures};
+use crate::spec_file::SpecFile;
+use crate::train::{check_folder, check_png, to_usize};
+
+/// The metric a comparison plots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Metric {
+    /// Training loss.
+    Loss,
+    /// Training accuracy.
+    Accuracy,
+    /// Validation loss.
+    ValLoss,
+    /// Validation accuracy.
+    ValAccuracy,
+}
+
+impl Metric {
+    /// Its Keras key (`val_loss`).
+    fn key(self) -> &'static str {
+        match self {
+            Metric::Loss => "loss",
+            Metric::Accuracy => "accuracy",
+            Metric::ValLoss => "val_loss",
+            Metric::ValAccuracy => "val_accuracy",
+        }
+    }
+
+    /// Its values in `history`.
+    fn values(self, history: &History) -> &[f32] {
+        match self {
+            Metric::Loss => &history.loss,
+            Metric::Accuracy => &history.accuracy,
+            Metric::ValLoss => &history.val_loss,
+            Metric::ValAccuracy => &history.val_accuracy,
+        }
+    }
+}
+
+/// The flags of `mlp compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The `.mlp` files; every model in them is trained.
+    #[arg(required = true, value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+    /// The comparison plot [default: <out>/compare.png].
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+    /// The metric to plot.
+    #[arg(long, value_enum, default_value = "val_loss")]
+    pub metric: Metric,
+    /// Folder for results.md and the histories (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "compare")]
+    pub out: PathBuf,
+    /// Epochs per model [default: each spec's].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
+    /// Models trained at once [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
+    /// Seed of every model [default: each spec's].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// A model to compare and its name.
+struct Entry {
+    name: String,
+    model: Model,
+}
+
+/// Trains and compares every model of `args.specs`.
+///
+/// # Errors
+///
+/// Exit 2: an unusable plot path, unreadable specs, unwritable outputs. Exit 1: spec
+/// mistakes (every file's are reported), MNIST missing or malformed, a model that cannot
+/// be built or trained.
+pub fn run(args: &CompareArgs) -> Result<(), CliError> {
+    let plot_path = args
+        .plot
+        .clone()
+        .unwrap_or_else(|| args.out.join("compare.png"));
+    check_png(&plot_path)?;
+    if args.plot.is_some() {
+        check_folder(&plot_path)?;
+    }
+    let entries = read_specs(&args.specs)?;
+    fs::create_dir_all(&args.out).map_err(|error| CliError::io("create", &args.out, error))?;
+    let data = load_mnist(args.data.as_deref())?;
+
+    let mut jobs = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let mut options = FitOptions::from_config(&entry.model.train);
+        if let Some(epochs) = args.epochs {
+            options.epochs = to_usize(epochs);
+        }
+        if let Some(seed) = args.seed {
+            options.seed = seed;
+        }
+        options.batch_size = options.batch_size.min(data.train.len().max(1));
+        let network =
+            Network::new(&entry.model, options.seed, options.batch_size).map_err(|source| {
+                CliError::Network {
+                    model: entry.name.clone(),
+                    source,
+                }
+            })?;
+        jobs.push(Job {
+            name: entry.name.clone(),
+            model: Box::new(network),
+            options,
+        });
+    }
+    let threads = args.jobs.map_or_else(jobs::default_threads, to_usize);
+    let reporter = Reporter::new(Mode::detect(args.quiet));
+    let outcomes = jobs::train_all(jobs, &data, threads, &reporter);
+
+    let mut rows = Vec::new();
+    let mut series = Vec::new();
+    let mut failure = None;
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        match outcome.history {
+            Ok(trained) => {
+                for extension in ["json", "csv"] {
+                    let path = args
+                        .out
+                        .join(format!("{}.history.{extension}", outcome.name));
+                    history::write(&path, &trained)?;
+                }
+                rows.push(Row::new(&outcome.name, outcome.params, &trained));
+                series.push(Series {
+                    label: outcome.name.clone(),
+                    color: colors::CYCLE[index % colors::CYCLE.len()],
+                    values: args.metric.values(&trained).to_vec(),
+                });
+            }
+            Err(source) => {
+                failure.get_or_insert(CliError::Train {
+                    model: outcome.name,
+                    source: Box::new(source),
+                });
+            }
+        }
+    }
+    let table = results::table(&rows);
+    let results_path = args.out.join("results.md");
+    let text = format!("# Comparison\n\nMNIST, validation on the test images unless a spec sets validation_split.\n\n{table}");
+    atomic::write(&results_path, text.as_bytes())?;
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    let chart = Chart {
+        title: format!("{} per epoch", args.metric.key()),
+        x_label: "epoch".to_owned(),
+        y_label: args.metric.key().to_owned(),
+        series,
+    };
+    plot::draw(&plot_path, &chart)?;
+    reporter.println(&format!(
+        "\n{table}\nWrote {} and the histories into {}; plot: {}",
+        results_path.display(),
+        args.out.display(),
+        plot_path.display()
+    ));
+    Ok(())
+}
+
+/// Every model of every file, named (see the module docs); all files' diagnostics are
+/// printed before failing.
+fn read_specs(paths: &[PathBuf]) -> Result<Vec<Entry>, CliError> {
+    let mut failures = Failures::new(paths.len(), "could not be read");
+    let mut entries: Vec<Entry> = Vec::new();
+    for path in paths {
+        let result = SpecFile::read(path).and_then(|file| file.compile());
+        match result {
+            Ok(spec) => {
+                let stem = stem(path);
+                let several = spec.models.len() > 1;
+                for model in spec.models {
+                    let base = if several {
+                        format!("{stem}.{}", model.name)
+                    } else {
+                        stem.clone()
+                    };
+                    let name = unique(&base, &entries);
+                    entries.push(Entry { name, model });
+                }
+            }
+            Err(error) => failures.record(Err(error)),
+        }
+    }
+    failures.finish()?;
+    if entries.is_empty() {
+        return Err(CliError::Usage(
+            "the spec files define no models".to_owned(),
+        ));
+    }
+    Ok(entries)
+}
+
+/// The file name without its extension.
+fn stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || "model".to_owned(),
+        |stem| stem.to_string_lossy().into_owned(),
+    )
+}
+
+/// `base`, or `base-2`, `base-3`, … if an entry already has that name.
+fn unique(base: &str, entries: &[Entry]) -> String {
+    let taken = |name: &str| entries.iter().any(|entry| entry.name == name);
+    if !taken(base) {
+        return base.to_owned();
+    }
+    // Among `entries.len() + 1` candidates at least one is free.
+    (2..=entries.len() + 2)
+        .map(|n| format!("{base}-{n}"))
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| base.to_owned())
+}

@@ -1,0 +1,219 @@
+//! `mlp train SPEC [--model NAME] [--epochs N] [--batch N] [--seed N] [--data DIR]
+//! [--history FILE.json|FILE.csv] [--plot FILE.png] [--quiet]`: trains one model of a spec
+//! through the dynamic `Network` on MNIST, with Keras-like progress.
+//!
+//! Validation is on the 10 000 test images unless the spec sets `validation_split`.
+//! Flags override the spec's `train` block. Output paths are checked before training, so
+//! a typo costs no training time; each file is written atomically after training.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use mlp_cli::plot::{self, colors, Chart, Series};
+use mlp_cli::progress::{Mode, Reporter};
+use mlp_cli::{history, OutputError};
+use mlp_runtime::data::load_mnist;
+use mlp_runtime::ir::{Metric, Model, Spec};
+use mlp_runtime::{fit_with_progress, FitOptions, Network};
+
+use crate::error::CliError;
+use crate::spec_file::SpecFile;
+
+/// The flags of `mlp train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// The `.mlp` file.
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// The model to train (required when the file defines several).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Epochs [default: the spec's].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
+    /// Samples per step [default: the spec's].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: Option<u64>,
+    /// Seed of initialisation, shuffling and dropout [default: the spec's].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Write the History here, as JSON or CSV by the file's extension.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Draw the training and validation loss per epoch into this PNG file.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Trains the chosen model of `args.spec` and writes the requested files.
+///
+/// # Errors
+///
+/// Exit 2: unusable output paths or flags, unreadable spec file, unwritable outputs.
+/// Exit 1: spec mistakes, an unknown `--model`, MNIST missing or malformed, a model that
+/// cannot be built or trained.
+pub fn run(args: &TrainArgs) -> Result<(), CliError> {
+    if let Some(path) = &args.history {
+        history::Format::from_path(path)?;
+        check_folder(path)?;
+    }
+    if let Some(path) = &args.plot {
+        check_png(path)?;
+        check_folder(path)?;
+    }
+    let file = SpecFile::read(&args.spec)?;
+    let spec = file.compile()?;
+    let model = choose_model(&spec, &args.spec, args.model.as_deref())?;
+
+    let mut options = FitOptions::from_config(&model.train);
+    if let Some(epochs) = args.epochs {
+        options.epochs = to_usize(epochs);
+    }
+    if let Some(batch) = args.batch {
+        options.batch_size = to_usize(batch);
+    }
+    if let Some(seed) = args.seed {
+        options.seed = seed;
+    }
+    let data = load_mnist(args.data.as_deref())?;
+    // A batch larger than the data is the whole data; capping it keeps the network from
+    // sizing its buffers for samples that do not exist.
+    options.batch_size = options.batch_size.min(data.train.len().max(1));
+    let mut network = Network::new(model, options.seed, options.batch_size).map_err(|source| {
+        CliError::Network {
+            model: model.name.clone(),
+            source,
+        }
+    })?;
+    let reporter = Reporter::new(Mode::detect(args.quiet));
+    let mut progress = reporter.model(None, model.train.metrics.contains(&Metric::Accuracy));
+    let validation = options.validation_split.is_none().then_some(&data.test);
+    let trained = fit_with_progress(
+        &mut network,
+        &data.train,
+        validation,
+        &options,
+        &mut progress,
+    )
+    .map_err(|source| CliError::Train {
+        model: model.name.clone(),
+        source: Box::new(source),
+    })?;
+    drop(progress);
+
+    if let Some(path) = &args.history {
+        history::write(path, &trained)?;
+        reporter.println(&format!("History written to {}", path.display()));
+    }
+    if let Some(path) = &args.plot {
+        let chart = Chart {
+            title: format!("{}: loss per epoch", model.name),
+            x_label: "epoch".to_owned(),
+            y_label: "loss".to_owned(),
+            series: vec![
+                Series {
+                    label: "loss".to_owned(),
+                    color: colors::BLUE,
+                    values: trained.loss.clone(),
+                },
+                Series {
+                    label: "val_loss".to_owned(),
+                    color: colors::RED,
+                    values: trained.val_loss.clone(),
+                },
+            ],
+        };
+        plot::draw(path, &chart)?;
+        reporter.println(&format!("Plot drawn in {}", path.display()));
+    }
+    Ok(())
+}
+
+/// The model called `name`, or the file's only model.
+///
+/// # Errors
+///
+/// [`CliError::UnknownModel`] if `name` names none of the models; [`CliError::Usage`] if
+/// no name is given and the file defines several models (or none).
+pub fn choose_model<'s>(
+    spec: &'s Spec,
+    path: &Path,
+    name: Option<&str>,
+) -> Result<&'s Model, CliError> {
+    let available = || {
+        spec.models
+            .iter()
+            .map(|m| m.name.clone())
+            .collect::<Vec<_>>()
+    };
+    match name {
+        Some(name) => spec.model(name).ok_or_else(|| CliError::UnknownModel {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            available: available(),
+        }),
+        None => match spec.models.as_slice() {
+            [only] => Ok(only),
+            [] => Err(CliError::Usage(format!(
+                "`{}` defines no models",
+                path.display()
+            ))),
+            _ => Err(CliError::Usage(format!(
+                "`{}` defines {} models ({}); choose one with --model NAME",
+                path.display(),
+                spec.models.len(),
+                available().join(", ")
+            ))),
+        },
+    }
+}
+
+/// Refuses a plot file name that does not end in `.png`.
+///
+/// # Errors
+///
+/// [`CliError::Usage`] naming the file.
+pub fn check_png(path: &Path) -> Result<(), CliError> {
+    let png = path
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("png"));
+    if png {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "cannot draw `{}`: plots are PNG files; name it `*.png`",
+            path.display()
+        )))
+    }
+}
+
+/// Refuses an output file whose folder does not exist (checked before any training).
+///
+/// # Errors
+///
+/// [`CliError::Output`] naming the file and the missing folder.
+pub fn check_folder(path: &Path) -> Result<(), CliError> {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(CliError::Output(OutputError::Write {
+                path: path.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("the folder `{}` does not exist", folder.display()),
+                ),
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A count from the command line (already ≥ 1) as `usize`, saturating.
+pub fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
