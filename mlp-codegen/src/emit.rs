@@ -1426,6 +1426,10 @@ impl Gen<'_> {
                     self.iterations = iterations;
                 }
 
+                fn set_rng_seed(&mut self, seed: u64) {
+                    self.seed = seed;
+                }
+
                 fn first_non_finite_layer(&self, batch: usize) -> ::core::option::Option<usize> {
                     let batch = batch.min(self.max_batch);
                     #(#non_finite)*
