@@ -25,6 +25,25 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     })
 }
 
+/// The permissions the written file gets: the replaced file's, or for a new file
+/// `rw-r--r--` on Unix, where temporary files are created private to the user; `None`
+/// elsewhere (keep the temporary file's).
+#[cfg_attr(unix, allow(clippy::unnecessary_wraps))] // `None` is only returned off Unix.
+fn permissions(path: &Path) -> Option<fs::Permissions> {
+    if let Ok(metadata) = fs::metadata(path) {
+        return Some(metadata.permissions());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(fs::Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Creates an empty temporary file named `.<file name>.<random>.<extension>` beside `path`,
 /// lets `fill` write it (by path, for writers such as image encoders that pick the format
 /// from the extension), then renames it to `path`. The temporary file is removed if `fill`
@@ -53,6 +72,9 @@ where
         .suffix(&format!(".{extension}"))
         .tempfile_in(directory)?;
     fill(temp.path())?;
+    if let Some(permissions) = permissions(path) {
+        fs::set_permissions(temp.path(), permissions)?;
+    }
     temp.persist(path).map_err(|error| E::from(error.error))?;
     Ok(())
 }

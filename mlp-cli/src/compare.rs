@@ -22,7 +22,7 @@ use mlp_runtime::{FitOptions, History, Network};
 
 use crate::error::{CliError, Failures};
 use crate::spec_file::SpecFile;
-use crate::train::{check_folder, check_png, to_usize};
+use crate::train::{check_folder, check_png};
 
 /// The metric a comparison plots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,11 +76,11 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR", default_value = "compare")]
     pub out: PathBuf,
     /// Epochs per model [default: each spec's].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub epochs: Option<u64>,
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    pub epochs: Option<usize>,
     /// Models trained at once [default: one per core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub jobs: Option<u64>,
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    pub jobs: Option<usize>,
     /// Seed of every model [default: each spec's].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -122,7 +122,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     for entry in &entries {
         let mut options = FitOptions::from_config(&entry.model.train);
         if let Some(epochs) = args.epochs {
-            options.epochs = to_usize(epochs);
+            options.epochs = epochs;
         }
         if let Some(seed) = args.seed {
             options.seed = seed;
@@ -141,7 +141,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
             options,
         });
     }
-    let threads = args.jobs.map_or_else(jobs::default_threads, to_usize);
+    let threads = args.jobs.unwrap_or_else(jobs::default_threads);
     let reporter = Reporter::new(Mode::detect(args.quiet));
     let outcomes = jobs::train_all(jobs, &data, threads, &reporter);
 

@@ -21,6 +21,20 @@ pub mod results;
 use std::io;
 use std::path::PathBuf;
 
+/// Parses a count that must be at least 1 (`--epochs`, `--batch`, `--jobs`), for clap's
+/// `value_parser`.
+///
+/// # Errors
+///
+/// A message for clap when `text` is not a whole number of at least 1.
+pub fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
+}
+
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {

@@ -99,8 +99,8 @@ pub const COMPARISONS: [Comparison; 5] = [
 #[command(name = "notebook", about)]
 pub struct Args {
     /// Epochs per model [default: the spec's, 10].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub epochs: Option<u64>,
+    #[arg(long, value_name = "N", value_parser = crate::parse_positive)]
+    pub epochs: Option<usize>,
     /// Seed of initialisation, shuffling and dropout [default: the spec's, 0].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -111,8 +111,8 @@ pub struct Args {
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub models: Option<Vec<String>>,
     /// Models trained at once [default: one per core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub jobs: Option<u64>,
+    #[arg(long, value_name = "N", value_parser = crate::parse_positive)]
+    pub jobs: Option<usize>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -220,11 +220,11 @@ pub fn run(args: &Args, models: &[NotebookModel]) -> Result<Report, NotebookErro
             // The spec fixes its own seed: initialise from that one.
             model = (spec.build)(seed);
         }
-        reporter.println(&format!("{}:\n{}", spec.stem, model.summary()));
+        reporter.println(&model.summary());
         let mut options = FitOptions::from_config(&config);
         options.seed = seed;
         if let Some(epochs) = args.epochs {
-            options.epochs = usize::try_from(epochs).unwrap_or(usize::MAX);
+            options.epochs = epochs;
         }
         jobs.push(Job {
             name: spec.stem.to_owned(),
@@ -233,9 +233,7 @@ pub fn run(args: &Args, models: &[NotebookModel]) -> Result<Report, NotebookErro
         });
     }
     let epochs = jobs.first().map_or(0, |job| job.options.epochs);
-    let threads = args.jobs.map_or_else(jobs::default_threads, |n| {
-        usize::try_from(n).unwrap_or(usize::MAX)
-    });
+    let threads = args.jobs.unwrap_or_else(jobs::default_threads);
     let threads = threads.clamp(1, jobs.len().max(1));
     reporter.println(&format!(
         "Training {} model{} for {epochs} epoch{}, {threads} at a time…",

@@ -29,11 +29,11 @@ pub struct TrainArgs {
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// Epochs [default: the spec's].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub epochs: Option<u64>,
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    pub epochs: Option<usize>,
     /// Samples per step [default: the spec's].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch: Option<u64>,
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    pub batch: Option<usize>,
     /// Seed of initialisation, shuffling and dropout [default: the spec's].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -73,10 +73,10 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
 
     let mut options = FitOptions::from_config(&model.train);
     if let Some(epochs) = args.epochs {
-        options.epochs = to_usize(epochs);
+        options.epochs = epochs;
     }
     if let Some(batch) = args.batch {
-        options.batch_size = to_usize(batch);
+        options.batch_size = batch;
     }
     if let Some(seed) = args.seed {
         options.seed = seed;
@@ -211,9 +211,4 @@ pub fn check_folder(path: &Path) -> Result<(), CliError> {
         }
         _ => Ok(()),
     }
-}
-
-/// A count from the command line (already ≥ 1) as `usize`, saturating.
-pub fn to_usize(value: u64) -> usize {
-    usize::try_from(value).unwrap_or(usize::MAX)
 }
