@@ -326,3 +326,36 @@ fn compare_reports_every_bad_spec_before_training() {
     assert!(text(&output.stderr).contains("1 of 2 files could not be read"));
     assert!(listing(dir.path()).is_empty());
 }
+
+#[test]
+fn a_missing_font_fails_the_plot_after_the_history_is_saved() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let spec = fixture("tiny.mlp");
+    let data = data_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args([
+            "train",
+            spec.to_str().expect("utf-8 path"),
+            "--epochs",
+            "1",
+            "--quiet",
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--history",
+            "h.json",
+            "--plot",
+            "loss.png",
+        ])
+        .current_dir(out.path())
+        .env("MLP_FONT", "/no/such/fonts/Missing.ttf")
+        .output()
+        .expect("the mlp binary runs");
+    assert_exit(&output, 2);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("/no/such/fonts/Missing.ttf") && stderr.contains("loss.png"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(listing(out.path()), ["h.json"]);
+}
