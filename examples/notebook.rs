@@ -1,7 +1,6 @@
-//! Reproduces the Keras notebook (`shared/seed/notebook.txt` in the project's history):
-//! seven MNIST MLPs that compare weight initialisation, L1/L2 penalties, Dropout,
-//! BatchNorm and LeakyReLU, trained with Adam for 10 epochs and compared by their
-//! validation-loss curves.
+//! Reproduces the Keras notebook this project started from: seven MNIST MLPs that compare
+//! weight initialisation, L1/L2 penalties, dropout, batch normalisation and leaky rectifier
+//! units, trained with Adam for 10 epochs and compared by their validation-loss curves.
 //!
 //! ```text
 //! cargo run --release --example notebook                      # everything, into target/notebook/
