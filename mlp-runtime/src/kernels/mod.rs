@@ -5,8 +5,10 @@
 //! element-wise passes fused after a GEMM (bias + activation, activation derivatives,
 //! column sums).
 
+pub mod convert;
 pub mod epilogue;
 pub mod gemm;
+pub(crate) mod multiversion;
 pub mod reference;
 
 pub use gemm::{matmul, matmul_at, matmul_bt};
