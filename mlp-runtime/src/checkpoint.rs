@@ -550,7 +550,7 @@ pub fn load<M: Model + ?Sized>(
     model: &mut M,
     path: &Path,
 ) -> Result<CheckpointInfo, CheckpointError> {
-    load_with(model, path, &Limits::default())
+    load_with(model, path, Limits::default())
 }
 
 /// Loads the checkpoint at `path` into `model`: parameters, state, optimiser state,
@@ -566,7 +566,7 @@ pub fn load<M: Model + ?Sized>(
 pub fn load_with<M: Model + ?Sized>(
     model: &mut M,
     path: &Path,
-    limits: &Limits,
+    limits: Limits,
 ) -> Result<CheckpointInfo, CheckpointError> {
     let bytes = read_bounded(path, limits.max_bytes).map_err(|k| CheckpointError::new(path, k))?;
     load_bytes(model, &bytes).map_err(|k| CheckpointError::new(path, k))
@@ -753,7 +753,8 @@ fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, CheckpointErrorKind> 
             )))
         }
     }
-    // Unexpected tensors, reported in file order (safetensors writers sort by name).
+    // Unexpected tensors, reported in file order (safetensors writers sort by dtype, then
+    // name), so the message is stable.
     if let Some(extra) = file
         .header
         .offset_keys()
