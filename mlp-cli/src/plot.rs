@@ -206,8 +206,8 @@ fn render(temp: &Path, chart: &Chart) -> Result<(), Failure> {
             String::new()
         }
     };
-    // Enough decimals to tell about five ticks apart, at most four.
-    let step = (y_high - y_low) / 5.0;
+    // Enough decimals to tell plotters' ticks (up to about a dozen) apart, at most four.
+    let step = (y_high - y_low) / 12.0;
     let decimals = (-step.log10()).ceil().clamp(0.0, 4.0) as usize;
     let y_label = move |y: &f64| format!("{y:.decimals$}");
     plot.configure_mesh()
