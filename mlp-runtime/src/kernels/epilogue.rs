@@ -3,6 +3,7 @@
 //! All functions work on a `[rows, cols]` matrix stored contiguously in the first
 //! `rows · cols` elements of the slice; nothing allocates.
 
+use super::multiversion::multiversion;
 use mlp_spec::ir::Activation;
 
 /// `y[r, c] = act(y[r, c] + bias[c])` for every row (`bias` skipped when `None`). Softmax is
@@ -20,13 +21,50 @@ pub fn bias_activation(
     if cols == 0 {
         return;
     }
-    for row in y.chunks_exact_mut(cols) {
-        if let Some(b) = bias {
-            for (v, &bb) in row.iter_mut().zip(&b[..cols]) {
+    let bias = bias.map_or(&[][..], |b| &b[..cols]);
+    match act {
+        // The hot cases, vectorised: the same operations, in the same order, as below.
+        Activation::Relu => bias_relu(cols, bias, y),
+        Activation::Linear => bias_add(cols, bias, y),
+        _ => {
+            for row in y.chunks_exact_mut(cols) {
+                for (v, &bb) in row.iter_mut().zip(bias) {
+                    *v += bb;
+                }
+                activate_row(act, row);
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `y[r, c] = max(y[r, c] + bias[c], 0)` (bias skipped when empty); `cols >= 1`.
+    fn bias_relu(cols: usize, bias: &[f32], y: &mut [f32]) {
+        for row in y.chunks_exact_mut(cols) {
+            if bias.is_empty() {
+                for v in row.iter_mut() {
+                    *v = v.max(0.0);
+                }
+            } else {
+                for (v, &bb) in row.iter_mut().zip(bias) {
+                    *v = (*v + bb).max(0.0);
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `y[r, c] += bias[c]` (nothing when `bias` is empty); `cols >= 1`.
+    fn bias_add(cols: usize, bias: &[f32], y: &mut [f32]) {
+        if bias.is_empty() {
+            return;
+        }
+        for row in y.chunks_exact_mut(cols) {
+            for (v, &bb) in row.iter_mut().zip(bias) {
                 *v += bb;
             }
         }
-        activate_row(act, row);
     }
 }
 
@@ -85,13 +123,7 @@ pub fn activation_backward(rows: usize, cols: usize, act: Activation, y: &[f32],
     let (y, dy) = (&y[..n], &mut dy[..n]);
     match act {
         Activation::Linear => {}
-        Activation::Relu => {
-            for (g, &o) in dy.iter_mut().zip(y) {
-                if o <= 0.0 {
-                    *g = 0.0;
-                }
-            }
-        }
+        Activation::Relu => relu_backward(y, dy),
         Activation::Sigmoid => {
             for (g, &o) in dy.iter_mut().zip(y) {
                 *g *= o * (1.0 - o);
@@ -116,16 +148,29 @@ pub fn activation_backward(rows: usize, cols: usize, act: Activation, y: &[f32],
     }
 }
 
-/// `out[c] = Σ_r x[r, c]` (column sums, e.g. a bias gradient). Overwrites `out[..cols]`.
-pub fn column_sums(rows: usize, cols: usize, x: &[f32], out: &mut [f32]) {
-    let out = &mut out[..cols];
-    out.fill(0.0);
-    if cols == 0 {
-        return;
+multiversion! {
+    /// `dy = 0` where `y <= 0` (the `ReLU` derivative from its output), slices of equal
+    /// length.
+    fn relu_backward(y: &[f32], dy: &mut [f32]) {
+        for (g, &o) in dy.iter_mut().zip(y) {
+            *g = if o <= 0.0 { 0.0 } else { *g };
+        }
     }
-    for row in x[..rows * cols].chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
+}
+
+multiversion! {
+    /// `out[c] = Σ_r x[r, c]` (column sums, e.g. a bias gradient), summed over `r` in order.
+    /// Overwrites `out[..cols]`; reads `x[..rows·cols]`.
+    pub fn column_sums(rows: usize, cols: usize, x: &[f32], out: &mut [f32]) {
+        let out = &mut out[..cols];
+        out.fill(0.0);
+        if cols == 0 {
+            return;
+        }
+        for row in x[..rows * cols].chunks_exact(cols) {
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o += v;
+            }
         }
     }
 }
