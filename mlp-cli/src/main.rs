@@ -9,6 +9,7 @@
 //! or data errors, 2 usage or I/O errors (clap itself exits with 2 on a usage error).
 
 mod check;
+mod checkpoint_args;
 mod compare;
 mod error;
 mod fmt;

@@ -14,8 +14,9 @@ use mlp_cli::progress::{Mode, Reporter};
 use mlp_cli::{history, OutputError};
 use mlp_runtime::data::load_mnist;
 use mlp_runtime::ir::{Metric, Model, Spec};
-use mlp_runtime::{fit_with_progress, FitOptions, Network};
+use mlp_runtime::{fit_continue, FitOptions, Network};
 
+use crate::checkpoint_args::{self, CheckpointArgs};
 use crate::error::CliError;
 use crate::spec_file::SpecFile;
 
@@ -49,6 +50,9 @@ pub struct TrainArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`, `--on-nan`.
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
 }
 
 /// Trains the chosen model of `args.spec` and writes the requested files.
@@ -67,6 +71,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         check_png(path)?;
         check_folder(path)?;
     }
+    args.checkpoint.check()?;
     let file = SpecFile::read(&args.spec)?;
     let spec = file.compile()?;
     let model = choose_model(&spec, &args.spec, args.model.as_deref())?;
@@ -81,6 +86,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     if let Some(seed) = args.seed {
         options.seed = seed;
     }
+    options.on_nan = args.checkpoint.on_nan();
     let data = load_mnist(args.data.as_deref())?;
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
@@ -91,21 +97,24 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             source,
         }
     })?;
+    let history = args
+        .checkpoint
+        .resume(&mut network, &model.name, &mut options)?;
+    let mut saver = args.checkpoint.saver(&model.name)?;
     let reporter = Reporter::new(Mode::detect(args.quiet));
     let mut progress = reporter.model(None, model.train.metrics.contains(&Metric::Accuracy));
     let validation = options.validation_split.is_none().then_some(&data.test);
-    let trained = fit_with_progress(
+    let trained = fit_continue(
         &mut network,
         &data.train,
         validation,
         &options,
-        &mut progress,
+        &mut (&mut progress, &mut saver),
+        history,
     )
-    .map_err(|source| CliError::Train {
-        model: model.name.clone(),
-        source: Box::new(source),
-    })?;
+    .map_err(|source| checkpoint_args::train_error(&model.name, source))?;
     drop(progress);
+    args.checkpoint.save(&network, &options, &trained)?;
 
     if let Some(path) = &args.history {
         history::write(path, &trained)?;
