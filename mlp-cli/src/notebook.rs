@@ -96,7 +96,7 @@ pub const COMPARISONS: [Comparison; 5] = [
 
 /// Reproduce the Keras notebook: train its seven MNIST models and plot their `val_loss`.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "notebook", about)]
+#[command(name = "notebook")]
 pub struct Args {
     /// Epochs per model [default: the spec's, 10].
     #[arg(long, value_name = "N", value_parser = crate::parse_positive)]
