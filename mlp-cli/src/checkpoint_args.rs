@@ -116,7 +116,11 @@ impl CheckpointArgs {
         else {
             return Ok(History::default());
         };
-        let state = info.training.unwrap_or_default();
+        // A checkpoint without `fit`'s position (written by `Model::save`) gives weights and
+        // optimiser state only: training starts at epoch 0 with the flags' options.
+        let Some(state) = info.training else {
+            return Ok(History::default());
+        };
         *options = state.resume_options(options);
         Ok(state.history)
     }
