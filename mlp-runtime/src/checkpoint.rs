@@ -2,8 +2,9 @@
 //! atomically, read back only after every byte of it has been validated.
 //!
 //! # Format (version [`FORMAT_VERSION`])
-//! A standard safetensors file (readable by any safetensors library) holding, all
-//! little-endian `F32` unless said otherwise:
+//! A standard safetensors file (readable by any safetensors library; the same state always
+//! gives the same bytes) holding, in this order, all little-endian `F32` unless said
+//! otherwise:
 //! - every tensor of the model's [`ParamLayout`] under its Keras name and shape:
 //!   `dense.kernel [784, 64]`, `dense.bias [64]`, `batch_normalization.gamma`,
 //!   `batch_normalization.moving_mean`, … (the names `model.summary()` shows);
@@ -12,7 +13,8 @@
 //!   `velocity` (mean square) and, with momentum, `momentum`;
 //! - when written by `fit` (a [`TrainingState`]), the History so far: `history.loss`,
 //!   `history.accuracy`, `history.val_loss`, `history.val_accuracy` (`[epochs]`, or `[0]`
-//!   without validation) and `history.epoch_seconds` (`F64`);
+//!   without validation) and `history.epoch_seconds` (`F64`, first in the file to keep it
+//!   8-byte aligned);
 //! - string metadata (`__metadata__`): `format` = [`FORMAT`], `format_version`, `model`
 //!   (its name), `spec` (the model's IR as JSON: layers, shapes, defaults, training
 //!   configuration), `seed`, `iterations`, and with a training state `epoch` (epochs
@@ -44,7 +46,8 @@ use crate::optim;
 use crate::train::{History, Progress};
 use mlp_spec::ir::{self, Optimizer};
 use safetensors::tensor::{Dtype, Metadata, SafeTensors};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -365,9 +368,10 @@ impl Plan {
     }
 }
 
-/// An owned little-endian tensor for the safetensors writer.
+/// An owned little-endian tensor for [`encode`].
 struct Owned {
-    dtype: Dtype,
+    /// The safetensors dtype name (`F32`, `F64`).
+    dtype: &'static str,
     shape: Vec<usize>,
     bytes: Vec<u8>,
 }
@@ -375,7 +379,7 @@ struct Owned {
 impl Owned {
     fn f32(shape: Vec<usize>, data: &[f32]) -> Owned {
         Owned {
-            dtype: Dtype::F32,
+            dtype: "F32",
             shape,
             bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
         }
@@ -383,26 +387,49 @@ impl Owned {
 
     fn f64(data: &[f64]) -> Owned {
         Owned {
-            dtype: Dtype::F64,
+            dtype: "F64",
             shape: vec![data.len()],
             bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
         }
     }
 }
 
-impl safetensors::View for &Owned {
-    fn dtype(&self) -> Dtype {
-        self.dtype
+/// A safetensors file of `tensors`, in the given order, with `meta` as `__metadata__`.
+///
+/// Written here rather than by `safetensors::serialize` so that the same state always gives
+/// the same bytes (its metadata is a `HashMap`, serialised in a random order) and tensors
+/// appear in model order. Layout, as the format requires: the header's length (u64 LE),
+/// the JSON header padded with spaces to a multiple of 8 bytes, then the tensors' data
+/// back to back from offset 0; the caller puts 8-byte dtypes first to keep them aligned.
+fn encode(
+    meta: &BTreeMap<&str, String>,
+    tensors: &[(String, Owned)],
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut header = format!("{{\"__metadata__\":{}", serde_json::to_string(meta)?);
+    let mut offset = 0usize;
+    for (name, t) in tensors {
+        let end = offset + t.bytes.len();
+        // Writing into a String cannot fail.
+        let _ = write!(
+            header,
+            ",{}:{{\"dtype\":\"{}\",\"shape\":{},\"data_offsets\":[{offset},{end}]}}",
+            serde_json::to_string(name)?,
+            t.dtype,
+            serde_json::to_string(&t.shape)?,
+        );
+        offset = end;
     }
-    fn shape(&self) -> &[usize] {
-        &self.shape
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
     }
-    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(&self.bytes)
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for (_, t) in tensors {
+        out.extend_from_slice(&t.bytes);
     }
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
+    Ok(out)
 }
 
 /// The bytes of a checkpoint of `snapshot`.
@@ -441,27 +468,31 @@ pub fn to_bytes(snapshot: &Snapshot<'_>) -> Result<Vec<u8>, CheckpointErrorKind>
             value,
         });
     }
-    let mut tensors: Vec<(String, Owned)> = plan
-        .tensors
-        .iter()
-        .map(|t| {
-            let data = snapshot.data_of(t).unwrap_or(&[]);
-            (t.name.clone(), Owned::f32(t.shape.clone(), data))
-        })
-        .collect();
+    // The only 8-byte dtype goes first, so every tensor stays aligned to its size.
+    let mut tensors: Vec<(String, Owned)> = Vec::with_capacity(plan.tensors.len() + 5);
+    if let Some(t) = snapshot.training {
+        tensors.push((
+            history_key::EPOCH_SECONDS.to_owned(),
+            Owned::f64(&t.history.epoch_seconds),
+        ));
+    }
+    tensors.extend(plan.tensors.iter().map(|t| {
+        let data = snapshot.data_of(t).unwrap_or(&[]);
+        (t.name.clone(), Owned::f32(t.shape.clone(), data))
+    }));
     let spec = serde_json::to_string(ir)
         .map_err(|e| CheckpointErrorKind::Metadata(format!("cannot encode the spec: {e}")))?;
-    let mut meta = HashMap::from([
-        (key::FORMAT.to_owned(), FORMAT.to_owned()),
-        (key::VERSION.to_owned(), FORMAT_VERSION.to_string()),
-        (key::MODEL.to_owned(), ir.name.clone()),
-        (key::SPEC.to_owned(), spec),
-        (key::SEED.to_owned(), seed.to_string()),
-        (key::ITERATIONS.to_owned(), snapshot.iterations.to_string()),
+    let mut meta = BTreeMap::from([
+        (key::FORMAT, FORMAT.to_owned()),
+        (key::VERSION, FORMAT_VERSION.to_string()),
+        (key::MODEL, ir.name.clone()),
+        (key::SPEC, spec),
+        (key::SEED, seed.to_string()),
+        (key::ITERATIONS, snapshot.iterations.to_string()),
     ]);
     if let Some(t) = snapshot.training {
-        meta.insert(key::EPOCH.to_owned(), t.epoch.to_string());
-        meta.insert(key::SHUFFLE_SEED.to_owned(), t.shuffle_seed.to_string());
+        meta.insert(key::EPOCH, t.epoch.to_string());
+        meta.insert(key::SHUFFLE_SEED, t.shuffle_seed.to_string());
         let h = &t.history;
         for (name, data) in [
             (history_key::LOSS, &h.loss),
@@ -471,13 +502,9 @@ pub fn to_bytes(snapshot: &Snapshot<'_>) -> Result<Vec<u8>, CheckpointErrorKind>
         ] {
             tensors.push((name.to_owned(), Owned::f32(vec![data.len()], data)));
         }
-        tensors.push((
-            history_key::EPOCH_SECONDS.to_owned(),
-            Owned::f64(&h.epoch_seconds),
-        ));
     }
-    safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(meta))
-        .map_err(|e| CheckpointErrorKind::Format(e.to_string()))
+    encode(&meta, &tensors)
+        .map_err(|e| CheckpointErrorKind::Metadata(format!("cannot encode the header: {e}")))
 }
 
 /// Writes a checkpoint of `model` (and of `fit`'s `training` state, if given) to `path`,
@@ -753,8 +780,8 @@ fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, CheckpointErrorKind> 
             )))
         }
     }
-    // Unexpected tensors, reported in file order (safetensors writers sort by dtype, then
-    // name), so the message is stable.
+    // Unexpected tensors, reported in file order (model order for our files; other
+    // safetensors writers sort by dtype, then name), so the message is stable.
     if let Some(extra) = file
         .header
         .offset_keys()
