@@ -603,12 +603,14 @@ pub fn load_with<M: Model + ?Sized>(
 fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>, CheckpointErrorKind> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "is a folder, not a checkpoint file",
-        )
-        .into());
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "is a folder, not a checkpoint file"
+        } else {
+            // A device or a pipe would be read up to the limit before being refused.
+            "is not a regular file"
+        };
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, what).into());
     }
     if meta.len() > max_bytes {
         return Err(CheckpointErrorKind::TooLarge {

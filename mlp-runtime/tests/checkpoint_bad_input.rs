@@ -382,6 +382,13 @@ fn broken_checkpoints_give_one_line_errors_naming_the_file() {
         Limits::default(),
         "is a folder, not a checkpoint file",
     );
+    #[cfg(unix)]
+    check_path(
+        "a_device",
+        Path::new("/dev/zero"),
+        Limits::default(),
+        "is not a regular file",
+    );
     check_path(
         "missing_file",
         &d.join("nope.safetensors"),
