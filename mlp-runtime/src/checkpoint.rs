@@ -798,16 +798,24 @@ fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, CheckpointErrorKind> 
     Ok(decoded)
 }
 
-/// The History tensors of a checkpoint at `epoch` completed epochs.
+/// The History tensors of a checkpoint at `epoch` completed epochs (the last `n ≤ epoch`
+/// of them, all of the same length `n`; validation metrics may be empty).
 fn decode_history(
     file: &Parsed<'_>,
     epoch: usize,
     model: &str,
 ) -> Result<History, CheckpointErrorKind> {
+    // The History covers the last `n ≤ epoch` epochs: all of them, unless the run was
+    // started at `initial_epoch > 0` without the History before it (Keras's `fit`).
+    let loss_view = tensor(file, history_key::LOSS, model)?;
+    let n = match *loss_view.shape {
+        [n] if n <= epoch => n,
+        _ => epoch,
+    };
     let f32s = |name: &str, optional: bool| -> Result<Vec<f32>, CheckpointErrorKind> {
         let view = tensor(file, name, model)?;
         let found = view.shape.first().copied().unwrap_or(0);
-        let len = if optional && found == 0 { 0 } else { epoch };
+        let len = if optional && found == 0 { 0 } else { n };
         check_view(&view, name, Dtype::F32, &[len], model)?;
         let mut out = vec![0.0f32; len];
         read_f32(view.data, &mut out);
@@ -827,7 +835,7 @@ fn decode_history(
     }
     let name = history_key::EPOCH_SECONDS;
     let view = tensor(file, name, model)?;
-    check_view(&view, name, Dtype::F64, &[epoch], model)?;
+    check_view(&view, name, Dtype::F64, &[n], model)?;
     let epoch_seconds = view
         .data
         .chunks_exact(8)

@@ -238,15 +238,28 @@ fn resume_after_epoch_k_reproduces_the_uninterrupted_run() {
             "resumed after {k}"
         );
 
-        // Keras semantics of `fit(initial_epoch = k)`: only the epochs run are returned.
+        // Keras semantics of `fit(initial_epoch = k)`: only the epochs run are returned,
+        // and the checkpoints written hold only those (still loadable, still exact).
         let mut again = Network::new(&tiny(), 0, 8).unwrap();
         let info = CheckpointDir::resume(dir.path(), &mut again)
             .unwrap()
             .unwrap();
         let o = info.training.unwrap().resume_options(&opts(epochs));
-        let tail = fit(&mut again, &train, Some(&val), &o).unwrap();
+        let tail_dir = tempfile::tempdir().unwrap();
+        let mut saver = CheckpointDir::new(tail_dir.path(), 1).unwrap();
+        let tail =
+            mlp_runtime::fit_with_progress(&mut again, &train, Some(&val), &o, &mut saver).unwrap();
         assert_eq!(tail.epochs(), epochs - k);
         assert_eq!(bits32(&tail.val_loss), bits32(&full.val_loss[k..]));
+        let mut last = Network::new(&tiny(), 0, 8).unwrap();
+        let state = CheckpointDir::resume(tail_dir.path(), &mut last)
+            .unwrap()
+            .unwrap()
+            .training
+            .unwrap();
+        assert_eq!(state.epoch, epochs);
+        assert_eq!(history_bits(&state.history), history_bits(&tail));
+        assert_eq!(model_bits(&last), model_bits(&whole));
     }
 }
 

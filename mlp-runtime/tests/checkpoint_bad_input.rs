@@ -289,13 +289,23 @@ fn broken_checkpoints_give_one_line_errors_naming_the_file() {
     );
     check(
         d,
-        "history_too_short",
+        "history_longer_than_the_epochs",
+        &rebuild(|t, _| {
+            let l = t.get_mut("history.loss").unwrap();
+            l.1 = vec![3];
+            l.2.extend_from_slice(&1f32.to_le_bytes());
+        }),
+        "tensor `history.loss` has shape [3] but model `Tiny` needs [2]",
+    );
+    check(
+        d,
+        "history_lengths_disagree",
         &rebuild(|t, _| {
             let l = t.get_mut("history.loss").unwrap();
             l.1 = vec![1];
             l.2.truncate(4);
         }),
-        "tensor `history.loss` has shape [1] but model `Tiny` needs [2]",
+        "tensor `history.accuracy` has shape [2] but model `Tiny` needs [1]",
     );
 
     // Non-finite values: the tensor and the element are named.
