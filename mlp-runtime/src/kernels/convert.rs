@@ -11,7 +11,7 @@ multiversion! {
     ///
     /// # Panics
     /// If `dst` is shorter than `src`.
-    pub fn u8_to_f32(src: &[u8], dst: &mut [f32]) {
+    pub fn u8_to_f32 / u8_to_f32_on(src: &[u8], dst: &mut [f32]) {
         let dst = &mut dst[..src.len()];
         for (d, &s) in dst.iter_mut().zip(src) {
             *d = f32::from(s);
@@ -44,4 +44,35 @@ pub fn prefetch(bytes: &[u8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = bytes;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{prefetch, u8_to_f32_on};
+    use crate::kernels::gemm::Isa;
+
+    #[test]
+    fn every_path_converts_every_byte_and_writes_nothing_else() {
+        let src: Vec<u8> = (0..=255u8).chain(0..=100).collect();
+        for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+            for len in [0, 1, 15, 16, 17, 63, 64, 65, src.len()] {
+                let mut dst = vec![f32::NAN; len + 5];
+                u8_to_f32_on(isa, &src[..len], &mut dst);
+                for (i, &d) in dst[..len].iter().enumerate() {
+                    assert_eq!(
+                        d.to_bits(),
+                        f32::from(src[i]).to_bits(),
+                        "{isa:?} len {len} at {i}"
+                    );
+                }
+                assert!(
+                    dst[len..].iter().all(|v| v.is_nan()),
+                    "{isa:?} wrote past {len}"
+                );
+            }
+        }
+        // A hint only: any slice, even an empty one, is fine.
+        prefetch(&src);
+        prefetch(&[]);
+    }
 }

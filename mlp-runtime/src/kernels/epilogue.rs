@@ -39,7 +39,7 @@ pub fn bias_activation(
 
 multiversion! {
     /// `y[r, c] = max(y[r, c] + bias[c], 0)` (bias skipped when empty); `cols >= 1`.
-    fn bias_relu(cols: usize, bias: &[f32], y: &mut [f32]) {
+    fn bias_relu / bias_relu_on(cols: usize, bias: &[f32], y: &mut [f32]) {
         for row in y.chunks_exact_mut(cols) {
             if bias.is_empty() {
                 for v in row.iter_mut() {
@@ -56,7 +56,7 @@ multiversion! {
 
 multiversion! {
     /// `y[r, c] += bias[c]` (nothing when `bias` is empty); `cols >= 1`.
-    fn bias_add(cols: usize, bias: &[f32], y: &mut [f32]) {
+    fn bias_add / bias_add_on(cols: usize, bias: &[f32], y: &mut [f32]) {
         if bias.is_empty() {
             return;
         }
@@ -151,7 +151,7 @@ pub fn activation_backward(rows: usize, cols: usize, act: Activation, y: &[f32],
 multiversion! {
     /// `dy = 0` where `y <= 0` (the `ReLU` derivative from its output), slices of equal
     /// length.
-    fn relu_backward(y: &[f32], dy: &mut [f32]) {
+    fn relu_backward / relu_backward_on(y: &[f32], dy: &mut [f32]) {
         for (g, &o) in dy.iter_mut().zip(y) {
             *g = if o <= 0.0 { 0.0 } else { *g };
         }
@@ -161,7 +161,7 @@ multiversion! {
 multiversion! {
     /// `out[c] = Σ_r x[r, c]` (column sums, e.g. a bias gradient), summed over `r` in order.
     /// Overwrites `out[..cols]`; reads `x[..rows·cols]`.
-    pub fn column_sums(rows: usize, cols: usize, x: &[f32], out: &mut [f32]) {
+    pub fn column_sums / column_sums_on(rows: usize, cols: usize, x: &[f32], out: &mut [f32]) {
         let out = &mut out[..cols];
         out.fill(0.0);
         if cols == 0 {
@@ -170,6 +170,97 @@ multiversion! {
         for row in x[..rows * cols].chunks_exact(cols) {
             for (o, &v) in out.iter_mut().zip(row) {
                 *o += v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bias_add_on, bias_relu_on, column_sums_on, relu_backward_on};
+    use crate::kernels::gemm::Isa;
+
+    /// Values with both signs, zeros, a NaN and an infinity.
+    fn values(n: usize, salt: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| match (i as u32 * 7 + salt) % 13 {
+                0 => 0.0,
+                1 => -0.0,
+                2 if i % 5 == 0 => f32::NAN,
+                3 if i % 7 == 0 => f32::INFINITY,
+                r => (r as f32 - 6.5) * 0.37,
+            })
+            .collect()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Every instruction-set path of the element-wise epilogues against the scalar formula,
+    /// bit for bit, at sizes around the vector widths.
+    #[test]
+    fn every_path_matches_the_scalar_formula_bit_for_bit() {
+        for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+            for (rows, cols) in [
+                (1, 1),
+                (3, 5),
+                (2, 16),
+                (4, 17),
+                (7, 33),
+                (32, 64),
+                (5, 100),
+            ] {
+                let n = rows * cols;
+                let y0 = values(n, 1);
+                let bias = values(cols, 2);
+
+                let mut want = y0.clone();
+                for (i, v) in want.iter_mut().enumerate() {
+                    *v = (*v + bias[i % cols]).max(0.0);
+                }
+                let mut got = y0.clone();
+                bias_relu_on(isa, cols, &bias, &mut got);
+                assert_eq!(bits(&got), bits(&want), "bias_relu {isa:?} {rows}x{cols}");
+
+                let mut got = y0.clone();
+                bias_relu_on(isa, cols, &[], &mut got);
+                let want: Vec<f32> = y0.iter().map(|v| v.max(0.0)).collect();
+                assert_eq!(bits(&got), bits(&want), "relu {isa:?} {rows}x{cols}");
+
+                let mut got = y0.clone();
+                bias_add_on(isa, cols, &bias, &mut got);
+                let want: Vec<f32> = y0
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v + bias[i % cols])
+                    .collect();
+                assert_eq!(bits(&got), bits(&want), "bias_add {isa:?} {rows}x{cols}");
+
+                let dy0 = values(n, 5);
+                let mut got = dy0.clone();
+                relu_backward_on(isa, &y0, &mut got);
+                let want: Vec<f32> = dy0
+                    .iter()
+                    .zip(&y0)
+                    .map(|(&g, &o)| if o <= 0.0 { 0.0 } else { g })
+                    .collect();
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "relu_backward {isa:?} {rows}x{cols}"
+                );
+
+                let mut got = vec![f32::NAN; cols + 3];
+                column_sums_on(isa, rows, cols, &dy0, &mut got);
+                let mut want = vec![0.0f32; cols];
+                for r in 0..rows {
+                    for c in 0..cols {
+                        want[c] += dy0[r * cols + c];
+                    }
+                }
+                assert_eq!(bits(&got[..cols]), bits(&want), "column_sums {isa:?}");
+                assert!(got[cols..].iter().all(|v| v.is_nan()), "wrote past cols");
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod epilogue;
 pub mod gemm;
 pub(crate) mod multiversion;
+pub mod parallel;
 pub mod reference;
 
 pub use gemm::{matmul, matmul_at, matmul_bt};

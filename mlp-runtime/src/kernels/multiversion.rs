@@ -11,15 +11,25 @@
 #![allow(unsafe_code)]
 
 /// Defines `fn $name(args)` whose body is compiled for AVX-512F, AVX2 + FMA and the
-/// baseline, and picks one at run time (see the module docs). The body must be plain safe
-/// Rust; argument types must not name generic parameters.
+/// baseline and picked at run time (see the module docs), and `fn $on(isa, args)` that
+/// runs the copy for a given [`Isa`](super::gemm::Isa) (tests compare every path). The body
+/// must be plain safe Rust; argument types must not name generic parameters.
 macro_rules! multiversion {
     (
         $(#[$meta:meta])*
-        $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
+        $vis:vis fn $name:ident / $on:ident ($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
     ) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            $on($crate::kernels::gemm::Isa::detected(), $($arg),*)
+        }
+
+        /// The same function on a chosen instruction-set path.
+        ///
+        /// # Panics
+        /// If the CPU does not support `isa`.
+        #[allow(dead_code)] // used by the tests
+        pub(crate) fn $on(isa: $crate::kernels::gemm::Isa, $($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             #[allow(clippy::inline_always)] // must inline into each `#[target_feature]` copy
             fn body($($arg: $ty),*) $(-> $ret)? $body
@@ -36,14 +46,15 @@ macro_rules! multiversion {
                 body($($arg),*)
             }
 
-            match $crate::kernels::gemm::Isa::detected() {
+            assert!(isa.is_supported(), "path {isa:?} is not supported on this CPU");
+            match isa {
                 #[cfg(target_arch = "x86_64")]
                 #[allow(unsafe_code)]
-                // SAFETY: `Isa::detected` returned AVX-512F only after checking the CPU has it.
+                // SAFETY: the CPU supports AVX-512F (asserted above).
                 $crate::kernels::gemm::Isa::Avx512 => unsafe { avx512($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
                 #[allow(unsafe_code)]
-                // SAFETY: `Isa::detected` returned AVX2 only after checking for AVX2 and FMA.
+                // SAFETY: the CPU supports AVX2 and FMA (asserted above).
                 $crate::kernels::gemm::Isa::Avx2 => unsafe { avx2($($arg),*) },
                 _ => body($($arg),*),
             }

@@ -26,6 +26,8 @@ mod x86;
 use std::sync::OnceLock;
 
 use driver::Gemm;
+
+use super::parallel;
 use simd::Portable;
 
 /// An instruction-set path of the GEMM kernels.
@@ -110,12 +112,100 @@ fn prepare(
     true
 }
 
-/// Runs a checked problem on `isa` (strided form; `matmul` and `matmul_at`).
+/// Smallest product, in multiply-adds, that is split across threads (about 1 µs of one
+/// core's work; below it the hand-off costs more than it saves).
+const PAR_MIN_MACS: usize = 1 << 18;
+
+/// A problem shared with the worker threads (raw pointers are not `Sync` by themselves).
+struct Shared(Gemm);
+
+// SAFETY: the pieces handed to different threads write disjoint rows or columns of `c`
+// and only read `a` and `b`; the caller's borrows outlive the parallel run.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The problem (a method, so closures capture the `Sync` wrapper, not the field).
+    fn get(&self) -> &Gemm {
+        &self.0
+    }
+}
+
+/// How a problem is cut into independent pieces for `parts` threads: by rows of `c` when
+/// there are enough, else by columns (at a multiple of 16, a vector's width), else not.
+/// Each element of `c` is computed by the same code in the same order either way.
+fn split(g: &Gemm, parts: usize) -> Option<bool> {
+    if parts < 2 || g.m.saturating_mul(g.n).saturating_mul(g.k) < PAR_MIN_MACS {
+        None
+    } else if g.m >= 16 * parts {
+        Some(true)
+    } else if g.n >= 32 * parts {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Piece `part` of `parts` of `g` (rows when `by_rows`, else columns), or `None` if empty.
+/// `bt` says `b` is the `n × k` matrix of `matmul_bt` (a column of `c` is a row of `b`).
+fn piece_of(g: &Gemm, by_rows: bool, bt: bool, parts: usize, part: usize) -> Option<Gemm> {
+    if by_rows {
+        let (i0, i1) = parallel::piece(g.m, parts, 8, part);
+        // SAFETY (pointer arithmetic): `i0 <= m`, so the moved pointers stay within (or
+        // one past) the rows the caller checked.
+        (i1 > i0).then(|| Gemm {
+            m: i1 - i0,
+            a: g.a.wrapping_add(i0 * g.rsa),
+            c: g.c.wrapping_add(i0 * g.rsc),
+            ..*g
+        })
+    } else {
+        let (j0, j1) = parallel::piece(g.n, parts, 16, part);
+        (j1 > j0).then(|| Gemm {
+            n: j1 - j0,
+            b: g.b.wrapping_add(if bt { j0 * g.k } else { j0 }),
+            c: g.c.wrapping_add(j0),
+            ..*g
+        })
+    }
+}
+
+/// Runs `g` through `kernel`, split across the kernel threads when it is large enough.
+fn run_split(g: &Gemm, bt: bool, kernel: fn(Isa, &Gemm), isa: Isa) {
+    let parts = parallel::threads();
+    match split(g, parts) {
+        None => kernel(isa, g),
+        Some(by_rows) => {
+            let shared = Shared(*g);
+            parallel::run(parts, &|part| {
+                if let Some(piece) = piece_of(shared.get(), by_rows, bt, parts, part) {
+                    kernel(isa, &piece);
+                }
+            });
+        }
+    }
+}
+
+/// Runs a checked problem on `isa` (strided form; `matmul` and `matmul_at`), split across
+/// the kernel threads when large.
 fn run(isa: Isa, g: &Gemm) {
     assert!(
         isa.is_supported(),
         "GEMM path {isa:?} is not supported on this CPU"
     );
+    run_split(g, false, run_one, isa);
+}
+
+/// Runs `a · bᵀ` (checked) on `isa`, split across the kernel threads when large.
+fn run_bt(isa: Isa, g: &Gemm) {
+    assert!(
+        isa.is_supported(),
+        "GEMM path {isa:?} is not supported on this CPU"
+    );
+    run_split(g, true, run_bt_one, isa);
+}
+
+/// Runs a checked problem (or piece) on `isa` on this thread.
+fn run_one(isa: Isa, g: &Gemm) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX-512F support was asserted above; the caller checked `g`'s bounds.
@@ -131,12 +221,8 @@ fn run(isa: Isa, g: &Gemm) {
     }
 }
 
-/// Runs a checked `a · bᵀ` problem on `isa`.
-fn run_bt(isa: Isa, g: &Gemm) {
-    assert!(
-        isa.is_supported(),
-        "GEMM path {isa:?} is not supported on this CPU"
-    );
+/// Runs a checked `a · bᵀ` problem (or piece) on `isa` on this thread.
+fn run_bt_one(isa: Isa, g: &Gemm) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX-512F support was asserted above; the caller checked `g`'s bounds.

@@ -1,0 +1,136 @@
+//! Splitting kernels across threads (`kernels::parallel::set_threads`) never changes a
+//! result: GEMMs split by rows or by columns, the Adam pass split by ranges, and whole
+//! training runs are bit-identical to one thread.
+//!
+//! (On a one-core machine `set_threads(2)` stays at 1 and these tests compare one thread
+//! with itself.)
+
+use mlp_runtime::kernels::{matmul, matmul_at, matmul_bt, parallel};
+use mlp_runtime::testing::{allocations, CountingAllocator};
+use mlp_runtime::{Model, Network};
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Deterministic values in [-1, 1).
+fn values(n: usize, salt: u64) -> Vec<f32> {
+    let mut s = salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// `f(threads)` for 1 and 2 threads, compared bit for bit.
+fn same_with_two_threads(what: &str, f: impl Fn() -> Vec<f32>) {
+    parallel::set_threads(1);
+    let one = f();
+    let threads = parallel::set_threads(2);
+    let two = f();
+    parallel::set_threads(1);
+    assert_eq!(
+        bits(&one),
+        bits(&two),
+        "{what} differs with {threads} threads"
+    );
+}
+
+#[test]
+fn split_gemms_are_bit_identical() {
+    // (m, k, n): row splits (m large), column splits (m small, n wide), ragged sizes, and
+    // shapes below the splitting threshold.
+    let shapes = [
+        (32, 784, 64),
+        (1000, 784, 64),
+        (784, 32, 64),
+        (3, 700, 200),
+        (37, 300, 45),
+        (1, 784, 64),
+        (129, 129, 129),
+    ];
+    for (m, k, n) in shapes {
+        let a = values(m * k, 1);
+        let b = values(k * n, 2);
+        let c0 = values(m * n, 3);
+        for accumulate in [false, true] {
+            same_with_two_threads(&format!("matmul {m}x{k}x{n} acc={accumulate}"), || {
+                let mut c = c0.clone();
+                matmul(m, k, n, &a, &b, &mut c, accumulate);
+                c
+            });
+            // aᵀ is k×m: reuse `a` read as k×m.
+            same_with_two_threads(&format!("matmul_at {m}x{k}x{n} acc={accumulate}"), || {
+                let mut c = c0.clone();
+                matmul_at(m, k, n, &a, &b, &mut c, accumulate);
+                c
+            });
+            // b read as n×k.
+            same_with_two_threads(&format!("matmul_bt {m}x{k}x{n} acc={accumulate}"), || {
+                let mut c = c0.clone();
+                matmul_bt(m, k, n, &a, &b, &mut c, accumulate);
+                c
+            });
+        }
+    }
+}
+
+/// The notebook baseline's shape with an L1+L2 penalty on the first kernel.
+fn network_ir() -> mlp_runtime::ir::Model {
+    let spec = mlp_spec::compile(
+        "model Net {
+            input [784]
+            Dense(64, activation = relu, reg = l1_l2(l1 = 0.0001, l2 = 0.001))
+            Dense(32, activation = relu)
+            Dense(10, activation = softmax)
+            train { optimizer = adam(lr = 0.001) }
+        }",
+    )
+    .unwrap_or_else(|e| panic!("spec: {e:?}"));
+    spec.models[0].clone()
+}
+
+#[test]
+fn split_adam_and_whole_training_runs_are_bit_identical() {
+    let ir = &network_ir();
+    let x: Vec<f32> = values(64 * 784, 7)
+        .iter()
+        .map(|v| (v + 1.0) * 127.0)
+        .collect();
+    let labels: Vec<u8> = (0..64).map(|i| (i * 7 % 10) as u8).collect();
+    same_with_two_threads("training", || {
+        let mut net = Network::new(ir, 5, 64).unwrap_or_else(|e| panic!("{e}"));
+        for step in 0..6 {
+            let rows = if step % 2 == 0 { 64 } else { 33 };
+            net.train_step(&x, &labels, rows);
+        }
+        let mut out = net.params().to_vec();
+        out.extend_from_slice(net.forward(&x, 64));
+        out
+    });
+}
+
+#[test]
+fn split_steps_allocate_nothing_on_the_calling_thread() {
+    let ir = network_ir();
+    let x = vec![100.0f32; 1000 * 784];
+    let labels = vec![3u8; 1000];
+    let mut net = Network::new(&ir, 1, 1000).unwrap_or_else(|e| panic!("{e}"));
+    parallel::set_threads(2);
+    // The pool exists now; warm up once.
+    net.train_step(&x, &labels, 1000);
+    let before = allocations();
+    net.train_step(&x, &labels, 1000);
+    net.train_step(&x, &labels, 32);
+    let _ = net.forward(&x, 1000);
+    let after = allocations();
+    parallel::set_threads(1);
+    assert_eq!(after - before, 0, "allocations in split training steps");
+}
