@@ -13,11 +13,11 @@
 //! Every call mirrors `Network`'s order of operations (see `mlp_runtime::network`).
 
 use crate::ir_lit;
-use crate::layout::{Layout, Role, Tensor};
 use crate::lit::{const_name, float, ident, size};
 use crate::plan::{Plan, Src, Step};
 use crate::Options;
 use mlp_spec::ir::{self, Activation, Initializer, LayerKind, Loss, Optimizer};
+use mlp_spec::layout::{ParamLayout as Layout, Role, TensorInfo as Tensor};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use std::cell::RefCell;

@@ -11,9 +11,9 @@
 //! The generated code calls the runtime's building blocks in exactly the order
 //! `mlp_runtime::network` documents, so it agrees with `Network` bit for bit on the same
 //! IR and seed. Passes, in order:
-//! 1. `layout`: the tensor table (offsets, lengths, initialisers, penalties), the same
-//!    convention as `mlp_runtime::ParamLayout`, computed here so the code can name each
-//!    tensor's range as a literal.
+//! 1. layout: the tensor table (offsets, lengths, initialisers, penalties) of
+//!    [`mlp_spec::layout::ParamLayout`], the very table `Network` uses, so the code can
+//!    name each tensor's range as a literal.
 //! 2. `plan`: which buffer each layer reads and writes, which layers alias their input
 //!    (`Flatten`), which need an input gradient, whether the loss uses the final
 //!    softmax's logits.
@@ -27,7 +27,6 @@
 
 mod emit;
 mod ir_lit;
-mod layout;
 mod lit;
 mod plan;
 

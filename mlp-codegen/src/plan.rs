@@ -8,7 +8,7 @@
 //! `Dense` runs linear (or the final `Softmax` layer just copies) and the loss works on
 //! the logits.
 
-use mlp_spec::ir::{self, Activation, LayerKind, Loss};
+use mlp_spec::ir::{self, LayerKind};
 
 /// Where a layer reads its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,21 +38,6 @@ pub struct Plan {
     pub out: Src,
 }
 
-/// Whether `model`'s loss is computed from its final softmax's logits (the rule of
-/// `mlp_runtime::loss::uses_softmax_logits`).
-pub fn uses_softmax_logits(model: &ir::Model) -> bool {
-    let ce = matches!(
-        model.train.loss,
-        Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy
-    );
-    let softmax_last = match model.layers.last().map(|l| &l.kind) {
-        Some(LayerKind::Dense(d)) => d.activation == Activation::Softmax,
-        Some(LayerKind::Activation(a)) => *a == Activation::Softmax,
-        _ => false,
-    };
-    ce && softmax_last
-}
-
 impl Plan {
     pub fn new(model: &ir::Model) -> Plan {
         let last = model.layers.len().saturating_sub(1);
@@ -77,7 +62,7 @@ impl Plan {
         }
         Plan {
             steps,
-            logits_head: uses_softmax_logits(model),
+            logits_head: model.loss_uses_softmax_logits(),
             out: src,
         }
     }

@@ -16,7 +16,7 @@
 //! - Accuracy: arg-max (first maximum) equals the label when `units ≥ 2`; `(p > 0.5) ==
 //!   label` when `units == 1` ([`correct_count`]).
 
-use mlp_spec::ir::{self, Activation, LayerKind, Loss};
+use mlp_spec::ir::{self, Loss};
 
 /// Keras's `epsilon()` used for clipping probabilities.
 pub const EPSILON: f32 = 1e-7;
@@ -50,16 +50,7 @@ pub fn target(label: u8, j: usize, units: usize) -> f32 {
 /// with [`softmax_cross_entropy`] on the softmax's input.
 #[must_use]
 pub fn uses_softmax_logits(model: &ir::Model) -> bool {
-    let ce = matches!(
-        model.train.loss,
-        Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy
-    );
-    let softmax_last = match model.layers.last().map(|l| &l.kind) {
-        Some(LayerKind::Dense(d)) => d.activation == Activation::Softmax,
-        Some(LayerKind::Activation(a)) => *a == Activation::Softmax,
-        _ => false,
-    };
-    ce && softmax_last
+    model.loss_uses_softmax_logits()
 }
 
 /// Cross-entropy from softmax logits: writes `probs = softmax(logits)` row by row, returns

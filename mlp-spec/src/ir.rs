@@ -69,6 +69,24 @@ impl Model {
     pub fn output_size(&self) -> usize {
         self.output_shape().iter().product()
     }
+
+    /// Whether the loss is computed from the logits of the final softmax (exact, as Keras's
+    /// TensorFlow backend does): the loss is a (sparse) categorical cross-entropy and the
+    /// last layer is `Dense(…, activation = softmax)` or a `Softmax` layer. The runtime and
+    /// the generated code then end the forward pass of training on the softmax's input.
+    #[must_use]
+    pub fn loss_uses_softmax_logits(&self) -> bool {
+        let cross_entropy = matches!(
+            self.train.loss,
+            Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy
+        );
+        let softmax_last = match self.layers.last().map(|l| &l.kind) {
+            Some(LayerKind::Dense(d)) => d.activation == Activation::Softmax,
+            Some(LayerKind::Activation(a)) => *a == Activation::Softmax,
+            _ => false,
+        };
+        cross_entropy && softmax_last
+    }
 }
 
 /// Parameter counts, as Keras's `model.summary()` reports them.

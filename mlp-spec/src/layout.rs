@@ -1,17 +1,20 @@
 //! Where every tensor of a model lives in its flat buffers.
 //!
+//! Derived from the IR alone, so the runtime (`Network`, checkpoints) and the code generator
+//! (its `const` offsets) read one table and cannot disagree.
+//!
 //! Convention (shared by `Network` and generated code):
 //! - All trainable parameters in ONE buffer (`params`), layer by layer in model order;
 //!   within a `Dense`: kernel `[in, units]` row-major (Keras layout), then bias `[units]`
 //!   (absent when `use_bias = false`); within a `BatchNorm`: gamma `[f]`, then beta `[f]`.
 //! - Gradients mirror `params` exactly; optimiser slot `s` mirrors it at `s · trainable_len`
-//!   (see [`crate::optim`]).
+//!   (see the runtime's `optim` module).
 //! - Non-trainable tensors (`BatchNorm` moving mean, then moving variance, per layer) live in
 //!   a second buffer (`state`), same ordering rules.
 //! - Tensor names are `<layer name>.<role>`: `dense.kernel`, `dense_1.bias`,
 //!   `batch_normalization.gamma`, `batch_normalization.moving_variance`, …
 
-use mlp_spec::ir::{self, Initializer, LayerKind, Regularizer};
+use crate::ir::{self, Initializer, LayerKind, Regularizer};
 use serde::Serialize;
 
 /// What a tensor is for.

@@ -36,6 +36,7 @@
 pub mod ast;
 pub mod diag;
 pub mod ir;
+pub mod layout;
 pub mod kw;
 pub mod summary;
 
