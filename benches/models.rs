@@ -1,4 +1,4 @@
-//! Whole-model benchmarks of the notebook baseline (784-64-32-10, ReLU, softmax, Adam,
+//! Whole-model benchmarks of the notebook baseline (784-64-32-10, `ReLU`, softmax, Adam,
 //! batch 32): the code `include_mlp!` generates, the dynamic `Network` running the same IR,
 //! and a hand-written `ndarray` + `matrixmultiply` loop of the same model
 //! ([`handwritten`]), side by side so their ratios come from one run.
@@ -8,7 +8,8 @@
 //! batches of 1000. Data: real MNIST from `$MLP_DATA/mnist` or the user cache when present
 //! (nothing is downloaded), else deterministic synthetic pixels of the same shape.
 //!
-//! Run with `cargo bench --bench models` (all on one core: nothing here spawns threads).
+//! Run with `cargo bench --bench models` (with `MLP_DATA` pointing at the data). Every row
+//! runs on one core except those of `two_threads`.
 
 use std::sync::OnceLock;
 
@@ -85,8 +86,45 @@ fn bench_fit<M: Model>(bencher: Bencher, model: &mut M) {
             seed: epoch,
             ..FitOptions::default()
         };
-        black_box(fit(model, data, None, &options).map(|h| h.loss[0]))
+        black_box(fit(model, data, None, &options).ok().map(|h| h.loss[0]))
     });
+}
+
+/// Runs `f` with the kernels split across `threads` threads, then back to one.
+fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    mlp::runtime::kernels::parallel::set_threads(threads);
+    let r = f();
+    mlp::runtime::kernels::parallel::set_threads(1);
+    r
+}
+
+/// The rows above that use both cores (`kernels::parallel::set_threads(2)`); results are
+/// bit-identical to one thread.
+mod two_threads {
+    use super::{bench_fit, inputs, with_threads, Baseline, Bencher, ItemsCount, Model};
+    use divan::black_box;
+
+    #[divan::bench(sample_count = 5, sample_size = 1)]
+    fn train_epoch_generated(bencher: Bencher) {
+        with_threads(2, || bench_fit(bencher, &mut Baseline::new(0)));
+    }
+
+    #[divan::bench(sample_count = 20)]
+    fn infer_10k_generated(bencher: Bencher) {
+        let mut model = Baseline::with_max_batch(1000, 0);
+        let x = inputs(10_000);
+        with_threads(2, || {
+            bencher
+                .counter(ItemsCount::new(10_000usize))
+                .bench_local(|| {
+                    let mut acc = 0.0;
+                    for chunk in x.chunks_exact(1000 * 784) {
+                        acc += model.forward(black_box(chunk), 1000)[0];
+                    }
+                    black_box(acc)
+                });
+        });
+    }
 }
 
 /// One training epoch over 60 000 images.

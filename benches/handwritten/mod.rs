@@ -1,4 +1,4 @@
-//! The notebook baseline (784-64-32-10, ReLU, softmax, Adam, batch 32) written by hand
+//! The notebook baseline (784-64-32-10, `ReLU`, softmax, Adam, batch 32) written by hand
 //! with plain `ndarray` (whose `dot` multiplies through `matrixmultiply`): the "written by
 //! hand" row of the performance issue, reimplemented so that its ratio to the generated
 //! model and to `Network` is measured in the same run.
