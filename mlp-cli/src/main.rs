@@ -8,6 +8,7 @@
 //! shares. Exit codes: 0 ok, 1 spec
 //! or data errors, 2 usage or I/O errors (clap itself exits with 2 on a usage error).
 
+mod bench;
 mod check;
 mod checkpoint_args;
 mod compare;
@@ -61,6 +62,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Train every model of some specs on MNIST, several at once, and compare them.
     Compare(compare::CompareArgs),
+    /// Measure the kernels' peak and each model's training and inference speed.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => fmt::run(files, *check),
         Command::Train(args) => train::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
