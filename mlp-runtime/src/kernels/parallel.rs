@@ -24,9 +24,9 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 /// How long a worker spins without yielding its core while waiting for a job.
-const SPIN_HOT: Duration = Duration::from_micros(20);
+const SPIN_HOT: Duration = Duration::from_micros(200);
 /// How long a worker waits (spinning, then yielding) for the next job before it parks.
-const SPIN: Duration = Duration::from_micros(300);
+const SPIN: Duration = Duration::from_millis(2);
 
 /// The threads computing a kernel call (1 = only the caller, the default).
 static ACTIVE: AtomicUsize = AtomicUsize::new(1);

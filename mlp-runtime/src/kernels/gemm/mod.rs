@@ -171,10 +171,17 @@ fn piece_of(g: &Gemm, by_rows: bool, bt: bool, parts: usize, part: usize) -> Opt
 
 /// Runs `g` through `kernel`, split across the kernel threads when it is large enough.
 fn run_split(g: &Gemm, bt: bool, kernel: fn(Isa, &Gemm), isa: Isa) {
-    let parts = parallel::threads();
-    match split(g, parts) {
+    let threads = parallel::threads();
+    match split(g, threads) {
         None => kernel(isa, g),
         Some(by_rows) => {
+            // More pieces than threads for large products, claimed dynamically: a worker
+            // that starts late (a loaded machine) still takes a share.
+            let width = if by_rows { g.m / 16 } else { g.n / 32 };
+            let macs = g.m * g.n * g.k;
+            let parts = (macs / PAR_MIN_MACS)
+                .clamp(threads, 4 * threads)
+                .min(width.max(threads));
             let shared = Shared(*g);
             parallel::run(parts, &|part| {
                 if let Some(piece) = piece_of(shared.get(), by_rows, bt, parts, part) {
