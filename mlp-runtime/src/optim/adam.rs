@@ -38,7 +38,8 @@ impl AdamCoeffs {
 /// One fused Adam pass over a tensor: `g` is the data gradient, `reg`'s gradient is added
 /// on the fly. Reads `g`; reads and writes `w`, `m`, `v` (all the same length).
 ///
-/// Vectorised for the CPU (see [`crate::kernels::multiversion`]); every path computes the
+/// Vectorised for the CPU (compiled per instruction set, like the GEMM kernels, and split
+/// across [`crate::kernels::parallel`] threads when large); every path computes the
 /// same f32 operations in the same order as the scalar formula, so results do not depend
 /// on the instruction set.
 pub fn adam_update(
