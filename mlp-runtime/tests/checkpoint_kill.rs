@@ -1,6 +1,7 @@
-//! Crash safety: a training process SIGKILLed at random moments, many times, mostly while
-//! it writes a checkpoint. After every kill the checkpoint folder still loads, and resuming
-//! from it, kill after kill, ends with the History and parameters of an uninterrupted run.
+//! Crash safety: a training process killed with `SIGKILL` at random moments, many times,
+//! mostly while it writes a checkpoint. After every kill the checkpoint folder still loads,
+//! and resuming from it, kill after kill, ends with the History and parameters of an
+//! uninterrupted run.
 //!
 //! The child process is this test binary itself, running only
 //! `child_trains_into_a_checkpoint_folder` with the folder in `CHILD_ENV`.
