@@ -46,7 +46,11 @@ fuzz_target!(|data: &[u8]| {
     match load_bytes(&mut net, data) {
         Err(_) => assert_eq!(bits(&net), before, "a failed load changed the model"),
         Ok(info) => {
-            assert!(net.params().iter().chain(net.state()).all(|v| v.is_finite()));
+            assert!(net
+                .params()
+                .iter()
+                .chain(net.state())
+                .all(|v| v.is_finite()));
             let bytes = to_bytes(&Snapshot::of(&net, info.training.as_ref())).expect("re-save");
             let mut again = Network::new(model(), 2, 2).expect("the fuzz model builds");
             load_bytes(&mut again, &bytes).expect("a saved checkpoint loads");
