@@ -4,17 +4,15 @@
 //! The penalty is part of the reported loss and `val_loss`; the gradient is added inside the
 //! optimiser pass (see [`crate::optim`]), never into the gradient buffer.
 
+use crate::kernels;
 use crate::layout::ParamLayout;
 use mlp_spec::ir::Regularizer;
 
-/// `l1·Σ|w| + l2·Σw²` of one tensor (accumulated in f64, rounded once).
+/// `l1·Σ|w| + l2·Σw²` of one tensor (accumulated in f64 in the fixed order of
+/// [`kernels::reduce`], rounded once).
 #[must_use]
 pub fn penalty(reg: Regularizer, w: &[f32]) -> f32 {
-    let (mut a, mut s) = (0.0f64, 0.0f64);
-    for &v in w {
-        a += f64::from(v.abs());
-        s += f64::from(v) * f64::from(v);
-    }
+    let (a, s) = kernels::reduce::abs_and_square_sums(w);
     (f64::from(reg.l1) * a + f64::from(reg.l2) * s) as f32
 }
 

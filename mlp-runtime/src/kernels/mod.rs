@@ -10,6 +10,7 @@ pub mod epilogue;
 pub mod gemm;
 pub(crate) mod multiversion;
 pub mod parallel;
+pub mod reduce;
 pub mod reference;
 
 pub use gemm::{matmul, matmul_at, matmul_bt};
