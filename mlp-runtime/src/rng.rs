@@ -58,7 +58,8 @@ pub fn dropout_key(seed: u64, layer: usize, step: u64) -> u64 {
 #[must_use]
 pub fn uniform_at(key: u64, index: usize) -> f32 {
     let z = mix64(key.wrapping_add((index as u64).wrapping_add(1).wrapping_mul(GOLDEN)));
-    (z >> 40) as f32 * (1.0 / 16_777_216.0)
+    // Through u32 (exact: the value is below 2^24) so vector code converts it directly.
+    ((z >> 40) as u32) as f32 * (1.0 / 16_777_216.0)
 }
 
 /// A uniform `f64` in `[0, 1)` with 53 random bits.
