@@ -1,5 +1,5 @@
-//! The `mlp` command: check, summarise and format `.mlp` model specs; train and compare
-//! their models on MNIST.
+//! The `mlp` command: check, summarise, format and expand `.mlp` model specs; train,
+//! compare and benchmark their models on MNIST.
 //!
 //! `main` only parses the command line and dispatches; each command lives in its own
 //! module with a `run` function returning `Result<(), CliError>`, and the shared
@@ -13,6 +13,7 @@ mod check;
 mod checkpoint_args;
 mod compare;
 mod error;
+mod expand;
 mod fmt;
 mod output;
 mod spec_file;
@@ -58,6 +59,15 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Print the Rust code that `include_mlp!` generates for a spec file.
+    Expand {
+        /// The `.mlp` file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Only this model (by default every model in the file).
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
+    },
     /// Train one model of a spec on MNIST, with Keras-like progress.
     Train(train::TrainArgs),
     /// Train every model of some specs on MNIST, several at once, and compare them.
@@ -72,6 +82,7 @@ fn main() -> ExitCode {
         Command::Check { files } => check::run(files),
         Command::Summary { file, model } => summary::run(file, model.as_deref()),
         Command::Fmt { files, check } => fmt::run(files, *check),
+        Command::Expand { file, model } => expand::run(file, model.as_deref()),
         Command::Train(args) => train::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),

@@ -349,3 +349,51 @@ fn fmt_keeps_the_file_permissions() {
     let mode = fs::metadata(&path).expect("there").permissions().mode();
     assert_eq!(mode & 0o777, 0o640);
 }
+
+#[test]
+fn expand_prints_the_generated_rust_of_every_model_or_one() {
+    let examples = notebook_dir().join("../examples");
+    let all = mlp(&examples, &["expand", "zoo.mlp"]);
+    assert_exit(&all, 0);
+    let text = stdout(&all);
+    let file = syn::parse_file(&text).expect("the expansion is valid Rust");
+    let structs: Vec<String> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) => Some(s.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(structs, ["Zoo", "NormalFamily", "Heads"], "{text}");
+    // The generated docs cite the spec file as the user named it, with line numbers.
+    assert!(text.contains("`zoo.mlp:"), "{text}");
+
+    let one = mlp(&examples, &["expand", "zoo.mlp", "--model", "Heads"]);
+    assert_exit(&one, 0);
+    let file = syn::parse_file(&stdout(&one)).expect("the expansion is valid Rust");
+    let structs = file
+        .items
+        .iter()
+        .filter(|item| matches!(item, syn::Item::Struct(_)))
+        .count();
+    assert_eq!(structs, 1);
+    assert!(stdout(&one).contains("pub struct Heads"));
+}
+
+#[test]
+fn expand_refuses_unknown_models_bad_specs_and_missing_files() {
+    let examples = notebook_dir().join("../examples");
+    let unknown = mlp(&examples, &["expand", "zoo.mlp", "--model", "Nope"]);
+    assert_exit(&unknown, 1);
+    assert!(stderr(&unknown).contains("Zoo"), "{}", stderr(&unknown));
+    assert!(stdout(&unknown).is_empty());
+
+    let bad = mlp(&fixtures(), &["expand", "bad.mlp"]);
+    assert_exit(&bad, 1);
+    assert!(stdout(&bad).is_empty(), "no code for a spec with mistakes");
+
+    let missing = mlp(&fixtures(), &["expand", "no_such_file.mlp"]);
+    assert_exit(&missing, 2);
+    assert!(stderr(&missing).contains("no_such_file.mlp"));
+}
