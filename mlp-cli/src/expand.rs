@@ -38,4 +38,3 @@ pub fn run(path: &Path, model: Option<&str>) -> Result<(), CliError> {
     };
     output::print(&mlp_codegen::expand(&spec, &options))
 }
-

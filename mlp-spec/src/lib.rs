@@ -36,8 +36,8 @@
 pub mod ast;
 pub mod diag;
 pub mod ir;
-pub mod layout;
 pub mod kw;
+pub mod layout;
 pub mod summary;
 
 mod bind;
