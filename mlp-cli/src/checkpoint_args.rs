@@ -41,7 +41,13 @@ pub struct CheckpointArgs {
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
     /// How many checkpoints `--checkpoint-dir` keeps.
-    #[arg(long, value_name = "N", default_value = "3", value_parser = mlp_cli::parse_positive)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "3",
+        value_parser = mlp_cli::parse_positive,
+        allow_negative_numbers = true
+    )]
     pub keep: usize,
     /// Resume from the newest checkpoint in this folder (the `--checkpoint-dir` of an
     /// interrupted run); start from scratch if it holds none.

@@ -30,13 +30,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// Epochs [default: the spec's].
-    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Samples per step [default: the spec's].
-    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive, allow_negative_numbers = true)]
     pub batch: Option<usize>,
     /// Seed of initialisation, shuffling and dropout [default: the spec's].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
     #[arg(long, value_name = "DIR")]

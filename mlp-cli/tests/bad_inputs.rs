@@ -1,0 +1,916 @@
+//! A corpus of bad inputs run through the real `mlp` binary: command-line flags, spec files,
+//! MNIST files and checkpoints, each broken in one way. Every case must end with exit code 1
+//! (spec, data or checkpoint content) or 2 (usage or I/O), a first error line naming the
+//! file or flag at fault, no panic, and no file left behind (no history, plot or saved
+//! model, no temporary file).
+//!
+//! Each case runs in its own temporary folder holding a tiny valid spec (`tiny.mlp`) and a
+//! tiny valid MNIST (`data/`, a few synthetic images); the case then breaks one thing. A
+//! control test trains on that same folder and must succeed, so every failure below comes
+//! from the one broken thing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mlp_runtime::{Model, Network};
+
+/// The model every case trains: as small as MNIST allows.
+const TINY: &str = "
+model Tiny {
+    input [28, 28]
+    Flatten
+    Dense(10, activation = softmax)
+    train {
+        optimizer = adam
+        loss = sparse_categorical_crossentropy
+        metrics = [accuracy]
+        batch = 8
+        epochs = 1
+        seed = 1
+    }
+}
+";
+
+/// Another model, whose checkpoints must not load into `Tiny`.
+const OTHER: &str = "
+model Other {
+    input [28, 28]
+    Flatten
+    Dense(12, activation = relu)
+    Dense(10, activation = softmax)
+}
+";
+
+/// Samples in the synthetic training and test sets.
+const TRAIN: u32 = 16;
+const TEST: u32 = 8;
+
+const TRAIN_IMAGES: &str = "data/train-images-idx3-ubyte";
+const TRAIN_LABELS: &str = "data/train-labels-idx1-ubyte";
+const TEST_IMAGES: &str = "data/t10k-images-idx3-ubyte";
+const TEST_LABELS: &str = "data/t10k-labels-idx1-ubyte";
+
+const CHECKPOINT: &str = "ck/epoch-0001.safetensors";
+
+/// The output flags added to cases that get as far as loading data or checkpoints: none of
+/// these files may exist afterwards.
+const OUTPUTS: [&str; 6] = [
+    "--history",
+    "out.json",
+    "--plot",
+    "out.png",
+    "--save",
+    "out.safetensors",
+];
+
+/// What the error output must show.
+#[derive(Debug, Clone, Copy)]
+enum Cause {
+    /// The first line is `error: …` and contains this text (the file or flag at fault).
+    Line(&'static str),
+    /// Spec diagnostics: a location in this file (`[file:line:col]`) and a closing count line
+    /// `file: N error(s)`.
+    Diagnostics(&'static str),
+}
+
+/// One bad input.
+struct Case {
+    /// What is broken.
+    name: &'static str,
+    /// Breaks the valid folder.
+    prepare: fn(&Path),
+    /// The command line after `mlp`.
+    args: &'static [&'static str],
+    /// Whether to add [`OUTPUTS`] to the command line.
+    outputs: bool,
+    /// The expected exit code.
+    code: i32,
+    /// What stderr must say.
+    cause: Cause,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic inputs.
+
+fn idx_images(count: u32, rows: u32, cols: u32, pixels: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for word in [0x0000_0803, count, rows, cols] {
+        bytes.extend_from_slice(&u32::to_be_bytes(word));
+    }
+    bytes.extend((0..pixels).map(|i| u8::try_from(i * 7 % 256).unwrap()));
+    bytes
+}
+
+fn idx_labels(count: u32, labels: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for word in [0x0000_0801, count] {
+        bytes.extend_from_slice(&u32::to_be_bytes(word));
+    }
+    bytes.extend_from_slice(labels);
+    bytes
+}
+
+/// `count` labels cycling through the ten classes.
+fn labels(count: u32) -> Vec<u8> {
+    (0..count).map(|i| u8::try_from(i % 10).unwrap()).collect()
+}
+
+/// Valid images of `count` 28x28 samples.
+fn images(count: u32) -> Vec<u8> {
+    idx_images(count, 28, 28, count as usize * 784)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    fs::write(dir.join(name), bytes).unwrap();
+}
+
+/// A valid tiny MNIST in `dir/data`.
+fn write_mnist(dir: &Path) {
+    fs::create_dir(dir.join("data")).unwrap();
+    write(dir, TRAIN_IMAGES, &images(TRAIN));
+    write(dir, TRAIN_LABELS, &idx_labels(TRAIN, &labels(TRAIN)));
+    write(dir, TEST_IMAGES, &images(TEST));
+    write(dir, TEST_LABELS, &idx_labels(TEST, &labels(TEST)));
+}
+
+/// The CRC-32 (IEEE) gzip stores.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A valid gzip file of `data` made of stored (uncompressed) deflate blocks.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut chunks = data.chunks(0xffff).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        out.push(u8::from(chunks.peek().is_none()));
+        let len = u16::try_from(chunk.len()).unwrap();
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+    out
+}
+
+/// Replaces the plain training images by a gzip file holding `bytes`.
+fn gzipped_train_images(dir: &Path, bytes: &[u8]) {
+    fs::remove_file(dir.join(TRAIN_IMAGES)).unwrap();
+    write(dir, &format!("{TRAIN_IMAGES}.gz"), bytes);
+}
+
+/// A checkpoint of an untrained model of `spec` at `dir/ck/epoch-0001.safetensors`.
+fn checkpoint_of(spec: &str, dir: &Path) {
+    let model = mlp_spec::compile(spec).unwrap().models.remove(0);
+    fs::create_dir(dir.join("ck")).unwrap();
+    Network::new(&model, 0, 1)
+        .unwrap()
+        .save(&dir.join(CHECKPOINT))
+        .unwrap();
+}
+
+/// One tensor of a safetensors file: name, dtype, shape, bytes.
+struct Tensor {
+    name: String,
+    dtype: String,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+/// Splits a safetensors file into its metadata and tensors.
+fn parse_safetensors(file: &[u8]) -> (serde_json::Value, Vec<Tensor>) {
+    let (length, rest) = file.split_at(8);
+    let length = usize::try_from(u64::from_le_bytes(length.try_into().unwrap())).unwrap();
+    let (header, data) = rest.split_at(length);
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(header).unwrap();
+    let mut metadata = serde_json::Value::Null;
+    let mut tensors = Vec::new();
+    for (name, entry) in header {
+        if name == "__metadata__" {
+            metadata = entry;
+            continue;
+        }
+        let offsets: Vec<usize> = serde_json::from_value(entry["data_offsets"].clone()).unwrap();
+        tensors.push(Tensor {
+            name,
+            dtype: entry["dtype"].as_str().unwrap().to_owned(),
+            shape: serde_json::from_value(entry["shape"].clone()).unwrap(),
+            bytes: data[offsets[0]..offsets[1]].to_vec(),
+        });
+    }
+    (metadata, tensors)
+}
+
+/// Lays `tensors` out as a well-formed safetensors file.
+fn write_safetensors(metadata: serde_json::Value, tensors: &[Tensor]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    if !metadata.is_null() {
+        header.insert("__metadata__".to_owned(), metadata);
+    }
+    let mut data = Vec::new();
+    for tensor in tensors {
+        let start = data.len();
+        data.extend_from_slice(&tensor.bytes);
+        header.insert(
+            tensor.name.clone(),
+            serde_json::json!({
+                "dtype": tensor.dtype,
+                "shape": tensor.shape,
+                "data_offsets": [start, data.len()],
+            }),
+        );
+    }
+    let mut header = serde_json::to_vec(&header).unwrap();
+    while !header.len().is_multiple_of(8) {
+        header.push(b' ');
+    }
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(&header);
+    file.extend_from_slice(&data);
+    file
+}
+
+/// A well-formed checkpoint of `Tiny` with one change made to its tensors.
+fn edited_checkpoint(dir: &Path, edit: impl FnOnce(&mut Vec<Tensor>)) {
+    checkpoint_of(TINY, dir);
+    let path = dir.join(CHECKPOINT);
+    let (metadata, mut tensors) = parse_safetensors(&fs::read(&path).unwrap());
+    assert!(
+        tensors.iter().any(|t| t.name == "dense.bias"),
+        "tensor names changed: edit the checkpoint cases"
+    );
+    edit(&mut tensors);
+    fs::write(path, write_safetensors(metadata, &tensors)).unwrap();
+}
+
+fn tensor<'t>(tensors: &'t mut [Tensor], name: &str) -> &'t mut Tensor {
+    tensors.iter_mut().find(|t| t.name == name).unwrap()
+}
+
+/// A checkpoint file holding `bytes`.
+fn raw_checkpoint(dir: &Path, bytes: &[u8]) {
+    fs::create_dir(dir.join("ck")).unwrap();
+    write(dir, CHECKPOINT, bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running.
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every path under `dir`, relative to it, sorted.
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(folder) = pending.pop() {
+        for entry in fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path.clone());
+            }
+            paths.push(path.strip_prefix(dir).unwrap().to_owned());
+        }
+    }
+    paths.sort();
+    paths
+}
+
+/// A folder holding `tiny.mlp` and a valid `data/`.
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "tiny.mlp", TINY.as_bytes());
+    write_mnist(dir.path());
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(args)
+        .current_dir(dir)
+        // No search or download outside the folder, whatever the environment says.
+        .env_remove("MLP_DATA")
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("HOME", dir.join("home"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// Runs one case; the description of what went wrong, if anything did.
+fn check(case: &Case) -> Option<String> {
+    let dir = setup();
+    let d = dir.path();
+    (case.prepare)(d);
+    let before = listing(d);
+    let mut args = case.args.to_vec();
+    if case.outputs {
+        args.extend_from_slice(&OUTPUTS);
+    }
+    let output = run(d, &args);
+    let stderr = text(&output.stderr);
+    let mut problems = Vec::new();
+    if output.status.code() != Some(case.code) {
+        problems.push(format!(
+            "exit code {:?}, expected {}",
+            output.status.code(),
+            case.code
+        ));
+    }
+    if stderr.contains("panicked") {
+        problems.push("panicked".to_owned());
+    }
+    match case.cause {
+        Cause::Line(names) => {
+            let first = stderr.lines().next().unwrap_or_default();
+            if !first.starts_with("error: ") || !first.contains(names) {
+                problems.push(format!("first line does not name `{names}`"));
+            }
+            if stderr.matches("error: ").count() != 1 {
+                problems.push("not exactly one `error:` line".to_owned());
+            }
+        }
+        Cause::Diagnostics(file) => {
+            if !stderr.contains(&format!("[{file}:")) {
+                problems.push(format!("no diagnostic located in `{file}`"));
+            }
+            let last = stderr.lines().last().unwrap_or_default();
+            if !(last.starts_with(&format!("{file}: ")) && last.contains(" error")) {
+                problems.push(format!("last line is not the error count of `{file}`"));
+            }
+        }
+    }
+    let after = listing(d);
+    if after != before {
+        let new: Vec<_> = after.iter().filter(|p| !before.contains(p)).collect();
+        let gone: Vec<_> = before.iter().filter(|p| !after.contains(p)).collect();
+        problems.push(format!("files appeared {new:?}, disappeared {gone:?}"));
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}: `mlp {}`: {}\nstdout:\n{}\nstderr:\n{}",
+        case.name,
+        args.join(" "),
+        problems.join("; "),
+        text(&output.stdout),
+        stderr
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The corpus.
+
+fn nothing(_: &Path) {}
+
+fn flag_cases() -> Vec<Case> {
+    const T: &str = "train";
+    const S: &str = "tiny.mlp";
+    let flag = |name: &'static str, args: &'static [&'static str], names: &'static str| Case {
+        name,
+        prepare: nothing,
+        args,
+        outputs: false,
+        code: 2,
+        cause: Cause::Line(names),
+    };
+    vec![
+        flag("batch 0", &[T, S, "--batch", "0"], "--batch"),
+        flag("epochs 0", &[T, S, "--epochs", "0"], "--epochs"),
+        flag("batch -1", &[T, S, "--batch", "-1"], "--batch"),
+        flag("epochs -3", &[T, S, "--epochs=-3"], "--epochs"),
+        flag("batch not a number", &[T, S, "--batch", "lots"], "--batch"),
+        flag("epochs 1.5", &[T, S, "--epochs", "1.5"], "--epochs"),
+        flag(
+            "epochs past u64",
+            &[T, S, "--epochs", "18446744073709551616"],
+            "--epochs",
+        ),
+        flag(
+            "batch past u128",
+            &[
+                T,
+                S,
+                "--batch",
+                "999999999999999999999999999999999999999999",
+            ],
+            "--batch",
+        ),
+        flag("seed -1", &[T, S, "--seed", "-1"], "--seed"),
+        flag("keep -2", &[T, S, "--keep", "-2"], "--keep"),
+        flag(
+            "seed past u64",
+            &[T, S, "--seed", "18446744073709551616"],
+            "--seed",
+        ),
+        flag("keep 0", &[T, S, "--keep", "0"], "--keep"),
+        flag("on-nan maybe", &[T, S, "--on-nan", "maybe"], "--on-nan"),
+        flag("epochs empty", &[T, S, "--epochs", ""], "--epochs"),
+        flag("epochs without value", &[T, S, "--epochs"], "--epochs"),
+        flag(
+            "unknown flag",
+            &[T, S, "--learning-rate", "0.1"],
+            "--learning-rate",
+        ),
+        flag("unknown command", &["teach", S], "teach"),
+        flag("missing spec", &[T, "missing.mlp"], "missing.mlp"),
+        Case {
+            name: "spec is a folder",
+            prepare: |d| fs::create_dir(d.join("folder.mlp")).unwrap(),
+            ..flag("", &[T, "folder.mlp"], "folder.mlp")
+        },
+        flag("history x.txt", &[T, S, "--history", "x.txt"], "x.txt"),
+        flag(
+            "history without extension",
+            &[T, S, "--history", "history"],
+            "history",
+        ),
+        flag("plot x.jpg", &[T, S, "--plot", "x.jpg"], "x.jpg"),
+        flag(
+            "history into a missing folder",
+            &[T, S, "--history", "nowhere/h.json"],
+            "nowhere/h.json",
+        ),
+        flag(
+            "plot into a missing folder",
+            &[T, S, "--plot", "nowhere/p.png"],
+            "nowhere/p.png",
+        ),
+        flag(
+            "save into a missing folder",
+            &[T, S, "--save", "nowhere/m.safetensors"],
+            "nowhere/m.safetensors",
+        ),
+        Case {
+            name: "save to a folder",
+            prepare: |d| fs::create_dir(d.join("saved")).unwrap(),
+            ..flag("", &[T, S, "--save", "saved"], "saved")
+        },
+        Case {
+            name: "history is a folder",
+            prepare: |d| fs::create_dir(d.join("h.json")).unwrap(),
+            ..flag(
+                "",
+                &[T, S, "--quiet", "--data", "data", "--history", "h.json"],
+                "h.json",
+            )
+        },
+        Case {
+            name: "plot is a folder",
+            prepare: |d| fs::create_dir(d.join("p.png")).unwrap(),
+            ..flag(
+                "",
+                &[T, S, "--quiet", "--data", "data", "--plot", "p.png"],
+                "p.png",
+            )
+        },
+        flag(
+            "resume a missing folder",
+            &[T, S, "--resume", "nowhere"],
+            "nowhere",
+        ),
+        flag("resume a file", &[T, S, "--resume", "tiny.mlp"], "--resume"),
+        flag(
+            "checkpoint-dir is a file",
+            &[T, S, "--checkpoint-dir", "tiny.mlp"],
+            "--checkpoint-dir",
+        ),
+        Case {
+            name: "two models and no --model",
+            prepare: |d| write(d, "two.mlp", format!("{TINY}{OTHER}").as_bytes()),
+            ..flag("", &[T, "two.mlp"], "two.mlp")
+        },
+        Case {
+            name: "unknown model",
+            code: 1,
+            ..flag("", &[T, S, "--model", "Huge"], "Huge")
+        },
+        Case {
+            name: "data in a missing folder",
+            code: 1,
+            ..flag("", &[T, S, "--quiet", "--data", "nowhere"], "nowhere")
+        },
+        Case {
+            name: "data is a file",
+            code: 1,
+            ..flag("", &[T, S, "--quiet", "--data", "tiny.mlp"], "tiny.mlp")
+        },
+    ]
+}
+
+fn spec_cases() -> Vec<Case> {
+    let bad = |name: &'static str, prepare: fn(&Path), command: &str| Case {
+        name,
+        prepare,
+        args: if command == "check" {
+            &["check", "bad.mlp"]
+        } else {
+            &["train", "bad.mlp", "--quiet", "--data", "data"]
+        },
+        outputs: command == "train",
+        code: 1,
+        cause: Cause::Diagnostics("bad.mlp"),
+    };
+    let mut cases = Vec::new();
+    for command in ["check", "train"] {
+        cases.extend([
+            bad(
+                "unknown layer",
+                |d| spec(d, &TINY.replace("Flatten", "Flaten")),
+                command,
+            ),
+            bad(
+                "syntax error",
+                |d| spec(d, &TINY.replace("Dense(10,", "Dense(10,,")),
+                command,
+            ),
+            bad(
+                "Dense without Flatten",
+                |d| spec(d, &TINY.replace("Flatten\n", "")),
+                command,
+            ),
+            bad(
+                "unknown optimizer",
+                |d| spec(d, &TINY.replace("adam", "adamm")),
+                command,
+            ),
+            bad("empty spec", |d| spec(d, ""), command),
+            bad(
+                "unclosed brace",
+                |d| spec(d, TINY.trim_end().trim_end_matches('}')),
+                command,
+            ),
+            Case {
+                name: "not UTF-8",
+                code: 2,
+                cause: Cause::Line("bad.mlp"),
+                ..bad(
+                    "",
+                    |d| write(d, "bad.mlp", b"model \xff\xfe Tiny {\n}\n"),
+                    command,
+                )
+            },
+        ]);
+    }
+    cases
+}
+
+fn spec(dir: &Path, text: &str) {
+    write(dir, "bad.mlp", text.as_bytes());
+}
+
+fn data_cases() -> Vec<Case> {
+    let bad = |name: &'static str, prepare: fn(&Path), code: i32, names: &'static str| Case {
+        name,
+        prepare,
+        args: &["train", "tiny.mlp", "--quiet", "--data", "data"],
+        outputs: true,
+        code,
+        cause: Cause::Line(names),
+    };
+    let images_file = "train-images-idx3-ubyte";
+    let labels_file = "train-labels-idx1-ubyte";
+    vec![
+        bad(
+            "truncated images",
+            |d| write(d, TRAIN_IMAGES, &images(TRAIN)[..1000]),
+            1,
+            images_file,
+        ),
+        bad(
+            "truncated header",
+            |d| write(d, TRAIN_IMAGES, &images(TRAIN)[..6]),
+            1,
+            images_file,
+        ),
+        bad(
+            "empty images",
+            |d| write(d, TRAIN_IMAGES, b""),
+            1,
+            images_file,
+        ),
+        bad(
+            "empty labels",
+            |d| write(d, TRAIN_LABELS, b""),
+            1,
+            labels_file,
+        ),
+        bad(
+            "labels magic in the images file",
+            |d| write(d, TRAIN_IMAGES, &idx_labels(TRAIN, &labels(TRAIN))),
+            1,
+            images_file,
+        ),
+        bad(
+            "images magic in the labels file",
+            |d| write(d, TRAIN_LABELS, &images(TRAIN)),
+            1,
+            labels_file,
+        ),
+        bad(
+            "header claims 60000 images, file holds 10",
+            |d| write(d, TRAIN_IMAGES, &idx_images(60_000, 28, 28, 10 * 784)),
+            1,
+            images_file,
+        ),
+        bad(
+            "header claims 4 billion images of 4 billion squared pixels",
+            |d| {
+                write(
+                    d,
+                    TRAIN_IMAGES,
+                    &idx_images(u32::MAX, u32::MAX, u32::MAX, 784),
+                );
+            },
+            1,
+            images_file,
+        ),
+        bad(
+            "zero rows",
+            |d| write(d, TRAIN_IMAGES, &idx_images(TRAIN, 0, 28, 0)),
+            1,
+            images_file,
+        ),
+        bad(
+            "header claims 60000 labels, file holds 16",
+            |d| write(d, TRAIN_LABELS, &idx_labels(60_000, &labels(TRAIN))),
+            1,
+            labels_file,
+        ),
+        bad(
+            "label 10",
+            |d| {
+                let mut labels = labels(TRAIN);
+                labels[3] = 10;
+                write(d, TRAIN_LABELS, &idx_labels(TRAIN, &labels));
+            },
+            1,
+            labels_file,
+        ),
+        bad(
+            "label 255 in the test set",
+            |d| write(d, TEST_LABELS, &idx_labels(TEST, &[255; TEST as usize])),
+            1,
+            "t10k-labels-idx1-ubyte",
+        ),
+        bad(
+            "more labels than images",
+            |d| write(d, TRAIN_LABELS, &idx_labels(TRAIN + 2, &labels(TRAIN + 2))),
+            1,
+            images_file,
+        ),
+        bad(
+            "fewer test images than labels",
+            |d| write(d, TEST_IMAGES, &images(TEST - 1)),
+            1,
+            "t10k-images-idx3-ubyte",
+        ),
+        bad(
+            "corrupt gzip",
+            |d| {
+                // The first deflate block claims the reserved block type 3.
+                let mut bytes = gzip(&images(TRAIN));
+                bytes[10] = 0b111;
+                gzipped_train_images(d, &bytes);
+            },
+            1,
+            "train-images-idx3-ubyte.gz",
+        ),
+        bad(
+            "truncated gzip",
+            |d| {
+                let bytes = gzip(&images(TRAIN));
+                gzipped_train_images(d, &bytes[..bytes.len() / 2]);
+            },
+            1,
+            "train-images-idx3-ubyte.gz",
+        ),
+        bad(
+            "gzip with a wrong checksum",
+            |d| {
+                let mut bytes = gzip(&images(TRAIN));
+                let crc = bytes.len() - 8;
+                bytes[crc] ^= 0xff;
+                gzipped_train_images(d, &bytes);
+            },
+            1,
+            "train-images-idx3-ubyte.gz",
+        ),
+        bad(
+            "gzip of a truncated file",
+            |d| gzipped_train_images(d, &gzip(&images(TRAIN)[..900])),
+            1,
+            "train-images-idx3-ubyte.gz",
+        ),
+        bad(
+            "empty gzip",
+            |d| gzipped_train_images(d, &gzip(b"")),
+            1,
+            "train-images-idx3-ubyte.gz",
+        ),
+        bad(
+            "only two of the four files",
+            |d| {
+                fs::remove_file(d.join(TEST_IMAGES)).unwrap();
+                fs::remove_file(d.join(TEST_LABELS)).unwrap();
+            },
+            1,
+            "t10k-images-idx3-ubyte",
+        ),
+        bad(
+            "corrupt mnist.npz",
+            |d| {
+                for file in [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS] {
+                    fs::remove_file(d.join(file)).unwrap();
+                }
+                write(d, "data/mnist.npz", b"PK\x03\x04 this is not really a zip");
+            },
+            1,
+            "mnist.npz",
+        ),
+    ]
+}
+
+fn checkpoint_cases() -> Vec<Case> {
+    let bad = |name: &'static str, prepare: fn(&Path), names: &'static str| Case {
+        name,
+        prepare,
+        args: &[
+            "train", "tiny.mlp", "--quiet", "--data", "data", "--resume", "ck",
+        ],
+        outputs: true,
+        code: 1,
+        cause: Cause::Line(names),
+    };
+    let file = "epoch-0001.safetensors";
+    vec![
+        bad("empty checkpoint", |d| raw_checkpoint(d, b""), file),
+        bad(
+            "random bytes",
+            |d| {
+                let bytes: Vec<u8> = (0u32..4096)
+                    .map(|i| u8::try_from(i.wrapping_mul(2_654_435_761) >> 24).unwrap())
+                    .collect();
+                raw_checkpoint(d, &bytes);
+            },
+            file,
+        ),
+        bad(
+            "header length past the file",
+            |d| raw_checkpoint(d, &u64::MAX.to_le_bytes()),
+            file,
+        ),
+        bad(
+            "header not JSON",
+            |d| {
+                let mut bytes = 16u64.to_le_bytes().to_vec();
+                bytes.extend_from_slice(b"{not json at all");
+                raw_checkpoint(d, &bytes);
+            },
+            file,
+        ),
+        bad(
+            "truncated checkpoint",
+            |d| {
+                checkpoint_of(TINY, d);
+                let path = d.join(CHECKPOINT);
+                let bytes = fs::read(&path).unwrap();
+                fs::write(&path, &bytes[..bytes.len() * 3 / 4]).unwrap();
+            },
+            file,
+        ),
+        bad(
+            "checkpoint of another model",
+            |d| checkpoint_of(OTHER, d),
+            file,
+        ),
+        bad(
+            "missing tensor",
+            |d| edited_checkpoint(d, |t| t.retain(|t| t.name != "dense.bias")),
+            "dense.bias",
+        ),
+        bad(
+            "extra tensor",
+            |d| {
+                edited_checkpoint(d, |t| {
+                    t.push(Tensor {
+                        name: "dense_7.kernel".to_owned(),
+                        dtype: "F32".to_owned(),
+                        shape: vec![2],
+                        bytes: vec![0; 8],
+                    });
+                });
+            },
+            "dense_7.kernel",
+        ),
+        bad(
+            "float64 tensor",
+            |d| {
+                edited_checkpoint(d, |t| {
+                    let bias = tensor(t, "dense.bias");
+                    "F64".clone_into(&mut bias.dtype);
+                    bias.bytes = vec![0; bias.bytes.len() * 2];
+                });
+            },
+            "dense.bias",
+        ),
+        bad(
+            "tensor of the wrong shape",
+            |d| {
+                edited_checkpoint(d, |t| {
+                    let bias = tensor(t, "dense.bias");
+                    bias.shape = vec![11];
+                    bias.bytes = vec![0; 44];
+                });
+            },
+            "dense.bias",
+        ),
+        bad(
+            "NaN in a kernel",
+            |d| {
+                edited_checkpoint(d, |t| {
+                    tensor(t, "dense.kernel").bytes[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+                });
+            },
+            file,
+        ),
+    ]
+}
+
+/// The folder every case starts from trains: each failure comes from what the case broke.
+#[test]
+fn the_unbroken_folder_trains_and_writes_every_output() {
+    let dir = setup();
+    let d = dir.path();
+    checkpoint_of(TINY, d);
+    let mut args = vec![
+        "train", "tiny.mlp", "--quiet", "--data", "data", "--resume", "ck",
+    ];
+    args.extend_from_slice(&OUTPUTS);
+    let output = run(d, &args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        text(&output.stderr)
+    );
+    for file in ["out.json", "out.png", "out.safetensors"] {
+        assert!(d.join(file).is_file(), "{file} missing");
+    }
+    // The gzip writer of the data cases writes what a gzip reader reads.
+    gzipped_train_images(d, &gzip(&images(TRAIN)));
+    let output = run(d, &["train", "tiny.mlp", "--quiet", "--data", "data"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        text(&output.stderr)
+    );
+    let output = run(d, &["check", "tiny.mlp"]);
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn every_bad_input_is_refused_naming_it_and_leaving_nothing_behind() {
+    let cases: Vec<Case> = [flag_cases(), spec_cases(), data_cases(), checkpoint_cases()]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(cases.len().div_ceil(4))
+            .map(|chunk| scope.spawn(move || chunk.iter().filter_map(check).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
