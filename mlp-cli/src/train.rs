@@ -202,21 +202,25 @@ pub fn check_png(path: &Path) -> Result<(), CliError> {
     }
 }
 
-/// Refuses an output file whose folder does not exist (checked before any training).
+/// Refuses an output file whose folder does not exist, or that names a folder itself
+/// (checked before any training, so a typo costs no training time).
 ///
 /// # Errors
 ///
-/// [`CliError::Output`] naming the file and the missing folder.
+/// [`CliError::Output`] naming the file and what is wrong with it.
 pub fn check_folder(path: &Path) -> Result<(), CliError> {
+    let refuse = |why: String| {
+        Err(CliError::Output(OutputError::Write {
+            path: path.to_owned(),
+            source: std::io::Error::other(why),
+        }))
+    };
+    if path.is_dir() {
+        return refuse("it is a folder; name a file inside it".to_owned());
+    }
     match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
-            Err(CliError::Output(OutputError::Write {
-                path: path.to_owned(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("the folder `{}` does not exist", folder.display()),
-                ),
-            }))
+            refuse(format!("the folder `{}` does not exist", folder.display()))
         }
         _ => Ok(()),
     }

@@ -470,18 +470,15 @@ fn flag_cases() -> Vec<Case> {
             prepare: |d| fs::create_dir(d.join("h.json")).unwrap(),
             ..flag(
                 "",
-                &[T, S, "--quiet", "--data", "data", "--history", "h.json"],
+                // No `--data`: the path is refused before any data is looked for.
+                &[T, S, "--quiet", "--history", "h.json"],
                 "h.json",
             )
         },
         Case {
             name: "plot is a folder",
             prepare: |d| fs::create_dir(d.join("p.png")).unwrap(),
-            ..flag(
-                "",
-                &[T, S, "--quiet", "--data", "data", "--plot", "p.png"],
-                "p.png",
-            )
+            ..flag("", &[T, S, "--quiet", "--plot", "p.png"], "p.png")
         },
         flag(
             "resume a missing folder",
