@@ -254,8 +254,40 @@ impl Gen<'_> {
         match self.layer(i).kind {
             LayerKind::Dropout { rate } => rate > 0.0,
             LayerKind::BatchNorm(_) => true,
+            LayerKind::Dense(_) => self.folds_batch_norm(i),
             _ => false,
         }
+    }
+
+    /// Whether layer `i` is a linear `Dense` followed by a `BatchNorm`, which inference
+    /// folds into it (`forward` and `evaluate_batch` then run one `dense_forward` with the
+    /// folded kernel and bias, writing the `BatchNorm`'s output; training is unchanged).
+    fn folds_batch_norm(&self, i: usize) -> bool {
+        let next = i + 1;
+        next < self.m.layers.len()
+            && matches!(&self.layer(i).kind, LayerKind::Dense(d) if d.activation == Activation::Linear)
+            && matches!(self.layer(next).kind, LayerKind::BatchNorm(_))
+            && self.step(i).dst.is_some()
+            && self.step(next).src == Src::Buf(i)
+            && self.layer(next).input_shape.len() == 1
+    }
+
+    /// Whether layer `i` is a `BatchNorm` folded into the `Dense` before it in inference.
+    fn is_folded_batch_norm(&self, i: usize) -> bool {
+        i > 0 && self.folds_batch_norm(i - 1)
+    }
+
+    fn any_fold(&self) -> bool {
+        (0..self.m.layers.len()).any(|i| self.folds_batch_norm(i))
+    }
+
+    /// The folded kernel and bias fields of `Dense` layer `i`.
+    fn folded_fields(&self, i: usize) -> (Ident, Ident) {
+        let name = &self.layer(i).name;
+        (
+            format_ident!("{name}_folded_kernel"),
+            format_ident!("{name}_folded_bias"),
+        )
     }
 
     fn any_mode_dependent(&self) -> bool {
@@ -316,6 +348,7 @@ impl Gen<'_> {
             .map(|i| self.backward_fn(i))
             .collect();
         let run_forward = self.run_forward();
+        let fold = self.fold_fn();
         let run_backward = self.run_backward();
         let loss = self.loss_fn();
         let penalty = self.penalty_fn();
@@ -337,6 +370,7 @@ impl Gen<'_> {
                     #ctor
                     #init
                     #run_forward
+                    #fold
                     #(#forward_layers)*
                     #loss
                     #penalty
@@ -462,6 +496,27 @@ impl Gen<'_> {
                     format!("Gradient of the loss with respect to `{}`.", layer.name),
                 );
             }
+            if self.folds_batch_norm(i) {
+                let (fk, fb) = self.folded_fields(i);
+                let next = &self.layer(i + 1).name;
+                let units = size(bn_features(self.layer(i + 1)));
+                field(
+                    fk,
+                    vec.clone(),
+                    format!(
+                        "`{}.kernel` with `{next}` folded in (inference only; valid while `folded`).",
+                        layer.name
+                    ),
+                );
+                field(
+                    fb,
+                    quote!([f32; #units]),
+                    format!(
+                        "`{}.bias` with `{next}` folded in (inference only; valid while `folded`).",
+                        layer.name
+                    ),
+                );
+            }
             if let LayerKind::BatchNorm(_) = layer.kind {
                 let f = size(bn_features(layer));
                 field(
@@ -487,6 +542,13 @@ impl Gen<'_> {
                 ident("probs"),
                 vec,
                 "Softmax of the logits, `[max_batch, outputs]`.".into(),
+            );
+        }
+        if self.any_fold() {
+            field(
+                ident("folded"),
+                quote!(bool),
+                "Whether the `*_folded_*` tensors match `params` and `state` (cleared by everything that changes them).".into(),
             );
         }
         quote! {
@@ -570,6 +632,13 @@ impl Gen<'_> {
                 let dbuf = self.dbuf(i);
                 fields.push(quote!(#dbuf: ::std::vec![0.0; max_batch * #n]));
             }
+            if self.folds_batch_norm(i) {
+                let (fk, fb) = self.folded_fields(i);
+                let kn = size(layer.input_shape[0] * bn_features(self.layer(i + 1)));
+                let units = size(bn_features(self.layer(i + 1)));
+                fields.push(quote!(#fk: ::std::vec![0.0; #kn]));
+                fields.push(quote!(#fb: [0.0; #units]));
+            }
             if let LayerKind::BatchNorm(_) = layer.kind {
                 let f = size(bn_features(layer));
                 let mean = format_ident!("{}_mean", layer.name);
@@ -580,6 +649,9 @@ impl Gen<'_> {
         }
         if self.plan.logits_head {
             fields.push(quote!(probs: ::std::vec![0.0; max_batch * Self::OUTPUTS]));
+        }
+        if self.any_fold() {
+            fields.push(quote!(folded: false));
         }
         quote! {
             #[doc = #new_doc]
@@ -676,7 +748,6 @@ impl Gen<'_> {
         let in_n: usize = layer.input_shape.iter().product();
         let n: usize = layer.output_shape.iter().product();
         let n_lit = size(n);
-        let cite = self.cite(layer.line);
         let (what, body) = if self.is_head_softmax(i) {
             (
                 "the loss takes the softmax's input (the logits) itself, so this only copies it."
@@ -727,6 +798,21 @@ impl Gen<'_> {
                             if d.use_bias { " + bias" } else { "" }
                         )
                     };
+                    if self.folds_batch_norm(i) {
+                        let (fk, fb) = self.folded_fields(i);
+                        let next = self.buf(i + 1);
+                        let what = format!(
+                            "{what} In inference, `{next}` (the `BatchNorm` after it) is folded in: one GEMM with `{fk}` and `{fb}` writes `{next}` directly (see `fold_batch_norms`)."
+                        );
+                        return self.forward_doc(i, &sig, &what, &quote! {
+                            if training {
+                                #layers::dense_forward(batch, #inputs, #units, #src, &self.params[#kernel], #bias, #act_lit, &mut self.#out);
+                            } else {
+                                debug_assert!(self.folded, "fold_batch_norms runs before an inference forward");
+                                #layers::dense_forward(batch, #inputs, #units, #src, &self.#fk, ::core::option::Option::Some(&self.#fb), #act_lit, &mut self.#next);
+                            }
+                        });
+                    }
                     (
                         what,
                         quote! {
@@ -783,6 +869,18 @@ impl Gen<'_> {
                         let (moving_mean, moving_var) =
                             self.state[#mm.start..#mv.end].split_at_mut(#f_lit);
                     };
+                    if self.is_folded_batch_norm(i) {
+                        let prev = &self.layer(i - 1).name;
+                        return self.forward_doc(i, &sig, &format!(
+                            "batch normalisation over {f} features on batch statistics (moving statistics updated, momentum {}); in inference it is folded into `{prev}`, which writes this output.",
+                            bn.momentum
+                        ), &quote! {
+                            if training {
+                                #split
+                                #layers::batch_norm_forward_train(#rows_expr, #f_lit, #src, &self.params[#gamma], &self.params[#beta], #epsilon, #momentum, moving_mean, moving_var, &mut self.#mean, &mut self.#inv, &mut self.#out);
+                            }
+                        });
+                    }
                     (
                         format!(
                             "batch normalisation over {f} features: batch statistics (moving statistics updated, momentum {}) in training, the moving statistics in inference.",
@@ -840,6 +938,20 @@ impl Gen<'_> {
                 }
             }
         };
+        self.forward_doc(i, &sig, &what, &body)
+    }
+
+    /// The forward function of layer `i`: its docs (the spec line, then `what`), `sig`
+    /// and `body`.
+    fn forward_doc(
+        &self,
+        i: usize,
+        sig: &TokenStream,
+        what: &str,
+        body: &TokenStream,
+    ) -> TokenStream {
+        let layer = self.layer(i);
+        let cite = self.cite(layer.line);
         let doc1 = format!(" Forward through `{}` ({cite}):", layer.name);
         let doc2 = format!(" {what}");
         quote! {
@@ -847,6 +959,56 @@ impl Gen<'_> {
             #[doc = #doc2]
             #sig {
                 #body
+            }
+        }
+    }
+
+    /// `fold_batch_norms`: every inference fold of a `BatchNorm` into the linear `Dense`
+    /// before it, recomputed only when `folded` was cleared.
+    fn fold_fn(&self) -> TokenStream {
+        if !self.any_fold() {
+            return TokenStream::new();
+        }
+        let layers = self.module("layers");
+        let mut names = Vec::new();
+        let calls: Vec<TokenStream> = (0..self.m.layers.len())
+            .filter(|&i| self.folds_batch_norm(i))
+            .map(|i| {
+                let (dense, bn) = (self.layer(i), self.layer(i + 1));
+                names.push(format!("`{}` into `{}`", bn.name, dense.name));
+                let (fk, fb) = self.folded_fields(i);
+                let units = bn_features(bn);
+                let (inputs, units_lit) = (size(dense.input_shape[0]), size(units));
+                let kernel = self.tensor(i, Role::Kernel);
+                let bias = match self.tensor(i, Role::Bias) {
+                    Some(b) => quote!(::core::option::Option::Some(&self.params[#b])),
+                    None => quote!(::core::option::Option::None),
+                };
+                let epsilon = match bn.kind {
+                    LayerKind::BatchNorm(b) => float(b.epsilon),
+                    _ => float(0.0),
+                };
+                let gamma = self.tensor(i + 1, Role::Gamma);
+                let beta = self.tensor(i + 1, Role::Beta);
+                let mm = self.tensor(i + 1, Role::MovingMean);
+                let mv = self.tensor(i + 1, Role::MovingVariance);
+                quote! {
+                    #layers::batch_norm_fold_into_dense(#inputs, #units_lit, &self.params[#kernel], #bias, &self.params[#gamma], &self.params[#beta], #epsilon, &self.state[#mm], &self.state[#mv], &mut self.#fk, &mut self.#fb);
+                }
+            })
+            .collect();
+        let doc = format!(
+            " Folds {} for inference (`kernel·g`, `bias·g + beta - moving_mean·g` with `g = gamma / sqrt(moving_var + epsilon)`), unless `folded` says they are current.",
+            names.join(", ")
+        );
+        quote! {
+            #[doc = #doc]
+            fn fold_batch_norms(&mut self) {
+                if self.folded {
+                    return;
+                }
+                #(#calls)*
+                self.folded = true;
             }
         }
     }
@@ -1314,6 +1476,14 @@ impl Gen<'_> {
         };
         let units = size(self.units());
         let out = self.buf(self.out());
+        let (fold, unfold) = if self.any_fold() {
+            (
+                quote!(self.fold_batch_norms();),
+                quote!(self.folded = false;),
+            )
+        } else {
+            (TokenStream::new(), TokenStream::new())
+        };
         let forward_tail = if self.plan.logits_head {
             let epilogue = self.module("epilogue");
             quote! {
@@ -1372,6 +1542,7 @@ impl Gen<'_> {
                 }
 
                 fn params_mut(&mut self) -> &mut [f32] {
+                    #unfold
                     &mut self.params
                 }
 
@@ -1380,6 +1551,7 @@ impl Gen<'_> {
                 }
 
                 fn state_mut(&mut self) -> &mut [f32] {
+                    #unfold
                     &mut self.state
                 }
 
@@ -1392,17 +1564,20 @@ impl Gen<'_> {
                 }
 
                 fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
+                    #fold
                     self.run_forward(x, batch #infer);
                     let n = batch * #units;
                     #forward_tail
                 }
 
                 fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+                    #fold
                     self.run_forward(x, batch #infer);
                     self.loss(labels, batch, false)
                 }
 
                 fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+                    #unfold
                     self.run_forward(x, batch #train);
                     let stats = self.loss(labels, batch, true);
                     self.run_backward(x, batch);
@@ -1411,6 +1586,7 @@ impl Gen<'_> {
 
                 fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
                     let stats = self.compute_gradients(x, labels, batch);
+                    #unfold
                     self.optimizer_step();
                     self.iterations += 1;
                     stats

@@ -77,6 +77,50 @@ pub fn batch_norm_forward_infer(
     }
 }
 
+/// Folds an inference-mode `BatchNorm` into the linear `Dense` before it: with `g =
+/// gamma / sqrt(moving_var + epsilon)` per unit, `folded_kernel[i, j] = kernel[i, j]·g[j]`
+/// and `folded_bias[j] = bias[j]·g[j] + (beta[j] - moving_mean[j]·g[j])` (`bias` 0 when
+/// `None`), so one `dense_forward` with the folded tensors computes what `dense_forward`
+/// then [`batch_norm_forward_infer`] compute, up to rounding: the fold reassociates
+/// `(x·kernel + bias)·g` into `x·(kernel·g) + bias·g`.
+///
+/// `kernel` and `folded_kernel` are `[inputs, units]`; everything per unit has `units`
+/// floats. Reads all but the `folded_*` outputs, which it overwrites.
+pub fn batch_norm_fold_into_dense(
+    inputs: usize,
+    units: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f32,
+    moving_mean: &[f32],
+    moving_var: &[f32],
+    folded_kernel: &mut [f32],
+    folded_bias: &mut [f32],
+) {
+    let n = inputs * units;
+    let (gamma, beta) = (&gamma[..units], &beta[..units]);
+    let (moving_mean, moving_var) = (&moving_mean[..units], &moving_var[..units]);
+    // `g` goes into `folded_bias` first, then the bias over it.
+    let g = &mut folded_bias[..units];
+    for j in 0..units {
+        g[j] = gamma[j] / (moving_var[j] + epsilon).sqrt();
+    }
+    for (out, row) in folded_kernel[..n]
+        .chunks_exact_mut(units)
+        .zip(kernel[..n].chunks_exact(units))
+    {
+        for ((o, &w), &g) in out.iter_mut().zip(row).zip(g.iter()) {
+            *o = w * g;
+        }
+    }
+    for j in 0..units {
+        let b = bias.map_or(0.0, |b| b[j]);
+        g[j] = b * g[j] + (beta[j] - moving_mean[j] * g[j]);
+    }
+}
+
 /// `y = x·inv + (beta - mean·inv)`, `inv = gamma·inv_std`.
 fn normalize(
     features: usize,
@@ -135,6 +179,69 @@ pub fn batch_norm_backward(
                 let xhat = (xr[f] - mean[f]) * inv_std[f];
                 dr[f] = gamma[f] * inv_std[f] / nb * (nb * gr[f] - dbeta[f] - xhat * dgamma[f]);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{batch_norm_fold_into_dense, batch_norm_forward_infer};
+    use crate::layers::dense_forward;
+    use mlp_spec::ir::Activation;
+
+    /// A small deterministic value in about `[-1, 1)`, varied by `i` and `salt`.
+    fn value(i: usize, salt: usize) -> f32 {
+        let k = (i * 7919 + salt * 104_729) % 2003;
+        k as f32 / 1001.5 - 1.0
+    }
+
+    #[test]
+    fn folded_dense_matches_dense_then_batch_norm() {
+        let (batch, inputs, units) = (5, 7, 4);
+        let x: Vec<f32> = (0..batch * inputs).map(|i| value(i, 1) * 3.0).collect();
+        let kernel: Vec<f32> = (0..inputs * units).map(|i| value(i, 2)).collect();
+        let bias: Vec<f32> = (0..units).map(|i| value(i, 3)).collect();
+        let gamma: Vec<f32> = (0..units).map(|i| 1.5 + value(i, 4)).collect();
+        let beta: Vec<f32> = (0..units).map(|i| value(i, 5)).collect();
+        let mean: Vec<f32> = (0..units).map(|i| value(i, 6) * 0.5).collect();
+        let var: Vec<f32> = (0..units).map(|i| 0.2 + value(i, 7).abs()).collect();
+        for bias in [Some(&bias[..]), None] {
+            let mut z = vec![0.0; batch * units];
+            dense_forward(
+                batch,
+                inputs,
+                units,
+                &x,
+                &kernel,
+                bias,
+                Activation::Linear,
+                &mut z,
+            );
+            let mut want = vec![0.0; batch * units];
+            batch_norm_forward_infer(
+                batch, units, &z, &gamma, &beta, 1e-3, &mean, &var, &mut want,
+            );
+
+            let (mut fk, mut fb) = (vec![0.0; inputs * units], vec![0.0; units]);
+            batch_norm_fold_into_dense(
+                inputs, units, &kernel, bias, &gamma, &beta, 1e-3, &mean, &var, &mut fk, &mut fb,
+            );
+            let mut got = vec![0.0; batch * units];
+            dense_forward(
+                batch,
+                inputs,
+                units,
+                &x,
+                &fk,
+                Some(&fb),
+                Activation::Linear,
+                &mut got,
+            );
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{g} vs {w}");
+            }
+            // Not merely a copy of the unfolded output: BatchNorm changed the values.
+            assert!(z.iter().zip(&want).any(|(a, b)| (a - b).abs() > 0.1));
         }
     }
 }
