@@ -254,7 +254,7 @@ impl Gen<'_> {
         match self.layer(i).kind {
             LayerKind::Dropout { rate } => rate > 0.0,
             LayerKind::BatchNorm(_) => true,
-            LayerKind::Dense(_) => self.folds_batch_norm(i),
+            LayerKind::Dense(_) => self.fold_of_dense(i).is_some(),
             _ => false,
         }
     }
@@ -272,13 +272,49 @@ impl Gen<'_> {
             && self.layer(next).input_shape.len() == 1
     }
 
-    /// Whether layer `i` is a `BatchNorm` folded into the `Dense` before it in inference.
+    /// Whether layer `i` is a `Dense` right after a `BatchNorm` that inference folds into
+    /// it instead (the `BatchNorm` not folded into a `Dense` before it, not reading `x`,
+    /// this `Dense` folding no `BatchNorm` after it): `forward` and `evaluate_batch` then
+    /// run one `dense_forward` with the folded kernel and bias on the `BatchNorm`'s input.
+    fn folds_previous_batch_norm(&self, i: usize) -> bool {
+        i >= 1
+            && matches!(self.layer(i).kind, LayerKind::Dense(_))
+            && matches!(self.layer(i - 1).kind, LayerKind::BatchNorm(_))
+            && !(i >= 2 && self.folds_batch_norm(i - 2))
+            && !self.folds_batch_norm(i)
+            && self.step(i).dst.is_some()
+            && self.step(i).src == Src::Buf(i - 1)
+            && matches!(self.step(i - 1).src, Src::Buf(_))
+            && self.layer(i - 1).input_shape.len() == 1
+    }
+
+    /// The `BatchNorm` that inference folds into `Dense` layer `i`, if any.
+    fn fold_of_dense(&self, i: usize) -> Option<usize> {
+        if self.folds_batch_norm(i) {
+            Some(i + 1)
+        } else if self.folds_previous_batch_norm(i) {
+            Some(i - 1)
+        } else {
+            None
+        }
+    }
+
+    /// Whether layer `i` is a `BatchNorm` folded into a `Dense` next to it in inference.
     fn is_folded_batch_norm(&self, i: usize) -> bool {
-        i > 0 && self.folds_batch_norm(i - 1)
+        (i > 0 && self.folds_batch_norm(i - 1))
+            || (i + 1 < self.m.layers.len() && self.folds_previous_batch_norm(i + 1))
     }
 
     fn any_fold(&self) -> bool {
-        (0..self.m.layers.len()).any(|i| self.folds_batch_norm(i))
+        (0..self.m.layers.len()).any(|i| self.fold_of_dense(i).is_some())
+    }
+
+    /// Output units of `Dense` layer `i`.
+    fn dense_units(&self, i: usize) -> usize {
+        match &self.layer(i).kind {
+            LayerKind::Dense(d) => d.units,
+            _ => 0,
+        }
     }
 
     /// The folded kernel and bias fields of `Dense` layer `i`.
@@ -496,10 +532,10 @@ impl Gen<'_> {
                     format!("Gradient of the loss with respect to `{}`.", layer.name),
                 );
             }
-            if self.folds_batch_norm(i) {
+            if let Some(bn) = self.fold_of_dense(i) {
                 let (fk, fb) = self.folded_fields(i);
-                let next = &self.layer(i + 1).name;
-                let units = size(bn_features(self.layer(i + 1)));
+                let next = &self.layer(bn).name;
+                let units = size(self.dense_units(i));
                 field(
                     fk,
                     vec.clone(),
@@ -632,10 +668,10 @@ impl Gen<'_> {
                 let dbuf = self.dbuf(i);
                 fields.push(quote!(#dbuf: ::std::vec![0.0; max_batch * #n]));
             }
-            if self.folds_batch_norm(i) {
+            if self.fold_of_dense(i).is_some() {
                 let (fk, fb) = self.folded_fields(i);
-                let kn = size(layer.input_shape[0] * bn_features(self.layer(i + 1)));
-                let units = size(bn_features(self.layer(i + 1)));
+                let kn = size(layer.input_shape[0] * self.dense_units(i));
+                let units = size(self.dense_units(i));
                 fields.push(quote!(#fk: ::std::vec![0.0; #kn]));
                 fields.push(quote!(#fb: [0.0; #units]));
             }
@@ -813,6 +849,26 @@ impl Gen<'_> {
                             }
                         });
                     }
+                    if self.folds_previous_batch_norm(i) {
+                        let (fk, fb) = self.folded_fields(i);
+                        let bn = self.buf(i - 1);
+                        let bn_src = self.input_expr(self.step(i - 1).src);
+                        let bn_in = match self.step(i - 1).src {
+                            Src::Buf(k) => self.layer(k).name.clone(),
+                            Src::Input => "x".to_owned(),
+                        };
+                        let what = format!(
+                            "{what} In inference, `{bn}` (the `BatchNorm` before it) is folded in: one GEMM on `{bn_in}` with `{fk}` and `{fb}` (see `fold_batch_norms`)."
+                        );
+                        return self.forward_doc(i, &sig, &what, &quote! {
+                            if training {
+                                #layers::dense_forward(batch, #inputs, #units, #src, &self.params[#kernel], #bias, #act_lit, &mut self.#out);
+                            } else {
+                                debug_assert!(self.folded, "fold_batch_norms runs before an inference forward");
+                                #layers::dense_forward(batch, #inputs, #units, #bn_src, &self.#fk, ::core::option::Option::Some(&self.#fb), #act_lit, &mut self.#out);
+                            }
+                        });
+                    }
                     (
                         what,
                         quote! {
@@ -870,9 +926,16 @@ impl Gen<'_> {
                             self.state[#mm.start..#mv.end].split_at_mut(#f_lit);
                     };
                     if self.is_folded_batch_norm(i) {
-                        let prev = &self.layer(i - 1).name;
+                        let into = if i > 0 && self.folds_batch_norm(i - 1) {
+                            format!("`{}`, which writes this output", self.layer(i - 1).name)
+                        } else {
+                            format!(
+                                "`{}`, which reads this layer's input",
+                                self.layer(i + 1).name
+                            )
+                        };
                         return self.forward_doc(i, &sig, &format!(
-                            "batch normalisation over {f} features on batch statistics (moving statistics updated, momentum {}); in inference it is folded into `{prev}`, which writes this output.",
+                            "batch normalisation over {f} features on batch statistics (moving statistics updated, momentum {}); in inference it is folded into {into}.",
                             bn.momentum
                         ), &quote! {
                             if training {
@@ -972,33 +1035,45 @@ impl Gen<'_> {
         let layers = self.module("layers");
         let mut names = Vec::new();
         let calls: Vec<TokenStream> = (0..self.m.layers.len())
-            .filter(|&i| self.folds_batch_norm(i))
-            .map(|i| {
-                let (dense, bn) = (self.layer(i), self.layer(i + 1));
-                names.push(format!("`{}` into `{}`", bn.name, dense.name));
+            .filter_map(|i| self.fold_of_dense(i).map(|bn| (i, bn)))
+            .map(|(i, b)| {
+                let (dense, bn) = (self.layer(i), self.layer(b));
                 let (fk, fb) = self.folded_fields(i);
-                let units = bn_features(bn);
-                let (inputs, units_lit) = (size(dense.input_shape[0]), size(units));
+                let (inputs, units) = (size(dense.input_shape[0]), size(self.dense_units(i)));
                 let kernel = self.tensor(i, Role::Kernel);
                 let bias = match self.tensor(i, Role::Bias) {
-                    Some(b) => quote!(::core::option::Option::Some(&self.params[#b])),
+                    Some(t) => quote!(::core::option::Option::Some(&self.params[#t])),
                     None => quote!(::core::option::Option::None),
                 };
                 let epsilon = match bn.kind {
-                    LayerKind::BatchNorm(b) => float(b.epsilon),
+                    LayerKind::BatchNorm(n) => float(n.epsilon),
                     _ => float(0.0),
                 };
-                let gamma = self.tensor(i + 1, Role::Gamma);
-                let beta = self.tensor(i + 1, Role::Beta);
-                let mm = self.tensor(i + 1, Role::MovingMean);
-                let mv = self.tensor(i + 1, Role::MovingVariance);
-                quote! {
-                    #layers::batch_norm_fold_into_dense(#inputs, #units_lit, &self.params[#kernel], #bias, &self.params[#gamma], &self.params[#beta], #epsilon, &self.state[#mm], &self.state[#mv], &mut self.#fk, &mut self.#fb);
+                let gamma = self.tensor(b, Role::Gamma);
+                let beta = self.tensor(b, Role::Beta);
+                let mm = self.tensor(b, Role::MovingMean);
+                let mv = self.tensor(b, Role::MovingVariance);
+                if b > i {
+                    names.push(format!(
+                        "`{}` into `{}` (`kernel·g`, `bias·g + beta - moving_mean·g`)",
+                        bn.name, dense.name
+                    ));
+                    quote! {
+                        #layers::batch_norm_fold_into_dense(#inputs, #units, &self.params[#kernel], #bias, &self.params[#gamma], &self.params[#beta], #epsilon, &self.state[#mm], &self.state[#mv], &mut self.#fk, &mut self.#fb);
+                    }
+                } else {
+                    names.push(format!(
+                        "`{}` into the `{}` after it (`g·kernel` per input row, `bias + Σ (beta - moving_mean·g)·kernel`)",
+                        bn.name, dense.name
+                    ));
+                    quote! {
+                        #layers::batch_norm_fold_into_next_dense(#inputs, #units, &self.params[#gamma], &self.params[#beta], #epsilon, &self.state[#mm], &self.state[#mv], &self.params[#kernel], #bias, &mut self.#fk, &mut self.#fb);
+                    }
                 }
             })
             .collect();
         let doc = format!(
-            " Folds {} for inference (`kernel·g`, `bias·g + beta - moving_mean·g` with `g = gamma / sqrt(moving_var + epsilon)`), unless `folded` says they are current.",
+            " Folds {} for inference, with `g = gamma / sqrt(moving_var + epsilon)`, unless `folded` says they are current.",
             names.join(", ")
         );
         quote! {

@@ -121,6 +121,49 @@ pub fn batch_norm_fold_into_dense(
     }
 }
 
+/// Folds an inference-mode `BatchNorm` over `inputs` features into the `Dense` after it:
+/// with `g = gamma / sqrt(moving_var + epsilon)` and `shift = beta - moving_mean·g` per
+/// input, `folded_kernel[i, j] = g[i]·kernel[i, j]` and `folded_bias[j] = bias[j] + Σ_i
+/// shift[i]·kernel[i, j]` (`bias` 0 when `None`), so one `dense_forward` with the folded
+/// tensors on the `BatchNorm`'s input computes what [`batch_norm_forward_infer`] then
+/// `dense_forward` compute, up to rounding (the fold reassociates the sums).
+///
+/// `kernel` and `folded_kernel` are `[inputs, units]`; `gamma`, `beta` and the moving
+/// statistics have `inputs` floats, `bias` and `folded_bias` `units`. Overwrites the
+/// `folded_*` outputs.
+pub fn batch_norm_fold_into_next_dense(
+    inputs: usize,
+    units: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f32,
+    moving_mean: &[f32],
+    moving_var: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    folded_kernel: &mut [f32],
+    folded_bias: &mut [f32],
+) {
+    let n = inputs * units;
+    let folded_bias = &mut folded_bias[..units];
+    match bias {
+        Some(b) => folded_bias.copy_from_slice(&b[..units]),
+        None => folded_bias.fill(0.0),
+    }
+    for (i, (out, row)) in folded_kernel[..n]
+        .chunks_exact_mut(units)
+        .zip(kernel[..n].chunks_exact(units))
+        .enumerate()
+    {
+        let g = gamma[i] / (moving_var[i] + epsilon).sqrt();
+        let shift = beta[i] - moving_mean[i] * g;
+        for ((o, b), &w) in out.iter_mut().zip(folded_bias.iter_mut()).zip(row) {
+            *o = g * w;
+            *b += shift * w;
+        }
+    }
+}
+
 /// `y = x·inv + (beta - mean·inv)`, `inv = gamma·inv_std`.
 fn normalize(
     features: usize,
@@ -185,7 +228,9 @@ pub fn batch_norm_backward(
 
 #[cfg(test)]
 mod tests {
-    use super::{batch_norm_fold_into_dense, batch_norm_forward_infer};
+    use super::{
+        batch_norm_fold_into_dense, batch_norm_fold_into_next_dense, batch_norm_forward_infer,
+    };
     use crate::layers::dense_forward;
     use mlp_spec::ir::Activation;
 
@@ -242,6 +287,74 @@ mod tests {
             }
             // Not merely a copy of the unfolded output: BatchNorm changed the values.
             assert!(z.iter().zip(&want).any(|(a, b)| (a - b).abs() > 0.1));
+        }
+    }
+
+    #[test]
+    fn dense_with_the_batch_norm_before_it_folded_matches_batch_norm_then_dense() {
+        let (batch, inputs, units) = (5, 4, 6);
+        let x: Vec<f32> = (0..batch * inputs).map(|i| value(i, 11) * 3.0).collect();
+        let kernel: Vec<f32> = (0..inputs * units).map(|i| value(i, 12)).collect();
+        let bias: Vec<f32> = (0..units).map(|i| value(i, 13)).collect();
+        let gamma: Vec<f32> = (0..inputs).map(|i| 1.5 + value(i, 14)).collect();
+        let beta: Vec<f32> = (0..inputs).map(|i| value(i, 15)).collect();
+        let mean: Vec<f32> = (0..inputs).map(|i| value(i, 16) * 0.5).collect();
+        let var: Vec<f32> = (0..inputs).map(|i| 0.2 + value(i, 17).abs()).collect();
+        for bias in [Some(&bias[..]), None] {
+            let mut normed = vec![0.0; batch * inputs];
+            batch_norm_forward_infer(
+                batch,
+                inputs,
+                &x,
+                &gamma,
+                &beta,
+                1e-3,
+                &mean,
+                &var,
+                &mut normed,
+            );
+            let mut want = vec![0.0; batch * units];
+            dense_forward(
+                batch,
+                inputs,
+                units,
+                &normed,
+                &kernel,
+                bias,
+                Activation::Relu,
+                &mut want,
+            );
+
+            let (mut fk, mut fb) = (vec![0.0; inputs * units], vec![0.0; units]);
+            batch_norm_fold_into_next_dense(
+                inputs, units, &gamma, &beta, 1e-3, &mean, &var, &kernel, bias, &mut fk, &mut fb,
+            );
+            let mut got = vec![0.0; batch * units];
+            dense_forward(
+                batch,
+                inputs,
+                units,
+                &x,
+                &fk,
+                Some(&fb),
+                Activation::Relu,
+                &mut got,
+            );
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{g} vs {w}");
+            }
+            let mut unnormed = vec![0.0; batch * units];
+            dense_forward(
+                batch,
+                inputs,
+                units,
+                &x,
+                &kernel,
+                bias,
+                Activation::Relu,
+                &mut unnormed,
+            );
+            assert!(unnormed.iter().zip(&want).any(|(a, b)| (a - b).abs() > 0.1));
         }
     }
 }

@@ -15,8 +15,8 @@ pub mod rescale;
 
 pub use activation::{activation_backward, activation_forward};
 pub use batch_norm::{
-    batch_norm_backward, batch_norm_fold_into_dense, batch_norm_forward_infer,
-    batch_norm_forward_train,
+    batch_norm_backward, batch_norm_fold_into_dense, batch_norm_fold_into_next_dense,
+    batch_norm_forward_infer, batch_norm_forward_train,
 };
 pub use dense::{dense_backward, dense_forward};
 pub use dropout::{dropout_backward, dropout_forward};
