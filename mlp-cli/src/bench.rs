@@ -40,7 +40,13 @@ pub struct BenchArgs {
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// Threads the kernels split large products across (results do not change).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = mlp_cli::parse_positive)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = mlp_cli::parse_positive,
+        allow_negative_numbers = true
+    )]
     pub threads: usize,
     /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
     #[arg(long, value_name = "DIR")]

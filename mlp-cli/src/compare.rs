@@ -76,13 +76,13 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR", default_value = "compare")]
     pub out: PathBuf,
     /// Epochs per model [default: each spec's].
-    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Models trained at once [default: one per core].
-    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive)]
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Seed of every model [default: each spec's].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
     #[arg(long, value_name = "DIR")]

@@ -398,6 +398,18 @@ fn flag_cases() -> Vec<Case> {
         flag("epochs 0", &[T, S, "--epochs", "0"], "--epochs"),
         flag("batch -1", &[T, S, "--batch", "-1"], "--batch"),
         flag("epochs -3", &[T, S, "--epochs=-3"], "--epochs"),
+        flag(
+            "compare epochs -1",
+            &["compare", S, "--epochs", "-1"],
+            "--epochs",
+        ),
+        flag("compare jobs -2", &["compare", S, "--jobs", "-2"], "--jobs"),
+        flag("compare seed -1", &["compare", S, "--seed", "-1"], "--seed"),
+        flag(
+            "bench threads -1",
+            &["bench", S, "--threads", "-1"],
+            "--threads",
+        ),
         flag("batch not a number", &[T, S, "--batch", "lots"], "--batch"),
         flag("epochs 1.5", &[T, S, "--epochs", "1.5"], "--epochs"),
         flag(
