@@ -254,9 +254,57 @@ impl Gen<'_> {
         match self.layer(i).kind {
             LayerKind::Dropout { rate } => rate > 0.0,
             LayerKind::BatchNorm(_) => true,
-            LayerKind::Dense(_) => self.fold_of_dense(i).is_some(),
+            LayerKind::Dense(_) => self.fold_of_dense(i).is_some() || self.fuses_batch_norm(i),
+            LayerKind::LeakyRelu { .. } | LayerKind::Activation(_) => self.fused_in_training(i),
             _ => false,
         }
+    }
+
+    /// Whether `Dense` layer `i` runs in training fused with the `BatchNorm` reading its
+    /// output (one `dense_batch_norm_forward_train`, bit-identical to the separate layers).
+    fn fuses_batch_norm(&self, i: usize) -> bool {
+        let next = i + 1;
+        next < self.m.layers.len()
+            && matches!(self.layer(i).kind, LayerKind::Dense(_))
+            && matches!(self.layer(next).kind, LayerKind::BatchNorm(_))
+            && self.step(i).dst == Some(i)
+            && self.step(next).src == Src::Buf(i)
+            && self.step(next).dst == Some(next)
+            && self.layer(next).input_shape.len() == 1
+    }
+
+    /// The `LeakyReLU` or activation layer on the output of the `BatchNorm` fused with
+    /// `Dense` layer `i` that the fused training pass also runs (never the logits head's
+    /// final `Softmax`), if any.
+    fn fused_after(&self, i: usize) -> Option<usize> {
+        let a = i + 2;
+        (self.fuses_batch_norm(i)
+            && a < self.m.layers.len()
+            && matches!(
+                self.layer(a).kind,
+                LayerKind::LeakyRelu { .. } | LayerKind::Activation(_)
+            )
+            && self.step(a).src == Src::Buf(i + 1)
+            && self.step(a).dst == Some(a)
+            && !(self.plan.logits_head && a + 1 == self.m.layers.len()))
+        .then_some(a)
+    }
+
+    /// Whether layer `i` (a `BatchNorm` or activation layer) runs in training inside the
+    /// fused forward of the `Dense` before it.
+    fn fused_in_training(&self, i: usize) -> bool {
+        (i >= 1
+            && matches!(self.layer(i).kind, LayerKind::BatchNorm(_))
+            && self.fuses_batch_norm(i - 1))
+            || (i >= 2 && self.fused_after(i - 2) == Some(i))
+    }
+
+    /// Whether layer `i` has no forward of its own: a `BatchNorm` that training runs fused
+    /// with the `Dense` before it and inference folds into a `Dense`.
+    fn no_forward(&self, i: usize) -> bool {
+        matches!(self.layer(i).kind, LayerKind::BatchNorm(_))
+            && self.fused_in_training(i)
+            && self.is_folded_batch_norm(i)
     }
 
     /// Whether layer `i` is a linear `Dense` followed by a `BatchNorm`, which inference
@@ -834,22 +882,22 @@ impl Gen<'_> {
                             if d.use_bias { " + bias" } else { "" }
                         )
                     };
-                    if self.folds_batch_norm(i) {
+                    let plain = quote! {
+                        #layers::dense_forward(batch, #inputs, #units, #src, &self.params[#kernel], #bias, #act_lit, &mut self.#out);
+                    };
+                    let (what, infer) = if self.folds_batch_norm(i) {
                         let (fk, fb) = self.folded_fields(i);
                         let next = self.buf(i + 1);
-                        let what = format!(
-                            "{what} In inference, `{next}` (the `BatchNorm` after it) is folded in: one GEMM with `{fk}` and `{fb}` writes `{next}` directly (see `fold_batch_norms`)."
-                        );
-                        return self.forward_doc(i, &sig, &what, &quote! {
-                            if training {
-                                #layers::dense_forward(batch, #inputs, #units, #src, &self.params[#kernel], #bias, #act_lit, &mut self.#out);
-                            } else {
+                        (
+                            format!(
+                                "{what} In inference, `{next}` (the `BatchNorm` after it) is folded in: one GEMM with `{fk}` and `{fb}` writes `{next}` directly (see `fold_batch_norms`)."
+                            ),
+                            quote! {
                                 debug_assert!(self.folded, "fold_batch_norms runs before an inference forward");
                                 #layers::dense_forward(batch, #inputs, #units, #src, &self.#fk, ::core::option::Option::Some(&self.#fb), #act_lit, &mut self.#next);
-                            }
-                        });
-                    }
-                    if self.folds_previous_batch_norm(i) {
+                            },
+                        )
+                    } else if self.folds_previous_batch_norm(i) {
                         let (fk, fb) = self.folded_fields(i);
                         let bn = self.buf(i - 1);
                         let bn_src = self.input_expr(self.step(i - 1).src);
@@ -857,24 +905,54 @@ impl Gen<'_> {
                             Src::Buf(k) => self.layer(k).name.clone(),
                             Src::Input => "x".to_owned(),
                         };
-                        let what = format!(
-                            "{what} In inference, `{bn}` (the `BatchNorm` before it) is folded in: one GEMM on `{bn_in}` with `{fk}` and `{fb}` (see `fold_batch_norms`)."
-                        );
-                        return self.forward_doc(i, &sig, &what, &quote! {
-                            if training {
-                                #layers::dense_forward(batch, #inputs, #units, #src, &self.params[#kernel], #bias, #act_lit, &mut self.#out);
-                            } else {
+                        (
+                            format!(
+                                "{what} In inference, `{bn}` (the `BatchNorm` before it) is folded in: one GEMM on `{bn_in}` with `{fk}` and `{fb}` (see `fold_batch_norms`)."
+                            ),
+                            quote! {
                                 debug_assert!(self.folded, "fold_batch_norms runs before an inference forward");
                                 #layers::dense_forward(batch, #inputs, #units, #bn_src, &self.#fk, ::core::option::Option::Some(&self.#fb), #act_lit, &mut self.#out);
-                            }
-                        });
+                            },
+                        )
+                    } else {
+                        (what, plain.clone())
+                    };
+                    if self.fuses_batch_norm(i) {
+                        let (what, train) = self.dense_batch_norm_call(
+                            i,
+                            &what,
+                            &quote! {
+                                batch, #inputs, #units, #src, &self.params[#kernel], #bias, #act_lit
+                            },
+                        );
+                        return self.forward_doc(
+                            i,
+                            &sig,
+                            &what,
+                            &quote! {
+                                if training {
+                                    #train
+                                } else {
+                                    #infer
+                                }
+                            },
+                        );
                     }
-                    (
-                        what,
-                        quote! {
-                            #layers::dense_forward(batch, #inputs, #units, #src, &self.params[#kernel], #bias, #act_lit, &mut self.#out);
-                        },
-                    )
+                    if self.fold_of_dense(i).is_some() {
+                        return self.forward_doc(
+                            i,
+                            &sig,
+                            &what,
+                            &quote! {
+                                if training {
+                                    #plain
+                                } else {
+                                    #infer
+                                }
+                            },
+                        );
+                    }
+                    (what, plain)
                 }
                 LayerKind::Dropout { rate } => {
                     if *rate > 0.0 {
@@ -925,6 +1003,19 @@ impl Gen<'_> {
                         let (moving_mean, moving_var) =
                             self.state[#mm.start..#mv.end].split_at_mut(#f_lit);
                     };
+                    if self.no_forward(i) {
+                        return TokenStream::new();
+                    }
+                    if self.fused_in_training(i) {
+                        return self.forward_doc(i, &sig, &format!(
+                            "batch normalisation over {f} features: in training it runs inside `{}`'s forward (`dense_batch_norm_forward_train`), in inference on the moving statistics.",
+                            self.layer(i - 1).name
+                        ), &quote! {
+                            if !training {
+                                #layers::batch_norm_forward_infer(#rows_expr, #f_lit, #src, &self.params[#gamma], &self.params[#beta], #epsilon, &self.state[#mm], &self.state[#mv], &mut self.#out);
+                            }
+                        });
+                    }
                     if self.is_folded_batch_norm(i) {
                         let into = if i > 0 && self.folds_batch_norm(i - 1) {
                             format!("`{}`, which writes this output", self.layer(i - 1).name)
@@ -964,12 +1055,11 @@ impl Gen<'_> {
                 LayerKind::LeakyRelu { slope } => {
                     let layers = self.module("layers");
                     let s = float(*slope);
-                    (
-                        format!("`y = x` for `x ≥ 0`, `{slope}·x` otherwise."),
-                        quote! {
-                            #layers::leaky_relu_forward(batch * #n_lit, #s, #src, &mut self.#out);
-                        },
-                    )
+                    let body = quote! {
+                        #layers::leaky_relu_forward(batch * #n_lit, #s, #src, &mut self.#out);
+                    };
+                    let what = format!("`y = x` for `x ≥ 0`, `{slope}·x` otherwise.");
+                    self.maybe_fused(i, what, body)
                 }
                 LayerKind::Activation(a) => {
                     let layers = self.module("layers");
@@ -982,12 +1072,10 @@ impl Gen<'_> {
                         quote!(batch * #r)
                     };
                     let (cols, act) = (size(cols), ir_lit::activation(*a));
-                    (
-                        format!("`y = {}(x)`.", act_name(*a)),
-                        quote! {
-                            #layers::activation_forward(#rows_expr, #cols, #act, #src, &mut self.#out);
-                        },
-                    )
+                    let body = quote! {
+                        #layers::activation_forward(#rows_expr, #cols, #act, #src, &mut self.#out);
+                    };
+                    self.maybe_fused(i, format!("`y = {}(x)`.", act_name(*a)), body)
                 }
                 LayerKind::Rescale { scale, offset } => {
                     let layers = self.module("layers");
@@ -1002,6 +1090,94 @@ impl Gen<'_> {
             }
         };
         self.forward_doc(i, &sig, &what, &body)
+    }
+
+    /// `(what, body)` of activation layer `i`, run only in inference when training runs it
+    /// inside the fused forward of the `Dense` two layers before it.
+    fn maybe_fused(&self, i: usize, what: String, body: TokenStream) -> (String, TokenStream) {
+        if self.fused_in_training(i) {
+            (
+                format!(
+                    "{what} In training it runs inside `{}`'s forward (`dense_batch_norm_forward_train`).",
+                    self.layer(i - 2).name
+                ),
+                quote! {
+                    if !training {
+                        #body
+                    }
+                },
+            )
+        } else {
+            (what, body)
+        }
+    }
+
+    /// The training forward of `Dense` layer `i` fused with the `BatchNorm` after it (and
+    /// the activation layer after that, if [`Gen::fused_after`]): its description (`what`
+    /// extended) and the call; `dense_args` are the `Dense`'s first seven arguments.
+    fn dense_batch_norm_call(
+        &self,
+        i: usize,
+        what: &str,
+        dense_args: &TokenStream,
+    ) -> (String, TokenStream) {
+        let layers = self.module("layers");
+        let bn = i + 1;
+        let layer = self.layer(bn);
+        let (momentum, epsilon) = match layer.kind {
+            LayerKind::BatchNorm(b) => (float(b.momentum), float(b.epsilon)),
+            _ => (float(0.0), float(0.0)),
+        };
+        let f_lit = size(bn_features(layer));
+        let gamma = self.tensor(bn, Role::Gamma);
+        let beta = self.tensor(bn, Role::Beta);
+        let mm = self.tensor(bn, Role::MovingMean);
+        let mv = self.tensor(bn, Role::MovingVariance);
+        let mean = format_ident!("{}_mean", layer.name);
+        let inv = format_ident!("{}_inv_std", layer.name);
+        let (out, bn_out) = (self.buf(i), self.buf(bn));
+        let (after, after_out, also) = match self.fused_after(i) {
+            Some(a) => {
+                let a_out = self.buf(a);
+                let after = match self.layer(a).kind {
+                    LayerKind::LeakyRelu { slope } => {
+                        let s = float(slope);
+                        quote!(#layers::AfterBatchNorm::LeakyRelu(#s))
+                    }
+                    LayerKind::Activation(act) => {
+                        let act = ir_lit::activation(act);
+                        quote!(#layers::AfterBatchNorm::Activation(#act))
+                    }
+                    _ => quote!(#layers::AfterBatchNorm::Nothing),
+                };
+                (
+                    after,
+                    quote!(::core::option::Option::Some(&mut self.#a_out[..])),
+                    format!(
+                        " and `{}` ({}) run",
+                        self.layer(a).name,
+                        self.cite(self.layer(a).line)
+                    ),
+                )
+            }
+            None => (
+                quote!(#layers::AfterBatchNorm::Nothing),
+                quote!(::core::option::Option::None),
+                " runs".to_owned(),
+            ),
+        };
+        (
+            format!(
+                "{what} In training, `{}` ({}){also} in the same call (`dense_batch_norm_forward_train`: the same operations as the separate layers, in fewer passes over memory).",
+                layer.name,
+                self.cite(layer.line)
+            ),
+            quote! {
+                let (moving_mean, moving_var) =
+                    self.state[#mm.start..#mv.end].split_at_mut(#f_lit);
+                #layers::dense_batch_norm_forward_train(#dense_args, &self.params[#gamma], &self.params[#beta], #epsilon, #momentum, moving_mean, moving_var, &mut self.#mean, &mut self.#inv, &mut self.#out, &mut self.#bn_out, #after, #after_out);
+            },
+        )
     }
 
     /// The forward function of layer `i`: its docs (the spec line, then `what`), `sig`
@@ -1093,6 +1269,9 @@ impl Gen<'_> {
         let calls = (0..self.m.layers.len()).filter_map(|i| {
             let step = self.step(i);
             step.dst?;
+            if self.no_forward(i) {
+                return None;
+            }
             let layer = self.layer(i);
             let fname = format_ident!("forward_{}", layer.name);
             let x = (step.src == Src::Input).then(|| quote!(x,));

@@ -9,7 +9,10 @@
 //!    `Dense` = [`dense_forward`] (GEMM + bias + activation epilogue); `Dropout` =
 //!    [`dropout_forward`] keyed by `rng::dropout_key(seed, layer index, iterations)`;
 //!    `BatchNorm` = [`batch_norm_forward_train`]; `LeakyRelu`, activation layers and
-//!    `Rescale` their forward functions. When [`loss::uses_softmax_logits`], the final
+//!    `Rescale` their forward functions. A `Dense` whose output goes to a `BatchNorm`
+//!    (optionally followed by a `LeakyRelu` or activation layer that is not the logits
+//!    head's `Softmax`) runs in training as one [`dense_batch_norm_forward_train`],
+//!    bit-identical to the separate calls but with fewer passes over memory. When [`loss::uses_softmax_logits`], the final
 //!    softmax is NOT applied by its layer: `Dense` runs with a linear activation (or the
 //!    `Softmax` layer is skipped) and [`loss::softmax_cross_entropy`] turns the logits into
 //!    probabilities, the loss and `(p - onehot)/batch`; otherwise
@@ -27,8 +30,9 @@ use crate::init;
 use crate::kernels::epilogue;
 use crate::layers::{
     activation_backward, activation_forward, batch_norm_backward, batch_norm_forward_infer,
-    batch_norm_forward_train, dense_backward, dense_forward, dropout_backward, dropout_forward,
-    leaky_relu_backward, leaky_relu_forward, rescale_backward, rescale_forward,
+    batch_norm_forward_train, dense_backward, dense_batch_norm_forward_train, dense_forward,
+    dropout_backward, dropout_forward, leaky_relu_backward, leaky_relu_forward, rescale_backward,
+    rescale_forward, AfterBatchNorm,
 };
 use crate::layout::{ParamLayout, Role};
 use crate::loss;
@@ -302,7 +306,19 @@ impl Network {
     fn run_forward(&mut self, x: &[f32], batch: usize, training: bool) {
         debug_assert!(batch >= 1 && batch <= self.max_batch);
         debug_assert!(x.len() >= batch * self.ir.input_size());
-        for (li, step) in self.steps.iter().enumerate() {
+        // Steps before this index were already run by a fused `Dense` → `BatchNorm` block.
+        let mut done = 0;
+        for li in 0..self.steps.len() {
+            if li < done {
+                continue;
+            }
+            if training {
+                if let Some(n) = self.dense_batch_norm_train(li, x, batch) {
+                    done = li + n;
+                    continue;
+                }
+            }
+            let step = &self.steps[li];
             if self.logits_head
                 && li + 1 == self.steps.len()
                 && matches!(step.op, Op::Activation { .. })
@@ -361,18 +377,8 @@ impl Network {
                     let g = &self.params[gamma..gamma + features];
                     let b = &self.params[beta..beta + features];
                     if training {
-                        let (mm, mv) = self.state.split_at_mut(moving_var.max(moving_mean));
-                        let (mm, mv) = if moving_mean < moving_var {
-                            (
-                                &mut mm[moving_mean..moving_mean + features],
-                                &mut mv[..features],
-                            )
-                        } else {
-                            (
-                                &mut mv[..features],
-                                &mut mm[moving_var..moving_var + features],
-                            )
-                        };
+                        let (mm, mv) =
+                            moving_pair(&mut self.state, moving_mean, moving_var, features);
                         let (mean, inv_std) = self.bn_scratch[scratch].split_at_mut(features);
                         batch_norm_forward_train(
                             rows, features, src, g, b, epsilon, momentum, mm, mv, mean, inv_std,
@@ -402,6 +408,94 @@ impl Network {
                 }
             }
         }
+    }
+
+    /// When step `li` is a `Dense` whose output only a `BatchNorm` reads next (optionally
+    /// followed by a `LeakyRelu` or activation layer on the `BatchNorm`'s output), runs them
+    /// in training mode as one [`dense_batch_norm_forward_train`] (bit-identical to the
+    /// separate calls) and returns how many steps it ran; otherwise runs nothing.
+    fn dense_batch_norm_train(&mut self, li: usize, x: &[f32], batch: usize) -> Option<usize> {
+        let dense = *self.steps.get(li)?;
+        let bn = *self.steps.get(li + 1)?;
+        let Op::Dense {
+            inputs,
+            units,
+            act,
+            kernel,
+            bias,
+        } = dense.op
+        else {
+            return None;
+        };
+        let Op::BatchNorm {
+            features,
+            gamma,
+            beta,
+            moving_mean,
+            moving_var,
+            momentum,
+            epsilon,
+            scratch,
+        } = bn.op
+        else {
+            return None;
+        };
+        let d = dense.dst;
+        if dense.alias || bn.alias || features != units || bn.src != Src::Buf(d) || bn.dst != d + 1
+        {
+            return None;
+        }
+        let (after, ran) = match self.steps.get(li + 2) {
+            Some(s)
+                if !s.alias
+                    && s.src == Src::Buf(d + 1)
+                    && s.dst == d + 2
+                    && !(self.logits_head && li + 3 == self.steps.len()) =>
+            {
+                match s.op {
+                    Op::LeakyRelu { slope, .. } => (AfterBatchNorm::LeakyRelu(slope), 3),
+                    Op::Activation { act, .. } => (AfterBatchNorm::Activation(act), 3),
+                    _ => (AfterBatchNorm::Nothing, 2),
+                }
+            }
+            _ => (AfterBatchNorm::Nothing, 2),
+        };
+        let (lo, hi) = self.bufs.split_at_mut(d);
+        let src: &[f32] = match dense.src {
+            Src::Input => x,
+            Src::Buf(k) => lo.get(k)?,
+        };
+        let (z, rest) = hi.split_first_mut()?;
+        let (y, rest) = rest.split_first_mut()?;
+        let out = if ran == 3 {
+            Some(&mut rest.first_mut()?[..])
+        } else {
+            None
+        };
+        let (mm, mv) = moving_pair(&mut self.state, moving_mean, moving_var, features);
+        let (mean, inv_std) = self.bn_scratch[scratch].split_at_mut(features);
+        dense_batch_norm_forward_train(
+            batch,
+            inputs,
+            units,
+            src,
+            &self.params[kernel..kernel + inputs * units],
+            bias.map(|b| &self.params[b..b + units]),
+            act,
+            &self.params[gamma..gamma + features],
+            &self.params[beta..beta + features],
+            epsilon,
+            momentum,
+            mm,
+            mv,
+            mean,
+            inv_std,
+            z,
+            y,
+            after,
+            out,
+        );
+        Some(ran)
     }
 
     /// The last buffer (logits for a logits head, else the output).
@@ -576,6 +670,22 @@ impl Network {
                 }
             }
         }
+    }
+}
+
+/// The moving mean and moving variance of a `BatchNorm` (`features` floats each, at
+/// offsets `mean` and `var` of `state`, not overlapping), both mutable.
+fn moving_pair(
+    state: &mut [f32],
+    mean: usize,
+    var: usize,
+    features: usize,
+) -> (&mut [f32], &mut [f32]) {
+    let (lo, hi) = state.split_at_mut(var.max(mean));
+    if mean < var {
+        (&mut lo[mean..mean + features], &mut hi[..features])
+    } else {
+        (&mut hi[..features], &mut lo[var..var + features])
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod activation;
 pub mod batch_norm;
 pub mod dense;
+pub mod dense_batch_norm;
 pub mod dropout;
 pub mod leaky_relu;
 pub mod rescale;
@@ -19,6 +20,7 @@ pub use batch_norm::{
     batch_norm_forward_infer, batch_norm_forward_train,
 };
 pub use dense::{dense_backward, dense_forward};
+pub use dense_batch_norm::{dense_batch_norm_forward_train, AfterBatchNorm};
 pub use dropout::{dropout_backward, dropout_forward};
 pub use leaky_relu::{leaky_relu_backward, leaky_relu_forward};
 pub use rescale::{rescale_backward, rescale_forward};
