@@ -78,6 +78,29 @@ pub mod inline {
                 batch = 8
             }
         }
+
+        /// Dense -> BatchNorm -> an activation layer, fused in training, for the follow-ups
+        /// the notebook specs do not use (ReLU, Tanh, Sigmoid), with and without a bias.
+        model FusedActivations {
+            input [9]
+            Dense(12, activation = tanh)
+            BatchNorm
+            ReLU
+            Dense(10)
+            BatchNorm(momentum = 0.9)
+            Tanh
+            Dense(8, use_bias = false, activation = relu)
+            BatchNormalization
+            Sigmoid
+            Dense(4, activation = softmax)
+
+            train {
+                optimizer = adam(lr = 0.01)
+                loss = sparse_categorical_crossentropy
+                batch = 8
+                seed = 5
+            }
+        }
     }
 }
 
@@ -332,6 +355,7 @@ fn example_models_match_network_bit_for_bit() {
     differential(examples::RegressorSgd::new(15), 15);
     differential(inline::RmsMomentum::new(16), 16);
     differential(inline::SgdMomentum::new(17), 17);
+    differential(inline::FusedActivations::new(18), 18);
 }
 
 #[test]
