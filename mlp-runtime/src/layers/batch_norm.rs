@@ -25,17 +25,47 @@ pub fn batch_norm_forward_train(
     let n = batch * features;
     let (x, y) = (&x[..n], &mut y[..n]);
     let (mean, inv_std) = (&mut mean[..features], &mut inv_std[..features]);
-    let inv_batch = 1.0 / batch as f32;
     mean.fill(0.0);
     for row in x.chunks_exact(features) {
         for (m, &v) in mean.iter_mut().zip(row) {
             *m += v;
         }
     }
+    finish_statistics(
+        batch,
+        features,
+        x,
+        epsilon,
+        momentum,
+        moving_mean,
+        moving_var,
+        mean,
+        inv_std,
+    );
+    normalize(features, x, mean, inv_std, gamma, beta, y);
+}
+
+/// Completes a training batch's statistics once `mean` holds the per-feature SUMS of `x`'s
+/// rows: divides them into the mean, accumulates the biased variance over the rows in row
+/// order into `inv_std`, updates the moving statistics
+/// (`m = m·momentum + batch_stat·(1 - momentum)`) and leaves `1/sqrt(var + eps)` in
+/// `inv_std`. Shared by [`batch_norm_forward_train`] and the fused Dense + `BatchNorm`
+/// kernel, so both compute the same bits.
+pub(crate) fn finish_statistics(
+    batch: usize,
+    features: usize,
+    x: &[f32],
+    epsilon: f32,
+    momentum: f32,
+    moving_mean: &mut [f32],
+    moving_var: &mut [f32],
+    mean: &mut [f32],
+    inv_std: &mut [f32],
+) {
+    let inv_batch = 1.0 / batch as f32;
     for m in mean.iter_mut() {
         *m *= inv_batch;
     }
-    // Variance accumulated into inv_std, then turned into 1/sqrt(var + eps).
     inv_std.fill(0.0);
     for row in x.chunks_exact(features) {
         for ((s, &v), &m) in inv_std.iter_mut().zip(row).zip(mean.iter()) {
@@ -49,7 +79,6 @@ pub fn batch_norm_forward_train(
         moving_var[f] = moving_var[f] * momentum + var * (1.0 - momentum);
         inv_std[f] = 1.0 / (var + epsilon).sqrt();
     }
-    normalize(features, x, mean, inv_std, gamma, beta, y);
 }
 
 /// Inference forward with the moving statistics. Reads everything but `y`; writes `y`.

@@ -11,6 +11,7 @@
 //! cache, and the normalisation writes the activation's output in the same pass. The
 //! variance stays a pass of its own: it needs the mean of the whole batch first.
 
+use super::batch_norm;
 use crate::kernels::{self, epilogue};
 use mlp_spec::ir::Activation;
 
@@ -63,7 +64,6 @@ pub fn dense_batch_norm_forward_train(
     if units == 0 {
         return;
     }
-    let inv_batch = 1.0 / batch as f32;
     // Pass 1: each row's bias + activation epilogue, then that row into the mean.
     mean.fill(0.0);
     for row in z.chunks_exact_mut(units) {
@@ -72,23 +72,18 @@ pub fn dense_batch_norm_forward_train(
             *m += v;
         }
     }
-    for m in mean.iter_mut() {
-        *m *= inv_batch;
-    }
-    // Pass 2: the variance, accumulated into inv_std, then turned into 1/sqrt(var + eps).
-    inv_std.fill(0.0);
-    for row in z.chunks_exact(units) {
-        for ((s, &v), &m) in inv_std.iter_mut().zip(row).zip(mean.iter()) {
-            let d = v - m;
-            *s += d * d;
-        }
-    }
-    for f in 0..units {
-        let var = inv_std[f] * inv_batch;
-        moving_mean[f] = moving_mean[f] * momentum + mean[f] * (1.0 - momentum);
-        moving_var[f] = moving_var[f] * momentum + var * (1.0 - momentum);
-        inv_std[f] = 1.0 / (var + epsilon).sqrt();
-    }
+    // Pass 2: the variance, the moving statistics and 1/sqrt(var + eps).
+    batch_norm::finish_statistics(
+        batch,
+        units,
+        z,
+        epsilon,
+        momentum,
+        moving_mean,
+        moving_var,
+        mean,
+        inv_std,
+    );
     // Pass 3: normalise each row, then the activation layer on it.
     let (gamma, beta) = (&gamma[..units], &beta[..units]);
     let mut out = match after {
