@@ -1063,15 +1063,8 @@ impl Gen<'_> {
                 }
                 LayerKind::Activation(a) => {
                     let layers = self.module("layers");
-                    let cols = *layer.output_shape.last().unwrap_or(&1);
-                    let rows = n / cols.max(1);
-                    let rows_expr = if rows == 1 {
-                        quote!(batch)
-                    } else {
-                        let r = size(rows);
-                        quote!(batch * #r)
-                    };
-                    let (cols, act) = (size(cols), ir_lit::activation(*a));
+                    let (rows_expr, cols) = activation_extent(layer, n);
+                    let act = ir_lit::activation(*a);
                     let body = quote! {
                         #layers::activation_forward(#rows_expr, #cols, #act, #src, &mut self.#out);
                     };
@@ -1554,15 +1547,8 @@ impl Gen<'_> {
                 }
                 LayerKind::Activation(a) => {
                     let layers = self.module("layers");
-                    let cols = *layer.output_shape.last().unwrap_or(&1);
-                    let rows = n / cols.max(1);
-                    let rows_expr = if rows == 1 {
-                        quote!(batch)
-                    } else {
-                        let r = size(rows);
-                        quote!(batch * #r)
-                    };
-                    let (cols, act) = (size(cols), ir_lit::activation(*a));
+                    let (rows_expr, cols) = activation_extent(layer, n);
+                    let act = ir_lit::activation(*a);
                     (
                         format!("`dx = dy ⊙ {}'`, from the forward output.", act_name(*a)),
                         quote! {
@@ -1965,4 +1951,19 @@ mod tests {
         assert_eq!(tidy("    input [28, 28] "), "input [28, 28]");
         assert_eq!(tidy("metrics = [ accuracy ]"), "metrics = [accuracy]");
     }
+}
+
+/// The `(rows, cols)` arguments of an activation layer's kernels: the activation runs over
+/// the last axis, so a sample of `n` elements is `n / cols` rows of `cols`
+/// (`batch` or `batch * rows` as an expression, and `cols` as a literal).
+fn activation_extent(layer: &ir::Layer, n: usize) -> (TokenStream, TokenStream) {
+    let cols = *layer.output_shape.last().unwrap_or(&1);
+    let rows = n / cols.max(1);
+    let rows_expr = if rows == 1 {
+        quote!(batch)
+    } else {
+        let r = size(rows);
+        quote!(batch * #r)
+    };
+    (rows_expr, size(cols))
 }
