@@ -1934,6 +1934,21 @@ fn loss_lit(l: Loss) -> TokenStream {
     }
 }
 
+/// The `(rows, cols)` arguments of an activation layer's kernels: the activation runs over
+/// the last axis, so a sample of `n` elements is `n / cols` rows of `cols`
+/// (`batch` or `batch * rows` as an expression, and `cols` as a literal).
+fn activation_extent(layer: &ir::Layer, n: usize) -> (TokenStream, TokenStream) {
+    let cols = *layer.output_shape.last().unwrap_or(&1);
+    let rows = n / cols.max(1);
+    let rows_expr = if rows == 1 {
+        quote!(batch)
+    } else {
+        let r = size(rows);
+        quote!(batch * #r)
+    };
+    (rows_expr, size(cols))
+}
+
 #[cfg(test)]
 mod tests {
     use super::tidy;
@@ -1951,19 +1966,4 @@ mod tests {
         assert_eq!(tidy("    input [28, 28] "), "input [28, 28]");
         assert_eq!(tidy("metrics = [ accuracy ]"), "metrics = [accuracy]");
     }
-}
-
-/// The `(rows, cols)` arguments of an activation layer's kernels: the activation runs over
-/// the last axis, so a sample of `n` elements is `n / cols` rows of `cols`
-/// (`batch` or `batch * rows` as an expression, and `cols` as a literal).
-fn activation_extent(layer: &ir::Layer, n: usize) -> (TokenStream, TokenStream) {
-    let cols = *layer.output_shape.last().unwrap_or(&1);
-    let rows = n / cols.max(1);
-    let rows_expr = if rows == 1 {
-        quote!(batch)
-    } else {
-        let r = size(rows);
-        quote!(batch * #r)
-    };
-    (rows_expr, size(cols))
 }
