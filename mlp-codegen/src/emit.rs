@@ -1606,14 +1606,26 @@ impl Gen<'_> {
         let opt = self.m.train.optimizer;
         let mut prelude = TokenStream::new();
         let mut lines = Vec::new();
-        for t in self.layout.trainable() {
-            let c = const_name(&self.layer(t.layer).name, t.role.as_str());
-            let reg = ir_lit::regularizer_option(t.regularizer);
-            let w = quote!(&mut self.params[Self::#c]);
-            let g = quote!(&self.grads[Self::#c]);
+        let mut tensors = self.layout.trainable();
+        for run in self.layout.update_runs() {
+            // One pass per run of adjacent tensors sharing a regulariser (the same
+            // arithmetic as one pass per tensor; see `ParamLayout::update_runs`).
+            let names: Vec<Ident> = tensors
+                .by_ref()
+                .take(run.tensors)
+                .map(|t| const_name(&self.layer(t.layer).name, t.role.as_str()))
+                .collect();
+            let c = match names.as_slice() {
+                [one] => quote!(Self::#one),
+                [first, .., last] => quote!(Self::#first.start..Self::#last.end),
+                [] => continue,
+            };
+            let reg = ir_lit::regularizer_option(run.regularizer);
+            let w = quote!(&mut self.params[#c]);
+            let g = quote!(&self.grads[#c]);
             lines.push(match opt {
                 Optimizer::Adam { .. } => quote! {
-                    #optim::adam_update(#w, #g, &mut m[Self::#c], &mut v[Self::#c], #reg, &coeffs);
+                    #optim::adam_update(#w, #g, &mut m[#c], &mut v[#c], #reg, &coeffs);
                 },
                 Optimizer::Sgd {
                     lr,
@@ -1624,7 +1636,7 @@ impl Gen<'_> {
                     let vel = if momentum == 0.0 {
                         quote!(::core::option::Option::None)
                     } else {
-                        quote!(::core::option::Option::Some(&mut self.slots[Self::#c]))
+                        quote!(::core::option::Option::Some(&mut self.slots[#c]))
                     };
                     quote! {
                         #optim::sgd_update(#w, #g, #vel, #reg, #lr, #mom, #nesterov);
@@ -1638,12 +1650,12 @@ impl Gen<'_> {
                 } => {
                     let [lr_l, rho_l, mom_l, eps_l] = [lr, rho, momentum, epsilon].map(float);
                     let mom = if momentum > 0.0 {
-                        quote!(::core::option::Option::Some(&mut momentum[Self::#c]))
+                        quote!(::core::option::Option::Some(&mut momentum[#c]))
                     } else {
                         quote!(::core::option::Option::None)
                     };
                     quote! {
-                        #optim::rmsprop_update(#w, #g, &mut mean_square[Self::#c], #mom, #reg, #lr_l, #rho_l, #mom_l, #eps_l);
+                        #optim::rmsprop_update(#w, #g, &mut mean_square[#c], #mom, #reg, #lr_l, #rho_l, #mom_l, #eps_l);
                     }
                 }
             });
@@ -1681,7 +1693,7 @@ impl Gen<'_> {
         };
         quote! {
             #[doc = #doc1]
-            #[doc = " one fused pass per tensor, in layout order, adding each tensor's regularisation gradient."]
+            #[doc = " one fused pass per run of adjacent tensors sharing a regulariser, in layout order, adding its regularisation gradient."]
             fn optimizer_step(#receiver) {
                 #prelude
                 #(#lines)*

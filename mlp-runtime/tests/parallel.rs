@@ -134,3 +134,44 @@ fn split_steps_allocate_nothing_on_the_calling_thread() {
     parallel::set_threads(1);
     assert_eq!(after - before, 0, "allocations in split training steps");
 }
+
+#[test]
+fn split_batch_gathers_convert_every_row_and_allocate_nothing() {
+    use mlp_runtime::data::Dataset;
+    let n = 50;
+    let pixels: Vec<u8> = (0..n * 784).map(|i| (i * 31 % 256) as u8).collect();
+    let images =
+        ndarray::Array2::from_shape_vec((n, 784), pixels.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let labels = ndarray::Array1::from_iter((0..n).map(|i| (i % 10) as u8));
+    let data = Dataset::new(images, vec![28, 28], labels, 10).unwrap_or_else(|e| panic!("{e}"));
+    // 37 rows (split 19 + 18 with two threads), in a shuffled order with repeats.
+    let indices: Vec<usize> = (0..37).map(|i| (i * 17 + 3) % n).collect();
+    for threads in [1, 2] {
+        parallel::set_threads(threads);
+        let mut out = vec![-1.0f32; 40 * 784];
+        data.gather_batch(&indices, &mut out);
+        let before = allocations();
+        data.gather_batch(&indices, &mut out);
+        let allocated = allocations() - before;
+        parallel::set_threads(1);
+        assert_eq!(
+            allocated, 0,
+            "allocations in a gather with {threads} threads"
+        );
+        for (r, &index) in indices.iter().enumerate() {
+            let expected: Vec<f32> = pixels[index * 784..(index + 1) * 784]
+                .iter()
+                .map(|&p| f32::from(p))
+                .collect();
+            assert_eq!(
+                bits(&out[r * 784..(r + 1) * 784]),
+                bits(&expected),
+                "row {r} with {threads} threads"
+            );
+        }
+        // Rows past the batch are untouched.
+        assert!(out[37 * 784..]
+            .iter()
+            .all(|&v| v.to_bits() == (-1.0f32).to_bits()));
+    }
+}

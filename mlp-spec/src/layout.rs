@@ -183,4 +183,106 @@ impl ParamLayout {
     pub fn trainable(&self) -> impl Iterator<Item = &TensorInfo> {
         self.tensors.iter().filter(|t| t.trainable)
     }
+
+    /// The optimiser's passes: maximal runs of trainable tensors that are adjacent in
+    /// `params` and share a regulariser, in buffer order. Every optimiser update is
+    /// element-wise, so one pass over a run computes exactly what one pass per tensor
+    /// would; fewer, longer passes cost less call overhead and split better across
+    /// threads. Allocates nothing.
+    pub fn update_runs(&self) -> impl Iterator<Item = UpdateRun> + '_ {
+        let mut tensors = self.trainable().peekable();
+        std::iter::from_fn(move || {
+            let first = tensors.next()?;
+            let mut run = UpdateRun {
+                range: first.range(),
+                regularizer: first.regularizer,
+                tensors: 1,
+            };
+            while let Some(next) =
+                tensors.next_if(|t| t.offset == run.range.end && t.regularizer == run.regularizer)
+            {
+                run.range.end += next.len;
+                run.tensors += 1;
+            }
+            Some(run)
+        })
+    }
+}
+
+/// One optimiser pass of [`ParamLayout::update_runs`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateRun {
+    /// The elements of `params` (and of the gradients and each optimiser slot) it updates.
+    pub range: std::ops::Range<usize>,
+    /// The regulariser every tensor of the run has.
+    pub regularizer: Option<Regularizer>,
+    /// How many consecutive trainable tensors the run covers.
+    pub tensors: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ParamLayout, UpdateRun};
+    use crate::ir::Regularizer;
+
+    fn runs(source: &str) -> Vec<UpdateRun> {
+        let spec = crate::compile(source).unwrap_or_else(|e| panic!("{e:?}"));
+        ParamLayout::new(&spec.models[0]).update_runs().collect()
+    }
+
+    #[test]
+    fn tensors_without_penalties_form_one_run() {
+        let all = runs(include_str!("../../specs/notebook/baseline.mlp"));
+        // 784·64 + 64 + 64·32 + 32 + 32·10 + 10 parameters, six tensors, one pass.
+        assert_eq!(
+            all,
+            [UpdateRun {
+                range: 0..52_650,
+                regularizer: None,
+                tensors: 6
+            }]
+        );
+    }
+
+    #[test]
+    fn a_change_of_regulariser_starts_a_new_run() {
+        let all = runs(include_str!("../../specs/notebook/l2.mlp"));
+        let l2 = Some(Regularizer { l1: 0.0, l2: 0.001 });
+        // The two hidden kernels carry the penalty; their biases and the output layer do
+        // not, so the last bias, kernel and bias share one run.
+        let expected: Vec<(usize, usize, Option<Regularizer>, usize)> = vec![
+            (0, 50_176, l2, 1),
+            (50_176, 50_240, None, 1),
+            (50_240, 52_288, l2, 1),
+            (52_288, 52_650, None, 3),
+        ];
+        let got: Vec<_> = all
+            .iter()
+            .map(|r| (r.range.start, r.range.end, r.regularizer, r.tensors))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn runs_cover_every_trainable_element_once_in_order() {
+        for source in [
+            include_str!("../../specs/notebook/batchnorm.mlp"),
+            include_str!("../../specs/examples/zoo.mlp"),
+        ] {
+            let spec = crate::compile(source).unwrap_or_else(|e| panic!("{e:?}"));
+            for model in &spec.models {
+                let layout = ParamLayout::new(model);
+                let mut next = 0;
+                let mut tensors = 0;
+                for run in layout.update_runs() {
+                    assert_eq!(run.range.start, next);
+                    assert!(run.range.end > run.range.start);
+                    next = run.range.end;
+                    tensors += run.tensors;
+                }
+                assert_eq!(next, layout.trainable_len);
+                assert_eq!(tensors, layout.trainable().count());
+            }
+        }
+    }
 }

@@ -217,6 +217,16 @@ impl Dataset {
     /// `>= len()`: both are bugs of the caller, which sizes `out` for its largest batch and
     /// draws indices from `0..len()`.
     pub fn gather_batch(&self, indices: &[usize], out: &mut [f32]) {
+        let features = self.features();
+        // Rows are independent: with kernel threads on, each gathers a block of them.
+        crate::kernels::parallel::for_row_blocks(out, indices.len(), features, &|first, block| {
+            let rows = block.len() / features.max(1);
+            self.gather_rows(&indices[first..first + rows], block);
+        });
+    }
+
+    /// [`Dataset::gather_batch`] on the calling thread.
+    fn gather_rows(&self, indices: &[usize], out: &mut [f32]) {
         // How many samples ahead to prefetch: enough to cover DRAM latency, few enough to
         // stay in L1 (a few 784-byte MNIST rows).
         const AHEAD: usize = 4;

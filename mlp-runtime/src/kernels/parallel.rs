@@ -346,6 +346,42 @@ pub(crate) fn for_ranges3(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]
     });
 }
 
+/// Smallest number of rows [`for_row_blocks`] splits across threads.
+const PAR_MIN_ROWS: usize = 16;
+
+/// Calls `f(first_row, block)` on contiguous blocks of whole rows of `out` (`rows` rows of
+/// `row_len` elements), one block per kernel thread when there are at least 16 rows, else
+/// once on all of them. For row-wise passes (each output row depends only on its own
+/// inputs), whose results are then identical to a single call.
+///
+/// # Panics
+/// If `out` is shorter than `rows · row_len`.
+pub(crate) fn for_row_blocks(
+    out: &mut [f32],
+    rows: usize,
+    row_len: usize,
+    f: &(dyn Fn(usize, &mut [f32]) + Sync),
+) {
+    let out = &mut out[..rows * row_len];
+    let parts = threads();
+    if parts < 2 || rows < PAR_MIN_ROWS || row_len == 0 {
+        f(0, out);
+        return;
+    }
+    let base = RawMut(out.as_mut_ptr());
+    run(parts, &|part| {
+        let (r0, r1) = piece(rows, parts, 1, part);
+        if r0 < r1 {
+            // SAFETY: rows `r0..r1` lie within `out`, and the row blocks of different parts
+            // are disjoint; the borrow of `out` is held (unused) until `run` returns.
+            let block = unsafe {
+                std::slice::from_raw_parts_mut(base.ptr().add(r0 * row_len), (r1 - r0) * row_len)
+            };
+            f(r0, block);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::piece;

@@ -95,7 +95,9 @@ pub fn update_tensor(
     }
 }
 
-/// One optimiser step over every trainable tensor of `layout`, in layout order.
+/// One optimiser step over every trainable tensor of `layout`, in layout order: one pass per
+/// [`update_runs`](crate::layout::ParamLayout::update_runs) run (adjacent tensors sharing a
+/// regulariser), which computes exactly what one pass per tensor would.
 pub fn step(
     opt: &Optimizer,
     t: u64,
@@ -104,17 +106,17 @@ pub fn step(
     grads: &[f32],
     state: &mut [f32],
 ) {
-    for tensor in layout.trainable() {
-        let r = tensor.range();
+    for run in layout.update_runs() {
+        let r = run.range;
         update_tensor(
             opt,
             t,
             layout.trainable_len,
-            tensor.offset,
+            r.start,
             &mut params[r.clone()],
             &grads[r],
             state,
-            tensor.regularizer,
+            run.regularizer,
         );
     }
 }
