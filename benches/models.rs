@@ -1,7 +1,8 @@
 //! Whole-model benchmarks of the notebook baseline (784-64-32-10, `ReLU`, softmax, Adam,
 //! batch 32): the code `include_mlp!` generates, the dynamic `Network` running the same IR,
 //! and a hand-written `ndarray` + `matrixmultiply` loop of the same model
-//! ([`handwritten`]), side by side so their ratios come from one run.
+//! (`mlp_cli::handwritten`, the copy `mlp bench` measures too), side by side so their
+//! ratios come from one run.
 //!
 //! Rows: one training epoch over 60 000 images (`fit`, one epoch, no validation: shuffle,
 //! gather u8 -> f32, 1875 steps), the batch-1 forward pass, and 10 000 images forward in
@@ -17,9 +18,8 @@ use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
 use mlp::runtime::data::{load_mnist_with, Dataset, LoadOptions};
 use mlp::runtime::{fit, FitOptions, Model, Network};
+use mlp_cli::handwritten;
 use ndarray::{Array1, Array2};
-
-mod handwritten;
 
 mlp::include_mlp!("specs/notebook/baseline.mlp");
 
@@ -90,6 +90,14 @@ fn bench_fit<M: Model>(bencher: Bencher, model: &mut M) {
     });
 }
 
+/// The hand-written baseline with the generated model's shapes and optimiser.
+fn hand_written() -> handwritten::HandWritten {
+    match handwritten::HandWritten::new(Baseline::new(0).ir(), 0) {
+        Ok(model) => model,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// Runs `f` with the kernels split across `threads` threads, then back to one.
 fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     mlp::runtime::kernels::parallel::set_threads(threads);
@@ -129,7 +137,7 @@ mod two_threads {
 
 /// One training epoch over 60 000 images.
 mod train_epoch {
-    use super::{bench_fit, black_box, handwritten, train_set, Baseline, Bencher, Model, Network};
+    use super::{bench_fit, black_box, hand_written, train_set, Baseline, Bencher, Model, Network};
 
     #[divan::bench(sample_count = 5, sample_size = 1)]
     fn generated(bencher: Bencher) {
@@ -148,7 +156,7 @@ mod train_epoch {
     #[divan::bench(sample_count = 5, sample_size = 1)]
     fn handwritten(bencher: Bencher) {
         let data = train_set();
-        let mut model = handwritten::HandWritten::new(0);
+        let mut model = hand_written();
         let mut epoch = 0;
         bencher.bench_local(|| {
             epoch += 1;
@@ -159,7 +167,7 @@ mod train_epoch {
 
 /// Inference on one image (latency).
 mod forward_batch1 {
-    use super::{black_box, handwritten, inputs, Baseline, Bencher, Model, Network};
+    use super::{black_box, hand_written, inputs, Baseline, Bencher, Model, Network};
     use ndarray::ArrayView2;
 
     #[divan::bench]
@@ -182,7 +190,7 @@ mod forward_batch1 {
 
     #[divan::bench]
     fn handwritten(bencher: Bencher) {
-        let model = handwritten::HandWritten::new(0);
+        let model = hand_written();
         let x = inputs(1);
         let view = match ArrayView2::from_shape((1, 784), &x) {
             Ok(v) => v,
@@ -194,7 +202,7 @@ mod forward_batch1 {
 
 /// 10 000 images forward in batches of 1000 (throughput; items are images).
 mod infer_10k {
-    use super::{black_box, handwritten, inputs, Baseline, Bencher, ItemsCount, Model, Network};
+    use super::{black_box, hand_written, inputs, Baseline, Bencher, ItemsCount, Model, Network};
     use ndarray::ArrayView2;
 
     const IMAGES: usize = 10_000;
@@ -227,7 +235,7 @@ mod infer_10k {
 
     #[divan::bench(sample_count = 20)]
     fn handwritten(bencher: Bencher) {
-        let model = handwritten::HandWritten::new(0);
+        let model = hand_written();
         let x = inputs(IMAGES);
         bencher.counter(ItemsCount::new(IMAGES)).bench_local(|| {
             let mut acc = 0.0;

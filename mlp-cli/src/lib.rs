@@ -6,11 +6,14 @@
 //! - [`history`]: a `History` as JSON or CSV; [`results`]: the `results.md` table;
 //!   [`plot`]: line charts of a metric per epoch as PNG.
 //! - [`notebook`]: the whole notebook run (the example is a thin `main` over it).
+//! - [`handwritten`]: the notebook's kind of model written by hand with `ndarray`, the
+//!   baseline `mlp bench` and the workspace's benches compare with.
 //!
 //! Every file is written atomically ([`atomic`]): a temporary file in the target's folder,
 //! renamed over the target once complete, so a failure never leaves a partial file.
 
 pub mod atomic;
+pub mod handwritten;
 pub mod history;
 pub mod jobs;
 pub mod notebook;

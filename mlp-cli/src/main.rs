@@ -24,6 +24,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mlp_runtime::testing::CountingAllocator;
+
+/// Counts heap allocations per thread, so `mlp bench` can report them per training step
+/// (one thread-local increment per allocation: no measurable cost elsewhere).
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// Declarative neural-network specs, Keras-exact.
 #[derive(Debug, Parser)]
