@@ -7,12 +7,17 @@
 //! updated in place from one iteration to the next; the hyper-parameters keep every value
 //! finite and normal over any number of iterations (the gradient is fixed, so the
 //! optimiser slots converge and `w` drifts linearly at worst).
+//!
+//! Everything runs on one thread except `adam_two_threads`, the same Adam pass split across
+//! the kernel pool ([`parallel::set_threads`]`(2)`): the measure of whether splitting an
+//! update of this size pays for the hand-off.
 
 use std::fmt;
 
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
 use mlp_runtime::ir::Regularizer;
+use mlp_runtime::kernels::parallel;
 use mlp_runtime::optim::{adam_update, rmsprop_update, sgd_update, AdamCoeffs};
 
 fn main() {
@@ -73,6 +78,17 @@ fn buffers() -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
 
 #[divan::bench(args = PENALTIES)]
 fn adam(bencher: Bencher, p: Penalty) {
+    adam_on_threads(bencher, p, 1);
+}
+
+#[divan::bench(args = PENALTIES)]
+fn adam_two_threads(bencher: Bencher, p: Penalty) {
+    adam_on_threads(bencher, p, 2);
+}
+
+/// Adam with the kernel pool at `threads` (restored to one thread afterwards).
+fn adam_on_threads(bencher: Bencher, p: Penalty, threads: usize) {
+    parallel::set_threads(threads);
     let (mut w, g, mut m, mut v) = buffers();
     let reg = p.regularizer();
     let c = AdamCoeffs::new(1e-3, 0.9, 0.999, 1e-7, 10);
@@ -86,6 +102,7 @@ fn adam(bencher: Bencher, p: Penalty) {
             &c,
         );
     });
+    parallel::set_threads(1);
 }
 
 /// SGD with `momentum` (0: the plain rule) and `nesterov`.

@@ -2,7 +2,7 @@
 //! `inc = lr·g / (sqrt(a) + ε)`; without momentum `w -= inc`, with momentum
 //! `m = momentum·m + inc; w -= m`.
 //!
-//! Each rule is one loop compiled per instruction set ([`multiversion!`]) and instantiated
+//! Each rule is one loop compiled per instruction set (`kernels::multiversion`) and instantiated
 //! once per penalty kind (none / `reg`), so the hot loop does not branch on the penalty.
 //! Every path computes the f32 operations of the formulas above in the same order (`sqrt`
 //! and `/` are correctly rounded everywhere), so results do not depend on the instruction

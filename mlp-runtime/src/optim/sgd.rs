@@ -2,7 +2,7 @@
 //! `v = -lr·g + momentum·v`, then `w += v`, or with Nesterov `w += -lr·g + momentum·v`
 //! (using the new `v`).
 //!
-//! Each rule is one loop compiled per instruction set ([`multiversion!`]); the loops are
+//! Each rule is one loop compiled per instruction set (`kernels::multiversion`); the loops are
 //! instantiated once per penalty kind (none / `reg`) and, with momentum, per Nesterov flag,
 //! so the hot loop branches on neither. Every path computes the f32 operations of the
 //! formulas above in the same order, so results do not depend on the instruction set.
