@@ -9,6 +9,7 @@
 //! an epoch, once, with `--quick`). Heap allocations are counted on the calling thread
 //! around a run of `train_step` calls on one gathered batch, after the warm-up.
 
+use std::borrow::Cow;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -73,6 +74,17 @@ impl Setup<'_> {
             self.train.len().min(6000)
         } else {
             self.train.len()
+        }
+    }
+
+    /// The samples of a timed epoch: all of them, or a copy of the first tenth with
+    /// `--quick` (no copy of the whole set, which would only inflate the peak RSS).
+    fn epoch_data(&self) -> Cow<'_, Dataset> {
+        let samples = self.epoch_samples();
+        if samples == self.train.len() {
+            Cow::Borrowed(self.train)
+        } else {
+            Cow::Owned(self.train.slice(0..samples))
         }
     }
 
@@ -153,7 +165,7 @@ pub fn measure<M: Model>(
     let allocs_per_step = (allocations() - before) as f64 / counted as f64;
 
     // Steady-state epochs through `fit`.
-    let subset = setup.train.slice(0..setup.epoch_samples());
+    let subset = setup.epoch_data();
     let mut times = Vec::new();
     for epoch in 1..=setup.epochs() {
         let start = Instant::now();
@@ -216,7 +228,7 @@ pub fn measure<M: Model>(
 pub fn measure_handwritten(setup: &Setup<'_>, mut model: HandWritten) -> Baseline {
     let batch = setup.batch();
     black_box(model.epoch(&setup.train.slice(0..setup.warm_up_samples()), batch, 0));
-    let subset = setup.train.slice(0..setup.epoch_samples());
+    let subset = setup.epoch_data();
     let times = (0..setup.epochs())
         .map(|epoch| {
             let start = Instant::now();
