@@ -101,6 +101,18 @@ pub mod inline {
                 seed = 5
             }
         }
+
+        /// One softmax layer on two inputs, for the denormal-flushing test.
+        model DecayingMoment {
+            input [2]
+            Dense(2, activation = softmax)
+
+            train {
+                optimizer = adam(lr = 0.001)
+                loss = sparse_categorical_crossentropy
+                batch = 1
+            }
+        }
     }
 }
 
@@ -486,4 +498,75 @@ fn training_steps_and_forward_passes_allocate_nothing() {
     assert_allocation_free(examples::Zoo::new(0));
     assert_allocation_free(examples::NormalFamily::new(0));
     assert_allocation_free(inline::RmsMomentum::new(0));
+}
+
+/// Trains `model` one sample at a time: input 0 is lit in the first step only, so its two
+/// weights get one gradient and then exact zeros, and Adam's first moment of those weights
+/// decays by β1 = 0.9 a step for `steps` steps. Returns the optimiser slots and parameters.
+fn decay_first_moment<M: Model>(model: &mut M, steps: usize) -> (Vec<f32>, Vec<f32>) {
+    model.train_step(&[1.0, 1.0], &[0], 1);
+    for step in 1..steps {
+        model.train_step(&[0.0, 1.0], &[u8::from(step % 2 == 1)], 1);
+    }
+    let slots = model.optimizer_slots().unwrap_or_default().to_vec();
+    (slots, model.params().to_vec())
+}
+
+/// TensorFlow flushes denormals to zero, and so do we (`kernels::FlushDenormals`): where
+/// plain f32 arithmetic takes a decaying Adam moment into denormals, the flushed step
+/// leaves it a normal number, in the generated code and in `Network` alike, and no
+/// denormal is left anywhere.
+#[test]
+fn models_flush_denormals_to_zero_as_tensorflow_does() {
+    let mut generated = inline::DecayingMoment::new(0);
+    let mut network = Network::new(generated.ir(), 0, 1).unwrap_or_else(|e| panic!("{e}"));
+    // The moment after the first step, then the same decay in plain f32 (this thread does
+    // not flush): how many steps until it is denormal, and how deep.
+    let mut probe = inline::DecayingMoment::new(0);
+    probe.train_step(&[1.0, 1.0], &[0], 1);
+    let first = probe.optimizer_slots().unwrap_or_default()[0];
+    assert!(
+        first.is_normal(),
+        "the first step gives input 0 a moment: {first}"
+    );
+    let mut plain = first;
+    let mut steps = 1;
+    while !plain.is_subnormal() {
+        plain += (0.0 - plain) * 0.1;
+        steps += 1;
+    }
+    for _ in 0..20 {
+        plain += (0.0 - plain) * 0.1;
+        steps += 1;
+    }
+    assert!(
+        plain.is_subnormal() && plain != 0.0,
+        "the control reaches a denormal"
+    );
+
+    let (g_slots, g_params) = decay_first_moment(&mut generated, steps);
+    let (n_slots, n_params) = decay_first_moment(&mut network, steps);
+    assert_eq!(bits(&g_slots), bits(&n_slots), "generated vs Network slots");
+    assert_eq!(
+        bits(&g_params),
+        bits(&n_params),
+        "generated vs Network params"
+    );
+    // Kernel row 0 (input 0) is elements 0 and 1 of slot 0 (m). With denormals flushed,
+    // the decay stops where its step `(0 - m)·(1 - β1)` would be denormal: that step
+    // flushes to 0, so m stays a small normal number instead of sinking into denormals.
+    for &m in &g_slots[..2] {
+        assert!(
+            m.is_normal(),
+            "m of a weight without gradient stays normal: {m:e}"
+        );
+        assert!(
+            (m * 0.1).abs() < f32::MIN_POSITIVE,
+            "the decay stopped only where its step became denormal: {m:e}"
+        );
+    }
+    assert!(
+        !g_slots.iter().chain(&g_params).any(|v| v.is_subnormal()),
+        "no denormal survives in the slots or parameters"
+    );
 }

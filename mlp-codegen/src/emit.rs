@@ -28,6 +28,7 @@ use std::fmt::Write as _;
 const MODULES: &[(&str, &str)] = &[
     ("epilogue", "kernels::epilogue"),
     ("init", "init"),
+    ("kernels", "kernels"),
     ("layers", "layers"),
     ("loss", "loss"),
     ("optim", "optim"),
@@ -1720,6 +1721,8 @@ impl Gen<'_> {
 
     fn model_impl(&self) -> TokenStream {
         let ty = &self.ty;
+        // Every computation runs with denormals flushed, as TensorFlow's kernels do.
+        let kernels = self.module("kernels");
         let modal = self.any_mode_dependent();
         let (infer, train) = if modal {
             (quote!(, false), quote!(, true))
@@ -1816,6 +1819,7 @@ impl Gen<'_> {
                 }
 
                 fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
+                    let _denormals = #kernels::FlushDenormals::new();
                     #fold
                     self.run_forward(x, batch #infer);
                     let n = batch * #units;
@@ -1823,12 +1827,14 @@ impl Gen<'_> {
                 }
 
                 fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+                    let _denormals = #kernels::FlushDenormals::new();
                     #fold
                     self.run_forward(x, batch #infer);
                     self.loss(labels, batch, false)
                 }
 
                 fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+                    let _denormals = #kernels::FlushDenormals::new();
                     #unfold
                     self.run_forward(x, batch #train);
                     let stats = self.loss(labels, batch, true);
@@ -1837,6 +1843,7 @@ impl Gen<'_> {
                 }
 
                 fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+                    let _denormals = #kernels::FlushDenormals::new();
                     let stats = self.compute_gradients(x, labels, batch);
                     #unfold
                     self.optimizer_step();

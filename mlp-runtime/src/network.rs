@@ -27,7 +27,7 @@
 //!    included) with `t = iterations + 1`; then `iterations += 1`.
 
 use crate::init;
-use crate::kernels::epilogue;
+use crate::kernels::{epilogue, FlushDenormals};
 use crate::layers::{
     activation_backward, activation_forward, batch_norm_backward, batch_norm_forward_infer,
     batch_norm_forward_train, dense_backward, dense_batch_norm_forward_train, dense_forward,
@@ -768,6 +768,7 @@ impl Model for Network {
     }
 
     fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
+        let _denormals = FlushDenormals::new();
         self.run_forward(x, batch, false);
         let n = batch * self.units;
         let last = self.last_buf();
@@ -787,16 +788,19 @@ impl Model for Network {
     }
 
     fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+        let _denormals = FlushDenormals::new();
         self.forward_loss(x, labels, batch, false)
     }
 
     fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+        let _denormals = FlushDenormals::new();
         let stats = self.forward_loss(x, labels, batch, true);
         self.run_backward(x, batch);
         stats
     }
 
     fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+        let _denormals = FlushDenormals::new();
         let stats = self.compute_gradients(x, labels, batch);
         optim::step(
             &self.ir.train.optimizer,

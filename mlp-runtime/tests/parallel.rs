@@ -175,3 +175,39 @@ fn split_batch_gathers_convert_every_row_and_allocate_nothing() {
             .all(|&v| v.to_bits() == (-1.0f32).to_bits()));
     }
 }
+
+#[test]
+fn kernel_threads_compute_in_the_callers_denormal_mode() {
+    use mlp_runtime::kernels::FlushDenormals;
+    // Products of 1e-20 · 1e-20 = 1e-40 are denormal: kept by default, zero when flushed.
+    let (m, k, n) = (256, 64, 64);
+    let a = vec![1e-20f32; m * k];
+    let b = vec![1e-20f32; k * n];
+    let product = || {
+        let mut c = vec![1.0f32; m * n];
+        matmul(m, k, n, &a, &b, &mut c, false);
+        c
+    };
+    same_with_two_threads("product with denormals kept", product);
+    same_with_two_threads("product with denormals flushed", || {
+        let _flush = FlushDenormals::new();
+        product()
+    });
+    parallel::set_threads(2);
+    let kept = product();
+    let flushed = {
+        let _flush = FlushDenormals::new();
+        product()
+    };
+    parallel::set_threads(1);
+    assert!(
+        kept.iter().all(|v| v.is_subnormal()),
+        "denormals kept outside the guard"
+    );
+    if cfg!(target_arch = "x86_64") {
+        assert!(
+            flushed.iter().all(|v| v.to_bits() == 0),
+            "every row, on either thread, flushed to +0 inside the guard"
+        );
+    }
+}

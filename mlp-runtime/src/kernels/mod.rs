@@ -7,10 +7,12 @@
 
 pub mod convert;
 pub mod epilogue;
+pub mod fp;
 pub mod gemm;
 pub(crate) mod multiversion;
 pub mod parallel;
 pub mod reduce;
 pub mod reference;
 
+pub use fp::FlushDenormals;
 pub use gemm::{matmul, matmul_at, matmul_bt};

@@ -10,6 +10,8 @@
 //! - Nothing allocates after [`set_threads`]: a job is a borrowed closure published through
 //!   an atomic generation counter; workers spin briefly (a training step issues a job every
 //!   few microseconds) and then park, so an idle process burns no CPU.
+//! - Parts run in the floating-point mode of the thread that called (denormals flushed or
+//!   not, see [`super::fp`]): a worker switches to it before running a part.
 //! - The pool serves one caller at a time. A call made while another thread holds it (two
 //!   models training in parallel threads) or from inside a job simply runs all its pieces
 //!   itself, which gives the same results.
@@ -18,7 +20,7 @@
 use std::cell::UnsafeCell;
 use std::hint::spin_loop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -72,6 +74,8 @@ struct Pool {
     busy: AtomicBool,
     /// A worker's part panicked during the current job.
     panicked: AtomicBool,
+    /// The caller's floating-point control word for the current job (see [`super::fp`]).
+    fp_mode: AtomicU32,
     /// The current job's closure, its lifetime erased (see the protocol above).
     job: UnsafeCell<*const (dyn Fn(usize) + Sync)>,
 }
@@ -136,6 +140,7 @@ impl Pool {
             sleepers: AtomicUsize::new(0),
             busy: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
+            fp_mode: AtomicU32::new(super::fp::mode()),
             job: UnsafeCell::new(&nothing as &(dyn Fn(usize) + Sync)),
         };
         for index in 0..workers {
@@ -159,8 +164,10 @@ impl Pool {
         pool
     }
 
-    /// Claims and runs parts of the current job until none is left.
-    fn help(&self) {
+    /// Claims and runs parts of the current job until none is left. A worker passes its
+    /// floating-point mode in `fp_mode` and adopts the caller's before running a part; the
+    /// caller passes `None`.
+    fn help(&self, mut fp_mode: Option<&mut u32>) {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             let (_, parts, next) = unpack(state);
@@ -174,6 +181,14 @@ impl Pool {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
+                    if let Some(current) = fp_mode.as_deref_mut() {
+                        // Published before `state` (which the claim synchronised with).
+                        let wanted = self.fp_mode.load(Ordering::Relaxed);
+                        if *current != wanted {
+                            super::fp::set_mode(wanted);
+                            *current = wanted;
+                        }
+                    }
                     // SAFETY: the claim synchronised with the job's publication, and the
                     // holder keeps the closure alive until this part is counted done.
                     let f = unsafe { &**self.job.get() };
@@ -191,9 +206,10 @@ impl Pool {
     /// A worker's loop: wait for a new generation, help with it, repeat.
     fn work(&self) {
         let mut seen = 0;
+        let mut fp_mode = super::fp::mode();
         loop {
             seen = self.wait_for_job(seen);
-            self.help();
+            self.help(Some(&mut fp_mode));
         }
     }
 
@@ -262,6 +278,7 @@ pub(crate) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     // the slot until the new state is published below.
     unsafe { *pool.job.get() = erased };
     pool.done.store(0, Ordering::Relaxed);
+    pool.fp_mode.store(super::fp::mode(), Ordering::Relaxed);
     let (generation, _, _) = unpack(pool.state.load(Ordering::Relaxed));
     let next_generation = (generation + 1) & u64::from(u32::MAX);
     pool.state.store(
@@ -273,7 +290,7 @@ pub(crate) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) {
             worker.unpark();
         }
     }
-    pool.help();
+    pool.help(None);
     let mut spins = 0u32;
     while pool.done.load(Ordering::Acquire) != parts {
         spins = spins.wrapping_add(1);
