@@ -370,6 +370,10 @@ pub fn fit_continue<M: Model + ?Sized>(
             let b = idx.len();
             train.gather_batch(idx, &mut x);
             train.gather_labels(idx, &mut labels);
+            // The next batch's rows load from memory while this step computes.
+            if let Some(next) = order.chunks(batch_size).nth(step + 1) {
+                train.prefetch_batch(next);
+            }
             let stats = model.train_step(&x, &labels, b);
             if !stats.loss.is_finite() && opts.on_nan == OnNan::Stop {
                 let layer = model

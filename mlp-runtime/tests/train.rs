@@ -215,3 +215,11 @@ fn errors_instead_of_panics() {
     ));
     assert!(Network::new(&small_model(), 1, 0).is_err());
 }
+
+/// `fit` prefetches the next batch's rows; indices past the end are skipped, not a panic.
+#[test]
+fn prefetching_skips_indices_past_the_end() {
+    let data = synthetic(10, 1);
+    data.prefetch_batch(&[0, 9, 9, 3, 10, usize::MAX]);
+    data.prefetch_batch(&[]);
+}

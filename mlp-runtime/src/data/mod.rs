@@ -225,6 +225,21 @@ impl Dataset {
         });
     }
 
+    /// Asks the CPU to start loading the images of the samples `indices` into its caches,
+    /// so that a later [`Dataset::gather_batch`] of them does not wait for memory. `fit`
+    /// calls it for the next batch before each training step: a shuffled batch reads rows
+    /// scattered over the whole dataset, which does not fit the last-level cache. No effect
+    /// on any result; a no-op off `x86_64`. Out-of-range indices are skipped.
+    pub fn prefetch_batch(&self, indices: &[usize]) {
+        for &index in indices {
+            if index < self.len() {
+                if let Some(src) = self.images.row(index).to_slice() {
+                    crate::kernels::convert::prefetch(src);
+                }
+            }
+        }
+    }
+
     /// [`Dataset::gather_batch`] on the calling thread.
     fn gather_rows(&self, indices: &[usize], out: &mut [f32]) {
         // How many samples ahead to prefetch: enough to cover DRAM latency, few enough to
