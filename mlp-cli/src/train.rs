@@ -14,6 +14,7 @@ use mlp_cli::progress::{Mode, Reporter};
 use mlp_cli::{history, OutputError};
 use mlp_runtime::data::load_mnist;
 use mlp_runtime::ir::{Metric, Model, Spec};
+use mlp_runtime::kernels::parallel;
 use mlp_runtime::{fit_continue, FitOptions, Network};
 
 use crate::checkpoint_args::{self, CheckpointArgs};
@@ -50,6 +51,10 @@ pub struct TrainArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Threads the kernels split each step across [default: one per core]; results do not
+    /// depend on it.
+    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive, allow_negative_numbers = true)]
+    pub threads: Option<usize>,
     /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`, `--on-nan`.
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
@@ -88,6 +93,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     options.on_nan = args.checkpoint.on_nan();
     let data = load_mnist(args.data.as_deref())?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    parallel::set_threads(args.threads.unwrap_or(cores));
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
     options.batch_size = options.batch_size.min(data.train.len().max(1));

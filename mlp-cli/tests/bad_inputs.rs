@@ -396,6 +396,8 @@ fn flag_cases() -> Vec<Case> {
     vec![
         flag("batch 0", &[T, S, "--batch", "0"], "--batch"),
         flag("epochs 0", &[T, S, "--epochs", "0"], "--epochs"),
+        flag("threads 0", &[T, S, "--threads", "0"], "--threads"),
+        flag("threads -2", &[T, S, "--threads=-2"], "--threads"),
         flag("batch -1", &[T, S, "--batch", "-1"], "--batch"),
         flag("epochs -3", &[T, S, "--epochs=-3"], "--epochs"),
         flag(

@@ -135,6 +135,47 @@ fn train_one_epoch_prints_a_keras_line_and_writes_history_and_plot() {
     assert_eq!(listing(out.path()), ["h.json", "loss.png"]);
 }
 
+/// `--threads` changes how fast, never what: one and two kernel threads write the same
+/// History (every value but the epoch's wall-clock seconds).
+#[test]
+fn train_history_is_the_same_with_one_or_two_threads() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let spec = fixture("tiny.mlp");
+    let data = data_dir();
+    let mut histories = Vec::new();
+    for threads in ["1", "2"] {
+        let file = format!("h{threads}.json");
+        let output = mlp(
+            out.path(),
+            &[
+                "train",
+                spec.to_str().expect("utf-8 path"),
+                "--epochs",
+                "1",
+                "--quiet",
+                "--threads",
+                threads,
+                "--data",
+                data.to_str().expect("utf-8 path"),
+                "--history",
+                &file,
+            ],
+        );
+        assert_exit(&output, 0);
+        let mut history: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.path().join(&file)).expect("history"))
+                .expect("JSON");
+        history["epoch_seconds"] = serde_json::Value::Null;
+        histories.push(history);
+    }
+    assert!(
+        histories[0]["loss"][0].as_f64().is_some(),
+        "{}",
+        histories[0]
+    );
+    assert_eq!(histories[0], histories[1]);
+}
+
 #[test]
 fn train_writes_csv_history_and_quiet_prints_nothing() {
     let out = tempfile::tempdir().expect("temp dir");
