@@ -99,28 +99,8 @@ multiversion! {
 mod tests {
     use super::{adam_plain_on, adam_regularized_on, AdamCoeffs};
     use crate::kernels::gemm::Isa;
+    use crate::optim::sgd::tests::{bits, values};
     use mlp_spec::ir::Regularizer;
-
-    /// Deterministic values in roughly [-1, 1), including exact zeros (the L1 sign).
-    fn values(n: usize, salt: u64) -> Vec<f32> {
-        let mut s = salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|i| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                if i % 11 == 0 {
-                    0.0
-                } else {
-                    (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-                }
-            })
-            .collect()
-    }
-
-    fn bits(v: &[f32]) -> Vec<u32> {
-        v.iter().map(|x| x.to_bits()).collect()
-    }
 
     /// The scalar Keras formula, written out independently of the kernel.
     fn reference(
