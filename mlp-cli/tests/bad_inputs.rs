@@ -758,6 +758,17 @@ fn data_cases() -> Vec<Case> {
             1,
             "mnist.npz",
         ),
+        Case {
+            name: "bench on an empty test set",
+            prepare: |d| {
+                write(d, TEST_IMAGES, &images(0));
+                write(d, TEST_LABELS, &idx_labels(0, &[]));
+            },
+            args: &["bench", "tiny.mlp", "--quick", "--data", "data"],
+            outputs: false,
+            code: 1,
+            cause: Cause::Line("test set is empty"),
+        },
     ]
 }
 

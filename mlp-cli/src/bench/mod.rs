@@ -31,7 +31,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mlp_cli::handwritten::HandWritten;
-use mlp_runtime::data::load_mnist;
+use mlp_runtime::data::{load_mnist, DataError};
 use mlp_runtime::ir::Model as IrModel;
 use mlp_runtime::kernels::parallel;
 use mlp_runtime::Network;
@@ -116,6 +116,17 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         }
     }
     let data = load_mnist(args.data.as_deref())?;
+    for (set, what) in [(&data.train, "training"), (&data.test, "test")] {
+        if set.is_empty() {
+            return Err(DataError::InvalidDataset {
+                reason: format!(
+                    "the {what} set is empty; `mlp bench` trains on the training images and \
+                     measures inference on the test images"
+                ),
+            }
+            .into());
+        }
+    }
     let peak = peak_gflops(args.quick);
     println!("kernel peak (GEMM 512x512x512, {threads} thread(s)): {peak:.1} GFLOP/s");
     let mut reports = Vec::new();
