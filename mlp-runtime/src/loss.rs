@@ -16,6 +16,7 @@
 //! - Accuracy: arg-max (first maximum) equals the label when `units ≥ 2`; `(p > 0.5) ==
 //!   label` when `units == 1` ([`correct_count`]).
 
+use crate::kernels::math::exp_in_place;
 use mlp_spec::ir::{self, Loss};
 
 /// Keras's `epsilon()` used for clipping probabilities.
@@ -70,15 +71,28 @@ pub fn softmax_cross_entropy(
     let inv_batch = 1.0 / batch as f32;
     let mut total = 0.0f64;
     let mut correct = 0;
+    if classes == 0 {
+        return BatchLoss { loss: 0.0, correct };
+    }
+    // `z - max(z)` row by row, then one vectorised `exp` over the whole batch.
+    for (z, p) in logits[..n]
+        .chunks_exact(classes)
+        .zip(probs[..n].chunks_exact_mut(classes))
+    {
+        let max = row_max(z);
+        for (pi, &zi) in p.iter_mut().zip(z) {
+            *pi = zi - max;
+        }
+    }
+    exp_in_place(&mut probs[..n]);
     for r in 0..batch {
         let z = &logits[r * classes..(r + 1) * classes];
         let p = &mut probs[r * classes..(r + 1) * classes];
         let y = usize::from(labels[r]);
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let max = row_max(z);
         let mut sum = 0.0f32;
-        for (pi, &zi) in p.iter_mut().zip(z) {
-            *pi = (zi - max).exp();
-            sum += *pi;
+        for &pi in p.iter() {
+            sum += pi;
         }
         let inv = 1.0 / sum;
         for pi in p.iter_mut() {
@@ -100,6 +114,12 @@ pub fn softmax_cross_entropy(
         loss: (total / batch as f64) as f32,
         correct,
     }
+}
+
+/// The largest element of a row (`-∞` for an empty one; NaN elements are skipped, as by
+/// `f32::max`).
+fn row_max(z: &[f32]) -> f32 {
+    z.iter().copied().fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// A loss computed from the model's output `out[batch, units]` (probabilities or values),

@@ -99,14 +99,17 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Numerically stable softmax of one row in place: `e^(x - max) / Σ e^(x - max)`.
+/// Numerically stable softmax of one row in place: `e^(x - max) / Σ e^(x - max)`, with the
+/// vectorisable [`super::math::exp`] (the same values as the loss's softmax).
 #[inline]
 pub fn softmax_row(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
     for v in row.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
+        *v = super::math::exp(*v - max);
+    }
+    let mut sum = 0.0f32;
+    for &v in row.iter() {
+        sum += v;
     }
     let inv = 1.0 / sum;
     for v in row.iter_mut() {

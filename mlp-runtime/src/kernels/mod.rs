@@ -9,6 +9,7 @@ pub mod convert;
 pub mod epilogue;
 pub mod fp;
 pub mod gemm;
+pub mod math;
 pub(crate) mod multiversion;
 pub mod parallel;
 pub mod reduce;
