@@ -51,10 +51,16 @@ pub struct TrainArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
-    /// Threads the kernels split each step across [default: one per core]; results do not
+    /// Threads the kernels split each step across (at most one per core); results do not
     /// depend on it.
-    #[arg(long, value_name = "N", value_parser = mlp_cli::parse_positive, allow_negative_numbers = true)]
-    pub threads: Option<usize>,
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = mlp_cli::parse_positive,
+        allow_negative_numbers = true
+    )]
+    pub threads: usize,
     /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`, `--on-nan`.
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
@@ -93,8 +99,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     options.on_nan = args.checkpoint.on_nan();
     let data = load_mnist(args.data.as_deref())?;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    parallel::set_threads(args.threads.unwrap_or(cores));
+    parallel::set_threads(args.threads);
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
     options.batch_size = options.batch_size.min(data.train.len().max(1));

@@ -191,3 +191,107 @@ fn a_spec_with_mistakes_is_exit_1() {
     let out = mlp(&["bench", &spec.to_string_lossy(), "--quick"]);
     assert_eq!(out.status.code(), Some(1), "stderr:\n{}", text(&out.stderr));
 }
+
+/// A tiny MNIST-shaped data folder: `train` and `test` images (28×28) with labels 0..9.
+fn tiny_data(dir: &Path, train: u32, test: u32) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap_or_else(|e| panic!("{e}"));
+    for (stem, count) in [("train", train), ("t10k", test)] {
+        let mut images = [0x803u32, count, 28, 28]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect::<Vec<u8>>();
+        images.extend((0..count as usize * 784).map(|i| (i * 7 % 256) as u8));
+        let mut labels = [0x801u32, count]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect::<Vec<u8>>();
+        labels.extend((0..count).map(|i| (i % 10) as u8));
+        let write = |name: String, bytes: &[u8]| {
+            std::fs::write(data.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+        };
+        write(format!("{stem}-images-idx3-ubyte"), &images);
+        write(format!("{stem}-labels-idx1-ubyte"), &labels);
+    }
+    data
+}
+
+/// A batch far larger than the data is capped at the data's size, as `mlp train` does (it
+/// used to size buffers for 10⁸ samples and abort).
+#[test]
+fn a_batch_larger_than_the_data_is_capped() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = tiny_data(dir.path(), 40, 12);
+    let spec = dir.path().join("huge_batch.mlp");
+    std::fs::write(
+        &spec,
+        "model Huge {\n input [28, 28]\n Flatten\n Dense(10, activation = softmax)\n \
+         train { batch = 100000000 }\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = mlp(&[
+        "bench",
+        &spec.to_string_lossy(),
+        "--quick",
+        "--data",
+        &data.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Network"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Mistakes that would only surface after the first models were measured are refused
+/// before anything is: a later model that does not fit the data, a JSON file in a folder
+/// that does not exist.
+#[test]
+fn every_model_and_the_json_path_are_checked_before_measuring() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = tiny_data(dir.path(), 40, 12);
+    let spec = dir.path().join("two.mlp");
+    std::fs::write(
+        &spec,
+        "model Fits { input [28, 28] Flatten Dense(10, activation = softmax) }\n\
+         model Wide { input [8] Dense(10, activation = softmax) }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let spec = spec.to_string_lossy().into_owned();
+    let data = data.to_string_lossy().into_owned();
+    let out = mlp(&["bench", &spec, "--quick", "--data", &data]);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`Wide`") && stderr.contains("784"),
+        "{stderr}"
+    );
+    assert!(
+        !text(&out.stdout).contains("kernel peak"),
+        "nothing measured"
+    );
+
+    let json = dir.path().join("missing").join("out.json");
+    let out = mlp(&[
+        "bench",
+        &spec,
+        "--model",
+        "Fits",
+        "--quick",
+        "--data",
+        &data,
+        "--json",
+        &json.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stdout).contains("kernel peak"),
+        "nothing measured"
+    );
+}

@@ -14,7 +14,7 @@ thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The system allocator, counting `alloc` and `realloc` calls per thread (tests run on
+/// The system allocator, counting `alloc`, `alloc_zeroed` and `realloc` calls per thread (tests run on
 /// parallel threads; each sees only its own count).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CountingAllocator;
@@ -26,6 +26,14 @@ unsafe impl GlobalAlloc for CountingAllocator {
         ALLOCATIONS.with(|n| n.set(n.get() + 1));
         // SAFETY: forwarded with the caller's layout, under the caller's contract.
         unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: forwarded with the caller's layout, under the caller's contract. (The
+        // default would call `alloc` and write every byte, touching every page that the
+        // system allocator can hand out already zeroed.)
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

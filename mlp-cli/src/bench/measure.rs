@@ -104,9 +104,10 @@ impl Setup<'_> {
         self.train.len().min(steps * self.batch())
     }
 
-    /// The spec's batch size.
+    /// The spec's batch size, at most the number of training samples (as `mlp train`
+    /// does: buffers are never sized for samples that do not exist).
     fn batch(&self) -> usize {
-        self.ir.train.batch.max(1)
+        self.ir.train.batch.min(self.train.len()).max(1)
     }
 
     /// Seconds per full epoch and per step from the median time of the timed epochs.
@@ -144,6 +145,7 @@ pub fn measure<M: Model>(
         epochs: 1,
         validation_split: None,
         seed: epoch as u64,
+        batch_size: batch,
         ..FitOptions::from_config(&ir.train)
     };
 
@@ -173,7 +175,9 @@ pub fn measure<M: Model>(
         times.push(start.elapsed().as_secs_f64());
     }
     let (epoch_s, step_s) = setup.per_epoch_and_step(times);
-    let gflops = step_flops(ir, batch) / step_s / 1e9;
+    // Work actually done: every sample of an epoch (a partial last batch counts for its
+    // own rows, not a full batch's).
+    let gflops = step_flops(ir, 1) * setup.train.len() as f64 / epoch_s / 1e9;
 
     // Batch-1 latency over single calls.
     let mut one = build(1)?;

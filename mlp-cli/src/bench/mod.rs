@@ -103,6 +103,10 @@ pub struct Report {
 /// Exit 2: unreadable spec, unwritable JSON file. Exit 1: spec mistakes, an unknown
 /// `--model`, MNIST missing or malformed, a model that cannot be built or trained.
 pub fn run(args: &BenchArgs) -> Result<(), CliError> {
+    if let Some(path) = &args.json {
+        // Before minutes of measuring, not after.
+        crate::train::check_folder(path)?;
+    }
     let threads = parallel::set_threads(args.threads);
     let mut models = Vec::new();
     for path in &args.specs {
@@ -122,6 +126,39 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
                 reason: format!(
                     "the {what} set is empty; `mlp bench` trains on the training images and \
                      measures inference on the test images"
+                ),
+            }
+            .into());
+        }
+    }
+    // Every model must fit the data before anything is measured, so a mistake in the last
+    // model of a file does not cost the others' results.
+    for (path, model) in &models {
+        let (wanted, found) = (model.input_size(), data.train.features());
+        if wanted != found {
+            return Err(DataError::InvalidDataset {
+                reason: format!(
+                    "`{}` in `{}` takes {wanted} input features, the data has {found} per sample",
+                    model.name,
+                    path.display()
+                ),
+            }
+            .into());
+        }
+        let units = model.output_size();
+        let too_big = data
+            .train
+            .labels
+            .iter()
+            .chain(&data.test.labels)
+            .copied()
+            .max();
+        if let Some(label) = too_big.filter(|&l| units >= 2 && usize::from(l) >= units) {
+            return Err(DataError::InvalidDataset {
+                reason: format!(
+                    "`{}` in `{}` has {units} output classes, the data has label {label}",
+                    model.name,
+                    path.display()
                 ),
             }
             .into());

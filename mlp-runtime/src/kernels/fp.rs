@@ -19,6 +19,15 @@
 //! - Work handed to the kernel threads ([`super::parallel`]) runs in the mode of the
 //!   thread that handed it over, so results do not depend on the thread count.
 //! - On CPUs other than `x86_64` the guard does nothing (denormals are kept).
+//!
+//! A caveat on Rust's rules: `core::arch`'s documentation says that changing MXCSR's
+//! denormal bits outside a single `asm!` block is undefined behaviour, because the compiler
+//! may assume the default floating-point environment (for example when it folds constants
+//! at compile time). The guard spans ordinary Rust code, as TensorFlow's does C++ code, so
+//! it relies on what the compiler does in practice: our kernels compute with run-time
+//! values, and a constant folded at compile time would at worst keep a denormal that the
+//! hardware would have flushed. The tests check the behaviour (`denormal_results_flush_inside_the_guard_only`,
+//! the two-thread test in `tests/parallel.rs`, and `tests/generated.rs`).
 #![allow(unsafe_code)]
 
 /// MXCSR bits: flush-to-zero (15) and denormals-are-zero (6).
@@ -33,7 +42,7 @@ pub(crate) fn mode() -> u32 {
     {
         let mut csr = 0u32;
         // SAFETY: `stmxcsr` stores the 4-byte MXCSR (part of the x86_64 baseline, SSE) into
-        // the local it is given, nothing else.
+        // the local it is given, nothing else; reading the mode changes nothing.
         unsafe {
             core::arch::asm!(
                 "stmxcsr [{}]",
@@ -54,9 +63,10 @@ pub(crate) fn mode() -> u32 {
 #[inline]
 pub(crate) fn set_mode(csr: u32) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `ldmxcsr` loads a control word that `stmxcsr` produced (possibly with the
-    // FTZ/DAZ bits set), so no reserved bit is set and no exception is unmasked that was
-    // masked; it changes only this thread's rounding/denormal behaviour.
+    // SAFETY (as far as the hardware goes): `ldmxcsr` loads a control word that `stmxcsr`
+    // produced (possibly with the FTZ/DAZ bits set), so no reserved bit is set, no exception
+    // is unmasked and the rounding mode is unchanged; it changes only this thread's
+    // denormal handling. See the module docs for what this means for Rust's own rules.
     unsafe {
         core::arch::asm!(
             "ldmxcsr [{}]",
@@ -70,10 +80,34 @@ pub(crate) fn set_mode(csr: u32) {
 
 /// While alive, the calling thread flushes denormals to zero (inputs and results); the
 /// previous mode comes back when it is dropped. See the module docs.
+///
+/// ```
+/// use mlp_runtime::kernels::FlushDenormals;
+/// let tiny = std::hint::black_box(f32::MIN_POSITIVE);
+/// let flushed = {
+///     let _guard = FlushDenormals::new();
+///     tiny * std::hint::black_box(0.5)
+/// };
+/// # #[cfg(target_arch = "x86_64")]
+/// assert_eq!(flushed, 0.0);
+/// assert!((tiny * std::hint::black_box(0.5)).is_subnormal());
+/// ```
+///
+/// The mode is the thread's, so the guard cannot move to another thread (where its drop
+/// would restore the wrong thread's mode):
+///
+/// ```compile_fail
+/// use mlp_runtime::kernels::FlushDenormals;
+/// let guard = FlushDenormals::new();
+/// std::thread::spawn(move || drop(guard));
+/// ```
 #[derive(Debug)]
 #[must_use = "the mode is restored when the guard is dropped"]
 pub struct FlushDenormals {
     saved: u32,
+    /// The mode belongs to the thread that set it: the guard is neither `Send` nor `Sync`,
+    /// so it is dropped (and the mode restored) on that thread.
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 impl FlushDenormals {
@@ -84,7 +118,10 @@ impl FlushDenormals {
         if saved & FLUSH != FLUSH {
             set_mode(saved | FLUSH);
         }
-        FlushDenormals { saved }
+        FlushDenormals {
+            saved,
+            _thread: std::marker::PhantomData,
+        }
     }
 }
 
