@@ -18,6 +18,7 @@ mod fmt;
 mod output;
 mod spec_file;
 mod summary;
+mod threads_arg;
 mod train;
 
 use std::path::PathBuf;

@@ -14,12 +14,12 @@ use mlp_cli::progress::{Mode, Reporter};
 use mlp_cli::{history, OutputError};
 use mlp_runtime::data::load_mnist;
 use mlp_runtime::ir::{Metric, Model, Spec};
-use mlp_runtime::kernels::parallel;
 use mlp_runtime::{fit_continue, FitOptions, Network};
 
 use crate::checkpoint_args::{self, CheckpointArgs};
 use crate::error::CliError;
 use crate::spec_file::SpecFile;
+use crate::threads_arg::ThreadsArg;
 
 /// The flags of `mlp train`.
 #[derive(Debug, Clone, Args)]
@@ -51,16 +51,9 @@ pub struct TrainArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
-    /// Threads the kernels split each step across (at most one per core); results do not
-    /// depend on it.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1,
-        value_parser = mlp_cli::parse_positive,
-        allow_negative_numbers = true
-    )]
-    pub threads: usize,
+    /// `--threads N`.
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`, `--on-nan`.
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
@@ -99,7 +92,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     options.on_nan = args.checkpoint.on_nan();
     let data = load_mnist(args.data.as_deref())?;
-    parallel::set_threads(args.threads);
+    args.threads.apply();
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
     options.batch_size = options.batch_size.min(data.train.len().max(1));

@@ -41,6 +41,7 @@ use self::measure::{measure, measure_handwritten, peak_gflops, peak_rss_mib, Bas
 use self::measure::{Measured, Setup};
 use crate::error::CliError;
 use crate::spec_file::SpecFile;
+use crate::threads_arg::ThreadsArg;
 use crate::train::choose_model;
 
 /// The flags of `mlp bench`.
@@ -52,15 +53,9 @@ pub struct BenchArgs {
     /// Only this model of each file.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
-    /// Threads the kernels split large products across (results do not change).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1,
-        value_parser = mlp_cli::parse_positive,
-        allow_negative_numbers = true
-    )]
-    pub threads: usize,
+    /// `--threads N`.
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -107,7 +102,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         // Before minutes of measuring, not after.
         crate::train::check_folder(path)?;
     }
-    let threads = parallel::set_threads(args.threads);
+    let threads = args.threads.apply();
     let mut models = Vec::new();
     for path in &args.specs {
         let file = SpecFile::read(path)?;
