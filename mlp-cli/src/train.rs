@@ -92,6 +92,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     options.on_nan = args.checkpoint.on_nan();
     let data = load_mnist(args.data.as_deref())?;
+    check_data_shape(model, &args.spec, &data.train, args.data.as_deref())?;
     args.threads.apply();
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
@@ -205,6 +206,43 @@ pub fn check_png(path: &Path) -> Result<(), CliError> {
             path.display()
         )))
     }
+}
+
+/// Refuses data whose samples do not have the model's input size, naming the image shape,
+/// the model and where the data came from (before any buffer is sized or any step run).
+///
+/// # Errors
+/// [`CliError::Data`] (exit 1) when the sizes differ.
+pub fn check_data_shape(
+    model: &Model,
+    spec: &Path,
+    data: &mlp_runtime::data::Dataset,
+    folder: Option<&Path>,
+) -> Result<(), CliError> {
+    let (wanted, found) = (model.input_size(), data.features());
+    if wanted == found {
+        return Ok(());
+    }
+    let shape = |dims: &[usize]| {
+        dims.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("×")
+    };
+    let source = folder.map_or_else(
+        || "the MNIST found through $MLP_DATA or the cache".to_owned(),
+        |dir| format!("the images in `{}`", dir.display()),
+    );
+    Err(mlp_runtime::data::DataError::InvalidDataset {
+        reason: format!(
+            "{source} are {} ({found} features per sample), but `{}` in `{}` takes input {} ({wanted})",
+            shape(&data.sample_shape),
+            model.name,
+            spec.display(),
+            shape(&model.input),
+        ),
+    }
+    .into())
 }
 
 /// Refuses an output file whose folder does not exist, or that names a folder itself

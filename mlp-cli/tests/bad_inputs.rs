@@ -758,6 +758,23 @@ fn data_cases() -> Vec<Case> {
             1,
             "mnist.npz",
         ),
+        bad(
+            "images of another size (14x14) than the model's input",
+            |d| {
+                write(
+                    d,
+                    TRAIN_IMAGES,
+                    &idx_images(TRAIN, 14, 14, TRAIN as usize * 196),
+                );
+                write(
+                    d,
+                    TEST_IMAGES,
+                    &idx_images(TEST, 14, 14, TEST as usize * 196),
+                );
+            },
+            1,
+            "`data` are 14×14",
+        ),
         Case {
             name: "bench on an empty test set",
             prepare: |d| {
