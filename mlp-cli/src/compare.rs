@@ -22,7 +22,7 @@ use mlp_runtime::{FitOptions, History, Network};
 
 use crate::error::{CliError, Failures};
 use crate::spec_file::SpecFile;
-use crate::train::{check_folder, check_png};
+use crate::train::{check_data_shape, check_folder, check_png};
 
 /// The metric a comparison plots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,6 +96,8 @@ pub struct CompareArgs {
 struct Entry {
     name: String,
     model: Model,
+    /// The spec file it came from.
+    path: PathBuf,
 }
 
 /// Trains and compares every model of `args.specs`.
@@ -115,8 +117,11 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         check_folder(&plot_path)?;
     }
     let entries = read_specs(&args.specs)?;
-    fs::create_dir_all(&args.out).map_err(|error| CliError::io("create", &args.out, error))?;
     let data = load_mnist(args.data.as_deref())?;
+    for entry in &entries {
+        check_data_shape(&entry.model, &entry.path, &data.train, args.data.as_deref())?;
+    }
+    fs::create_dir_all(&args.out).map_err(|error| CliError::io("create", &args.out, error))?;
 
     let mut jobs = Vec::with_capacity(entries.len());
     for entry in &entries {
@@ -213,7 +218,11 @@ fn read_specs(paths: &[PathBuf]) -> Result<Vec<Entry>, CliError> {
                         stem.clone()
                     };
                     let name = unique(&base, &entries);
-                    entries.push(Entry { name, model });
+                    entries.push(Entry {
+                        name,
+                        model,
+                        path: path.clone(),
+                    });
                 }
             }
             Err(error) => failures.record(Err(error)),

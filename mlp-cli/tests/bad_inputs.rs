@@ -776,6 +776,27 @@ fn data_cases() -> Vec<Case> {
             "`data` are 14×14",
         ),
         Case {
+            name: "compare on images of another size",
+            prepare: |d| {
+                write(
+                    d,
+                    TRAIN_IMAGES,
+                    &idx_images(TRAIN, 14, 14, TRAIN as usize * 196),
+                );
+                write(
+                    d,
+                    TEST_IMAGES,
+                    &idx_images(TEST, 14, 14, TEST as usize * 196),
+                );
+            },
+            args: &[
+                "compare", "tiny.mlp", "--quiet", "--data", "data", "--out", "cmp",
+            ],
+            outputs: false,
+            code: 1,
+            cause: Cause::Line("`data` are 14×14"),
+        },
+        Case {
             name: "bench on an empty test set",
             prepare: |d| {
                 write(d, TEST_IMAGES, &images(0));
