@@ -129,17 +129,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     // Every model must fit the data before anything is measured, so a mistake in the last
     // model of a file does not cost the others' results.
     for (path, model) in &models {
-        let (wanted, found) = (model.input_size(), data.train.features());
-        if wanted != found {
-            return Err(DataError::InvalidDataset {
-                reason: format!(
-                    "`{}` in `{}` takes {wanted} input features, the data has {found} per sample",
-                    model.name,
-                    path.display()
-                ),
-            }
-            .into());
-        }
+        crate::train::check_data_shape(model, path, &data.train, args.data.as_deref())?;
         let units = model.output_size();
         let too_big = data
             .train
