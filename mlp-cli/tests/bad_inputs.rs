@@ -121,6 +121,20 @@ fn images(count: u32) -> Vec<u8> {
     idx_images(count, 28, 28, count as usize * 784)
 }
 
+/// Valid IDX files of 14×14 images (a quarter of the model's input) in place of MNIST's.
+fn images_14x14(d: &Path) {
+    write(
+        d,
+        TRAIN_IMAGES,
+        &idx_images(TRAIN, 14, 14, TRAIN as usize * 196),
+    );
+    write(
+        d,
+        TEST_IMAGES,
+        &idx_images(TEST, 14, 14, TEST as usize * 196),
+    );
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     fs::write(dir.join(name), bytes).unwrap();
 }
@@ -760,35 +774,13 @@ fn data_cases() -> Vec<Case> {
         ),
         bad(
             "images of another size (14x14) than the model's input",
-            |d| {
-                write(
-                    d,
-                    TRAIN_IMAGES,
-                    &idx_images(TRAIN, 14, 14, TRAIN as usize * 196),
-                );
-                write(
-                    d,
-                    TEST_IMAGES,
-                    &idx_images(TEST, 14, 14, TEST as usize * 196),
-                );
-            },
+            images_14x14,
             1,
             "`data` are 14×14",
         ),
         Case {
             name: "compare on images of another size",
-            prepare: |d| {
-                write(
-                    d,
-                    TRAIN_IMAGES,
-                    &idx_images(TRAIN, 14, 14, TRAIN as usize * 196),
-                );
-                write(
-                    d,
-                    TEST_IMAGES,
-                    &idx_images(TEST, 14, 14, TEST as usize * 196),
-                );
-            },
+            prepare: images_14x14,
             args: &[
                 "compare", "tiny.mlp", "--quiet", "--data", "data", "--out", "cmp",
             ],
