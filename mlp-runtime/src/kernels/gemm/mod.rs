@@ -85,31 +85,54 @@ fn elems(rows: usize, cols: usize, what: &str) -> usize {
     }
 }
 
+/// The strides of `a` and `b` that tell the three public products apart (see
+/// [`Gemm`]): `(rsa, csa, rsb)` as functions of `(m, k, n)`.
+type Strides = fn(usize, usize, usize) -> (usize, usize, usize);
+
 /// Checks the buffer lengths for an `m×k`-by-`k×n` product and handles the cases with
-/// nothing to multiply. Returns `false` when the caller has nothing left to do.
+/// nothing to multiply; otherwise returns the problem with `a` and `b` laid out as
+/// `strides` says (and `c` row-major, `n` wide). `None` when nothing is left to do.
 fn prepare(
     name: &str,
     (m, k, n): (usize, usize, usize),
-    (a, b, c): (usize, usize, usize),
-    c_buf: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
     accumulate: bool,
-) -> bool {
+    strides: Strides,
+) -> Option<Gemm> {
     let (a_need, b_need, c_need) = (elems(m, k, name), elems(k, n, name), elems(m, n, name));
     assert!(
-        a >= a_need && b >= b_need && c >= c_need,
+        a.len() >= a_need && b.len() >= b_need && c.len() >= c_need,
         "{name}: m={m} k={k} n={n} needs a≥{a_need}, b≥{b_need}, c≥{c_need} elements, \
-         got {a}, {b}, {c}"
+         got {}, {}, {}",
+        a.len(),
+        b.len(),
+        c.len()
     );
     if m == 0 || n == 0 {
-        return false;
+        return None;
     }
     if k == 0 {
         if !accumulate {
-            c_buf[..c_need].fill(0.0);
+            c[..c_need].fill(0.0);
         }
-        return false;
+        return None;
     }
-    true
+    let (rsa, csa, rsb) = strides(m, k, n);
+    Some(Gemm {
+        m,
+        k,
+        n,
+        a: a.as_ptr(),
+        rsa,
+        csa,
+        b: b.as_ptr(),
+        rsb,
+        c: c.as_mut_ptr(),
+        rsc: n,
+        accumulate,
+    })
 }
 
 /// Smallest product, in multiply-adds, that is split across threads (about 1 µs of one
@@ -333,24 +356,11 @@ pub fn matmul_on(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    let lens = (a.len(), b.len(), c.len());
-    if !prepare("matmul", (m, k, n), lens, c, accumulate) {
-        return;
+    if let Some(g) = prepare("matmul", (m, k, n), a, b, c, accumulate, |_, k, n| {
+        (k, 1, n)
+    }) {
+        run(isa, &g);
     }
-    let g = Gemm {
-        m,
-        k,
-        n,
-        a: a.as_ptr(),
-        rsa: k,
-        csa: 1,
-        b: b.as_ptr(),
-        rsb: n,
-        c: c.as_mut_ptr(),
-        rsc: n,
-        accumulate,
-    };
-    run(isa, &g);
 }
 
 /// [`matmul_bt`] on a chosen path. For tests and benchmarks.
@@ -368,24 +378,11 @@ pub fn matmul_bt_on(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    let lens = (a.len(), b.len(), c.len());
-    if !prepare("matmul_bt", (m, k, n), lens, c, accumulate) {
-        return;
+    if let Some(g) = prepare("matmul_bt", (m, k, n), a, b, c, accumulate, |_, k, _| {
+        (k, 1, k)
+    }) {
+        run_bt(isa, &g);
     }
-    let g = Gemm {
-        m,
-        k,
-        n,
-        a: a.as_ptr(),
-        rsa: k,
-        csa: 1,
-        b: b.as_ptr(),
-        rsb: k,
-        c: c.as_mut_ptr(),
-        rsc: n,
-        accumulate,
-    };
-    run_bt(isa, &g);
 }
 
 /// [`matmul_at`] on a chosen path. For tests and benchmarks.
@@ -403,22 +400,9 @@ pub fn matmul_at_on(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    let lens = (a.len(), b.len(), c.len());
-    if !prepare("matmul_at", (m, k, n), lens, c, accumulate) {
-        return;
+    if let Some(g) = prepare("matmul_at", (m, k, n), a, b, c, accumulate, |m, _, n| {
+        (1, m, n)
+    }) {
+        run(isa, &g);
     }
-    let g = Gemm {
-        m,
-        k,
-        n,
-        a: a.as_ptr(),
-        rsa: 1,
-        csa: m,
-        b: b.as_ptr(),
-        rsb: n,
-        c: c.as_mut_ptr(),
-        rsc: n,
-        accumulate,
-    };
-    run(isa, &g);
 }
