@@ -38,6 +38,7 @@ pub mod diag;
 pub mod ir;
 pub mod kw;
 pub mod layout;
+pub mod plan;
 pub mod summary;
 
 mod bind;

@@ -1,0 +1,178 @@
+//! The execution plan of every spec in `specs/`, as readable text: which op runs on which
+//! buffer in inference, training and backward, what is fused, folded and aliased. Every
+//! back end walks these plans, so a change to one is a change to what runs.
+
+use mlp_spec::plan::{BackKind, BufferKind, OpKind, Plan, Value};
+
+#[test]
+fn plan_of_every_spec() {
+    insta::glob!("../../specs", "**/*.mlp", |path| {
+        let source = std::fs::read_to_string(path).expect("spec file is readable");
+        let spec = mlp_spec::compile(&source).unwrap_or_else(|d| {
+            panic!(
+                "{} does not compile:\n{}",
+                path.display(),
+                d.render("spec", &source)
+            )
+        });
+        let text: String = spec
+            .models
+            .iter()
+            .map(|m| {
+                let plan = Plan::new(m).unwrap_or_else(|e| panic!("{e}"));
+                format!("model {}\n{plan}\n", m.name)
+            })
+            .collect();
+        insta::assert_snapshot!(text);
+    });
+}
+
+fn plan(source: &str) -> Plan {
+    let spec = mlp_spec::compile(source).unwrap_or_else(|d| panic!("{}", d.render("t", source)));
+    Plan::new(&spec.models[0]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every op of every sequence reads only `x` or a buffer an earlier op of the same
+/// sequence wrote (or, in inference, a folded buffer), and never writes its own source.
+#[test]
+fn ops_read_only_what_earlier_ops_wrote() {
+    for source in [
+        include_str!("../../specs/notebook/batchnorm.mlp"),
+        include_str!("../../specs/notebook/leaky_relu.mlp"),
+        include_str!("../../specs/notebook/dropout.mlp"),
+        include_str!("../../specs/examples/zoo.mlp"),
+        include_str!("../../specs/examples/regression.mlp"),
+    ] {
+        let spec = mlp_spec::compile(source).expect("compiles");
+        for m in &spec.models {
+            let p = Plan::new(m).expect("plans");
+            for ops in [&p.infer, &p.train] {
+                let mut written = std::collections::BTreeSet::new();
+                for op in ops {
+                    let (srcs, dsts) = io(&op.kind);
+                    for s in srcs {
+                        if let Value::Buffer(b) = s {
+                            assert!(
+                                written.contains(&b),
+                                "{}: {op:?} reads {b:?} unwritten",
+                                m.name
+                            );
+                        }
+                    }
+                    for d in dsts {
+                        assert!(
+                            !srcs_contain(&op.kind, d),
+                            "{}: {op:?} writes its source",
+                            m.name
+                        );
+                        written.insert(d);
+                    }
+                }
+                assert!(
+                    written.contains(&p.head.out),
+                    "{}: the head reads an unwritten buffer",
+                    m.name
+                );
+            }
+            // Backward: every dy was written by the loss or a later layer.
+            let mut grads = std::collections::BTreeSet::from([p.head.grad]);
+            for op in &p.backward {
+                let (dy, dx) = back_io(&op.kind);
+                assert!(
+                    grads.contains(&dy),
+                    "{}: {op:?} reads an unwritten gradient",
+                    m.name
+                );
+                assert!(matches!(p.buffer(dy).kind, BufferKind::Gradient { .. }));
+                if let Some(dx) = dx {
+                    grads.insert(dx);
+                }
+            }
+        }
+    }
+}
+
+fn io(op: &OpKind) -> (Vec<Value>, Vec<mlp_spec::plan::BufferId>) {
+    match op {
+        OpKind::Copy { src, dst, .. }
+        | OpKind::Dropout { src, dst, .. }
+        | OpKind::LeakyRelu { src, dst, .. }
+        | OpKind::Activation { src, dst, .. }
+        | OpKind::Rescale { src, dst, .. } => (vec![*src], vec![*dst]),
+        OpKind::Dense(d) => (vec![d.src], vec![d.dst]),
+        OpKind::DenseBatchNorm {
+            dense,
+            batch_norm,
+            after,
+        } => {
+            let mut dsts = vec![
+                dense.dst,
+                batch_norm.dst,
+                batch_norm.mean,
+                batch_norm.inv_std,
+            ];
+            dsts.extend(after.map(|a| a.dst));
+            (vec![dense.src], dsts)
+        }
+        OpKind::BatchNormTrain(b) => (vec![b.src], vec![b.dst, b.mean, b.inv_std]),
+        OpKind::BatchNormInfer(b) => (vec![b.src], vec![b.dst]),
+    }
+}
+
+fn srcs_contain(op: &OpKind, b: mlp_spec::plan::BufferId) -> bool {
+    io(op).0.contains(&Value::Buffer(b))
+}
+
+fn back_io(op: &BackKind) -> (mlp_spec::plan::BufferId, Option<mlp_spec::plan::BufferId>) {
+    match op {
+        BackKind::Dense { dy, dx, .. } | BackKind::BatchNorm { dy, dx, .. } => (*dy, *dx),
+        BackKind::Dropout { dy, dx, .. }
+        | BackKind::Copy { dy, dx, .. }
+        | BackKind::LeakyRelu { dy, dx, .. }
+        | BackKind::Activation { dy, dx, .. }
+        | BackKind::Rescale { dy, dx, .. } => (*dy, Some(*dx)),
+    }
+}
+
+#[test]
+fn a_model_of_only_aliasing_layers_copies_its_input() {
+    let p = plan("model M {\n input [2, 3]\n Flatten\n train { loss = mse }\n}\n");
+    assert_eq!(p.infer.len(), 1);
+    assert!(matches!(
+        p.infer[0].kind,
+        OpKind::Copy {
+            src: Value::Input,
+            n: 6,
+            ..
+        }
+    ));
+    assert!(p.backward.is_empty());
+}
+
+#[test]
+fn the_head_softmax_layer_aliases_its_input() {
+    let p = plan("model M {\n input [4]\n Dense(3)\n Softmax\n}\n");
+    assert!(p.head.from_logits);
+    assert_eq!(p.own_output(1), None);
+    assert_eq!(p.outputs[1], p.outputs[0]);
+    assert_eq!(p.infer.len(), 1);
+}
+
+#[test]
+fn a_batch_norm_after_a_linear_dense_folds_into_it() {
+    let p = plan(
+        "model M {\n input [4]\n Dense(3)\n BatchNorm\n ReLU\n Dense(2, activation = softmax)\n}\n",
+    );
+    assert_eq!(p.folds.len(), 1);
+    assert_eq!(p.folds[0].dense, 0);
+    // Inference: the folded Dense writes the BatchNorm's output; no BatchNorm op.
+    assert!(!p
+        .infer
+        .iter()
+        .any(|o| matches!(o.kind, OpKind::BatchNormInfer(_))));
+    // Training: Dense + BatchNorm + ReLU in one op.
+    assert!(matches!(
+        p.train[0].kind,
+        OpKind::DenseBatchNorm { after: Some(_), .. }
+    ));
+}
