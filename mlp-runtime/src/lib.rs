@@ -14,6 +14,7 @@ pub mod layers;
 pub mod layout;
 pub mod loss;
 pub mod model;
+pub mod model_core;
 pub mod network;
 pub mod optim;
 pub mod regularize;
@@ -25,6 +26,7 @@ pub use checkpoint::{CheckpointDir, CheckpointError, CheckpointInfo, TrainingSta
 pub use layout::{ParamLayout, Role, TensorInfo};
 pub use mlp_spec::ir;
 pub use model::{Model, StepStats};
+pub use model_core::ModelCore;
 pub use network::{Network, NetworkError};
 pub use train::{
     evaluate, fit, fit_continue, fit_with_progress, predict, predict_u8, BatchEvent, EpochEvent,

@@ -1,46 +1,53 @@
-//! `Network`: runs any IR model known only at run time, with the same building blocks, in
-//! the same order, as generated code does, so both agree bit for bit on the same seed.
+//! `Network`: runs any IR model known only at run time by interpreting its
+//! [`Plan`](mlp_spec::plan::Plan), one `match` on the op kind per step.
+//!
+//! The plan decides everything: which buffer each op reads and writes, what aliases, what
+//! is fused in training and folded in inference, which layers compute an input gradient.
+//! Generated code walks the same plan and calls the same building blocks in the same
+//! order, so both agree bit for bit, in training and in inference.
 //!
 //! Every buffer is sized at construction for `max_batch`; `forward`, `evaluate_batch`,
-//! `compute_gradients` and `train_step` allocate nothing afterwards.
+//! `compute_gradients` and `train_step` allocate nothing afterwards. (An op's destination
+//! buffers are moved out of the buffer table while it runs and moved back afterwards:
+//! moving a `Vec` allocates nothing.)
 //!
 //! Order of operations of one training step (the contract generated code follows):
-//! 1. forward, layer by layer, in training mode: `Flatten` is free (same buffer);
-//!    `Dense` = [`dense_forward`] (GEMM + bias + activation epilogue); `Dropout` =
-//!    [`dropout_forward`] keyed by `rng::dropout_key(seed, layer index, iterations)`;
-//!    `BatchNorm` = [`batch_norm_forward_train`]; `LeakyRelu`, activation layers and
-//!    `Rescale` their forward functions. A `Dense` whose output goes to a `BatchNorm`
-//!    (optionally followed by a `LeakyRelu` or activation layer that is not the logits
-//!    head's `Softmax`) runs in training as one [`dense_batch_norm_forward_train`],
-//!    bit-identical to the separate calls but with fewer passes over memory. When [`loss::uses_softmax_logits`], the final
-//!    softmax is NOT applied by its layer: `Dense` runs with a linear activation (or the
-//!    `Softmax` layer is skipped) and [`loss::softmax_cross_entropy`] turns the logits into
-//!    probabilities, the loss and `(p - onehot)/batch`; otherwise
-//!    [`loss::probability_loss`] on the last output gives the loss and its gradient.
-//! 2. penalty: [`regularize::total_penalty`] of the parameters before the update; the
-//!    reported loss is `data loss + penalty`.
-//! 3. backward, layer by layer in reverse: `Dense` = activation derivative in place on its
-//!    output gradient ([`epilogue::activation_backward`], skipped for the logits head),
-//!    then [`dense_backward`]; input gradients are only computed for layers that have a
-//!    parameterised layer before them.
-//! 4. [`optim::step`] (one fused pass per tensor, layout order, regularisation gradient
-//!    included) with `t = iterations + 1`; then `iterations += 1`.
+//! 1. the plan's training forward, op by op; dropout masks are keyed by
+//!    `rng::dropout_key(seed, layer index, iterations)`;
+//! 2. the loss head: [`loss::softmax_cross_entropy`] on the logits of a final softmax, else
+//!    [`loss::probability_loss`] on the output; each writes the loss gradient;
+//! 3. the penalty: [`regularize::total_penalty`] of the parameters before the update; the
+//!    reported loss is `data loss + penalty`;
+//! 4. the plan's backward ops, last layer first;
+//! 5. [`optim::step`] (one fused pass per run of tensors sharing a regulariser, layout
+//!    order, regularisation gradient included) with `t = iterations + 1`; then
+//!    `iterations += 1`.
+//!
+//! An inference forward first recomputes the plan's folds when the parameters or state
+//! changed since the last one, then runs the plan's inference forward; a logits head's
+//! output is the softmax of the logits.
 
 use crate::init;
 use crate::kernels::{epilogue, FlushDenormals};
 use crate::layers::{
-    activation_backward, activation_forward, batch_norm_backward, batch_norm_forward_infer,
-    batch_norm_forward_train, dense_backward, dense_batch_norm_forward_train, dense_forward,
-    dropout_backward, dropout_forward, leaky_relu_backward, leaky_relu_forward, rescale_backward,
-    rescale_forward, AfterBatchNorm,
+    activation_backward, activation_forward, batch_norm_backward, batch_norm_fold_into_dense,
+    batch_norm_fold_into_next_dense, batch_norm_forward_infer, batch_norm_forward_train,
+    dense_backward, dense_batch_norm_forward_train, dense_forward, dropout_backward,
+    dropout_forward, leaky_relu_backward, leaky_relu_forward, rescale_backward, rescale_forward,
+    AfterBatchNorm,
 };
-use crate::layout::{ParamLayout, Role};
+use crate::layout::ParamLayout;
 use crate::loss;
 use crate::model::{Model, StepStats};
+use crate::model_core::ModelCore;
 use crate::optim;
 use crate::regularize;
 use crate::rng;
-use mlp_spec::ir::{self, Activation, LayerKind};
+use mlp_spec::ir::{self, Activation};
+use mlp_spec::plan::{
+    AfterKind, BackKind, BatchNormOp, BufferId, DenseOp, DenseWeights, FoldSide, Op, OpKind, Plan,
+    PlanError, TensorId, Value,
+};
 use thiserror::Error;
 
 /// Why a `Network` cannot be built.
@@ -49,106 +56,18 @@ pub enum NetworkError {
     /// `max_batch` was 0.
     #[error("the largest batch must be at least 1")]
     ZeroBatch,
-    /// The model has no layers.
-    #[error("model `{0}` has no layers")]
-    NoLayers(String),
     /// The IR breaks one of its invariants (a hand-built IR, never one from `compile`).
-    #[error("model `{model}`, layer `{layer}`: {problem}")]
-    BadLayer {
-        /// The model.
-        model: String,
-        /// The layer's name.
-        layer: String,
-        /// What is wrong.
-        problem: String,
-    },
-}
-
-/// Where a layer reads its input from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Src {
-    /// The caller's `x`.
-    Input,
-    /// Activation buffer `k`.
-    Buf(usize),
-}
-
-/// One layer, resolved to offsets and sizes.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    Flatten,
-    Dense {
-        inputs: usize,
-        units: usize,
-        act: Activation,
-        kernel: usize,
-        bias: Option<usize>,
-    },
-    Dropout {
-        rate: f32,
-        n: usize,
-    },
-    BatchNorm {
-        features: usize,
-        gamma: usize,
-        beta: usize,
-        moving_mean: usize,
-        moving_var: usize,
-        momentum: f32,
-        epsilon: f32,
-        scratch: usize,
-    },
-    LeakyRelu {
-        slope: f32,
-        n: usize,
-    },
-    Activation {
-        act: Activation,
-        n: usize,
-    },
-    Rescale {
-        scale: f32,
-        offset: f32,
-        n: usize,
-    },
-}
-
-/// One planned layer: its op, where it reads and writes, whether it needs an input gradient.
-#[derive(Debug, Clone, Copy)]
-struct Step {
-    op: Op,
-    src: Src,
-    dst: usize,
-    /// A `Flatten` sharing its input's buffer: nothing to run forward or backward.
-    alias: bool,
-    needs_dx: bool,
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 }
 
 /// A dynamic executor of an IR model (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Network {
-    ir: ir::Model,
-    layout: ParamLayout,
-    seed: u64,
-    max_batch: usize,
-    iterations: u64,
-    params: Vec<f32>,
-    grads: Vec<f32>,
-    state: Vec<f32>,
-    opt_state: Vec<f32>,
-    steps: Vec<Step>,
-    /// Activation buffers, `max_batch · features` each.
+    core: ModelCore,
+    plan: Plan,
+    /// The plan's buffers, indexed by [`BufferId`].
     bufs: Vec<Vec<f32>>,
-    /// Gradient buffers mirroring `bufs`.
-    dbufs: Vec<Vec<f32>>,
-    /// Per `BatchNorm` layer: `[mean; features] ++ [inv_std; features]`.
-    bn_scratch: Vec<Vec<f32>>,
-    /// Softmax output of the logits head (`max_batch · units`), empty without one.
-    probs: Vec<f32>,
-    /// Whether the loss is computed from the final softmax's logits.
-    logits_head: bool,
-    /// Output units.
-    units: usize,
 }
 
 impl Network {
@@ -162,385 +81,136 @@ impl Network {
         if max_batch == 0 {
             return Err(NetworkError::ZeroBatch);
         }
-        if model.layers.is_empty() {
-            return Err(NetworkError::NoLayers(model.name.clone()));
-        }
-        let layout = ParamLayout::new(model);
-        let logits_head = loss::uses_softmax_logits(model);
-        let last = model.layers.len() - 1;
-        let mut steps = Vec::with_capacity(model.layers.len());
-        let mut bufs: Vec<Vec<f32>> = Vec::new();
-        let mut bn_scratch = Vec::new();
-        let mut src = Src::Input;
-        let mut seen_params = false;
-        for (i, layer) in model.layers.iter().enumerate() {
-            let n: usize = layer.output_shape.iter().product();
-            let bad = |problem: &str| NetworkError::BadLayer {
-                model: model.name.clone(),
-                layer: layer.name.clone(),
-                problem: problem.to_owned(),
-            };
-            let offset = |role: Role| layout.tensor(i, role).map(|t| t.offset);
-            let op = match &layer.kind {
-                LayerKind::Flatten => Op::Flatten,
-                LayerKind::Dense(d) => {
-                    if layer.input_shape.len() != 1 {
-                        return Err(bad("Dense needs a flat input"));
-                    }
-                    let act = if i == last && logits_head {
-                        Activation::Linear
-                    } else {
-                        d.activation
-                    };
-                    Op::Dense {
-                        inputs: layer.input_shape[0],
-                        units: d.units,
-                        act,
-                        kernel: offset(Role::Kernel).ok_or_else(|| bad("no kernel"))?,
-                        bias: offset(Role::Bias),
-                    }
-                }
-                LayerKind::Dropout { rate } => Op::Dropout { rate: *rate, n },
-                LayerKind::BatchNorm(b) => {
-                    let features = *layer.input_shape.last().unwrap_or(&1);
-                    if !n.is_multiple_of(features) {
-                        return Err(bad("shape mismatch"));
-                    }
-                    bn_scratch.push(vec![0.0; 2 * features]);
-                    Op::BatchNorm {
-                        features,
-                        gamma: offset(Role::Gamma).ok_or_else(|| bad("no gamma"))?,
-                        beta: offset(Role::Beta).ok_or_else(|| bad("no beta"))?,
-                        moving_mean: offset(Role::MovingMean).ok_or_else(|| bad("no mean"))?,
-                        moving_var: offset(Role::MovingVariance).ok_or_else(|| bad("no var"))?,
-                        momentum: b.momentum,
-                        epsilon: b.epsilon,
-                        scratch: bn_scratch.len() - 1,
-                    }
-                }
-                LayerKind::LeakyRelu { slope } => Op::LeakyRelu { slope: *slope, n },
-                LayerKind::Activation(act) => Op::Activation { act: *act, n },
-                LayerKind::Rescale { scale, offset } => Op::Rescale {
-                    scale: *scale,
-                    offset: *offset,
-                    n,
-                },
-            };
-            let in_size: usize = layer.input_shape.iter().product();
-            // Flatten only renames: it shares its input's buffer (the caller's `x` too,
-            // unless it is the output layer).
-            let alias = matches!(op, Op::Flatten) && (src != Src::Input || i != last);
-            let dst = match src {
-                Src::Buf(k) if alias => k,
-                _ if alias => usize::MAX,
-                _ => {
-                    bufs.push(vec![0.0; max_batch * n.max(in_size)]);
-                    bufs.len() - 1
-                }
-            };
-            steps.push(Step {
-                op,
-                src,
-                dst,
-                alias,
-                needs_dx: seen_params && src != Src::Input,
-            });
-            if layer.params.trainable > 0 {
-                seen_params = true;
-            }
-            if !alias {
-                src = Src::Buf(dst);
-            }
-        }
-        let dbufs = bufs.clone();
-        let units = model.output_size();
-        let mut params = vec![0.0; layout.trainable_len];
-        let mut state = vec![0.0; layout.state_len];
-        init::init_params(&layout, seed, &mut params, &mut state);
-        let slots = optim::slots(&model.train.optimizer);
-        Ok(Network {
-            ir: model.clone(),
-            seed,
-            max_batch,
-            iterations: 0,
-            grads: vec![0.0; layout.trainable_len],
-            opt_state: vec![0.0; slots * layout.trainable_len],
-            params,
-            state,
-            steps,
-            bufs,
-            dbufs,
-            bn_scratch,
-            probs: if logits_head {
-                vec![0.0; max_batch * units]
-            } else {
-                Vec::new()
-            },
-            logits_head,
-            units,
-            layout,
-        })
+        let plan = Plan::new(model)?;
+        let mut core = ModelCore::zeroed(model.clone(), &plan.layout, seed, max_batch);
+        init::init_params(&plan.layout, seed, &mut core.params, &mut core.state);
+        let bufs = plan
+            .buffers
+            .iter()
+            .map(|b| vec![0.0; b.floats(max_batch)])
+            .collect();
+        Ok(Network { core, plan, bufs })
     }
 
     /// The tensor table of this network's buffers.
     #[must_use]
     pub fn layout(&self) -> &ParamLayout {
-        &self.layout
+        &self.plan.layout
+    }
+
+    /// The execution plan this network interprets.
+    #[must_use]
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// The seed of initialisation and dropout masks.
     #[must_use]
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.core.seed
     }
 
     /// The optimiser state (`optim::slots · trainable_len` floats, see [`crate::optim`]).
     #[must_use]
     pub fn optimizer_state(&self) -> &[f32] {
-        &self.opt_state
+        &self.core.slots
     }
 
-    /// Runs every layer forward. In training mode, dropout and batch statistics are active
-    /// (moving statistics updated). Leaves the logits (for a logits head) or the output in
-    /// the last buffer.
-    fn run_forward(&mut self, x: &[f32], batch: usize, training: bool) {
-        debug_assert!(batch >= 1 && batch <= self.max_batch);
-        debug_assert!(x.len() >= batch * self.ir.input_size());
-        // Steps before this index were already run by a fused `Dense` → `BatchNorm` block.
-        let mut done = 0;
-        for li in 0..self.steps.len() {
-            if li < done {
-                continue;
-            }
-            if training {
-                if let Some(n) = self.dense_batch_norm_train(li, x, batch) {
-                    done = li + n;
-                    continue;
-                }
-            }
-            let step = &self.steps[li];
-            if self.logits_head
-                && li + 1 == self.steps.len()
-                && matches!(step.op, Op::Activation { .. })
-            {
-                // The final Softmax layer: its input already holds the logits.
-                let (src, dst) = io(x, &mut self.bufs, step.src, step.dst);
-                let n = batch * self.units;
-                dst[..n].copy_from_slice(&src[..n]);
-                continue;
-            }
-            if step.alias {
-                continue;
-            }
-            let (src, dst) = io(x, &mut self.bufs, step.src, step.dst);
-            match step.op {
-                Op::Flatten => {
-                    let n = batch * self.ir.input_size();
-                    dst[..n].copy_from_slice(&src[..n]);
-                }
-                Op::Dense {
-                    inputs,
-                    units,
-                    act,
+    /// Recomputes the inference folds unless they are current.
+    fn fold(&mut self) {
+        if self.core.folded {
+            return;
+        }
+        let (params, state) = (&self.core.params, &self.core.state);
+        for fold in &self.plan.folds {
+            let b = &fold.batch_norm;
+            let mut fk = std::mem::take(&mut self.bufs[fold.folded_kernel.0]);
+            let mut fb = std::mem::take(&mut self.bufs[fold.folded_bias.0]);
+            let kernel = &params[self.plan.range(fold.kernel)];
+            let bias = fold.bias.map(|t| &params[self.plan.range(t)]);
+            let gamma = &params[self.plan.range(b.gamma)];
+            let beta = &params[self.plan.range(b.beta)];
+            let mm = &state[self.plan.range(b.moving_mean)];
+            let mv = &state[self.plan.range(b.moving_variance)];
+            match fold.side {
+                FoldSide::IntoPrevious => batch_norm_fold_into_dense(
+                    fold.inputs,
+                    fold.units,
                     kernel,
                     bias,
-                } => dense_forward(
-                    batch,
-                    inputs,
-                    units,
-                    src,
-                    &self.params[kernel..kernel + inputs * units],
-                    bias.map(|b| &self.params[b..b + units]),
-                    act,
-                    dst,
-                ),
-                Op::Dropout { rate, n } => {
-                    if training && rate > 0.0 {
-                        let key = rng::dropout_key(self.seed, li, self.iterations);
-                        dropout_forward(batch * n, rate, key, src, dst);
-                    } else {
-                        dst[..batch * n].copy_from_slice(&src[..batch * n]);
-                    }
-                }
-                Op::BatchNorm {
-                    features,
                     gamma,
                     beta,
-                    moving_mean,
-                    moving_var,
-                    momentum,
-                    epsilon,
-                    scratch,
-                } => {
-                    let rows = batch
-                        * (self.ir.layers[li].input_shape.iter().product::<usize>() / features);
-                    let g = &self.params[gamma..gamma + features];
-                    let b = &self.params[beta..beta + features];
-                    if training {
-                        let (mm, mv) =
-                            moving_pair(&mut self.state, moving_mean, moving_var, features);
-                        let (mean, inv_std) = self.bn_scratch[scratch].split_at_mut(features);
-                        batch_norm_forward_train(
-                            rows, features, src, g, b, epsilon, momentum, mm, mv, mean, inv_std,
-                            dst,
-                        );
-                    } else {
-                        batch_norm_forward_infer(
-                            rows,
-                            features,
-                            src,
-                            g,
-                            b,
-                            epsilon,
-                            &self.state[moving_mean..moving_mean + features],
-                            &self.state[moving_var..moving_var + features],
-                            dst,
-                        );
-                    }
-                }
-                Op::LeakyRelu { slope, n } => leaky_relu_forward(batch * n, slope, src, dst),
-                Op::Activation { act, n } => {
-                    let cols = *self.ir.layers[li].output_shape.last().unwrap_or(&1);
-                    activation_forward(batch * n / cols, cols, act, src, dst);
-                }
-                Op::Rescale { scale, offset, n } => {
-                    rescale_forward(batch * n, scale, offset, src, dst);
-                }
+                    b.epsilon,
+                    mm,
+                    mv,
+                    &mut fk,
+                    &mut fb,
+                ),
+                FoldSide::IntoNext => batch_norm_fold_into_next_dense(
+                    fold.inputs,
+                    fold.units,
+                    gamma,
+                    beta,
+                    b.epsilon,
+                    mm,
+                    mv,
+                    kernel,
+                    bias,
+                    &mut fk,
+                    &mut fb,
+                ),
             }
+            self.bufs[fold.folded_kernel.0] = fk;
+            self.bufs[fold.folded_bias.0] = fb;
         }
+        self.core.folded = true;
     }
 
-    /// When step `li` is a `Dense` whose output only a `BatchNorm` reads next (optionally
-    /// followed by a `LeakyRelu` or activation layer on the `BatchNorm`'s output), runs them
-    /// in training mode as one [`dense_batch_norm_forward_train`] (bit-identical to the
-    /// separate calls) and returns how many steps it ran; otherwise runs nothing.
-    fn dense_batch_norm_train(&mut self, li: usize, x: &[f32], batch: usize) -> Option<usize> {
-        let dense = *self.steps.get(li)?;
-        let bn = *self.steps.get(li + 1)?;
-        let Op::Dense {
-            inputs,
-            units,
-            act,
-            kernel,
-            bias,
-        } = dense.op
-        else {
-            return None;
-        };
-        let Op::BatchNorm {
-            features,
-            gamma,
-            beta,
-            moving_mean,
-            moving_var,
-            momentum,
-            epsilon,
-            scratch,
-        } = bn.op
-        else {
-            return None;
-        };
-        let d = dense.dst;
-        if dense.alias || bn.alias || features != units || bn.src != Src::Buf(d) || bn.dst != d + 1
-        {
-            return None;
-        }
-        let (after, ran) = match self.steps.get(li + 2) {
-            Some(s)
-                if !s.alias
-                    && s.src == Src::Buf(d + 1)
-                    && s.dst == d + 2
-                    && !(self.logits_head && li + 3 == self.steps.len()) =>
-            {
-                match s.op {
-                    Op::LeakyRelu { slope, .. } => (AfterBatchNorm::LeakyRelu(slope), 3),
-                    Op::Activation { act, .. } => (AfterBatchNorm::Activation(act), 3),
-                    _ => (AfterBatchNorm::Nothing, 2),
-                }
-            }
-            _ => (AfterBatchNorm::Nothing, 2),
-        };
-        let (lo, hi) = self.bufs.split_at_mut(d);
-        let src: &[f32] = match dense.src {
-            Src::Input => x,
-            Src::Buf(k) => lo.get(k)?,
-        };
-        let (z, rest) = hi.split_first_mut()?;
-        let (y, rest) = rest.split_first_mut()?;
-        let out = if ran == 3 {
-            Some(&mut rest.first_mut()?[..])
+    /// Runs one forward sequence of the plan (`training`: the training sequence).
+    fn run_forward(&mut self, x: &[f32], batch: usize, training: bool) {
+        debug_assert!(batch >= 1 && batch <= self.core.max_batch);
+        debug_assert!(x.len() >= batch * self.core.ir.input_size());
+        let ops = if training {
+            &self.plan.train
         } else {
-            None
+            &self.plan.infer
         };
-        let (mm, mv) = moving_pair(&mut self.state, moving_mean, moving_var, features);
-        let (mean, inv_std) = self.bn_scratch[scratch].split_at_mut(features);
-        dense_batch_norm_forward_train(
-            batch,
-            inputs,
-            units,
-            src,
-            &self.params[kernel..kernel + inputs * units],
-            bias.map(|b| &self.params[b..b + units]),
-            act,
-            &self.params[gamma..gamma + features],
-            &self.params[beta..beta + features],
-            epsilon,
-            momentum,
-            mm,
-            mv,
-            mean,
-            inv_std,
-            z,
-            y,
-            after,
-            out,
-        );
-        Some(ran)
+        for op in ops {
+            run_op(&self.plan, &mut self.core, &mut self.bufs, x, batch, op);
+        }
     }
 
-    /// The last buffer (logits for a logits head, else the output).
-    fn last_buf(&self) -> usize {
-        self.steps.last().map_or(0, |s| s.dst)
-    }
-
-    /// Forward + loss; in training mode also writes the gradient of the loss with respect to
-    /// the last buffer into its gradient buffer.
-    fn forward_loss(
-        &mut self,
-        x: &[f32],
-        labels: &[u8],
-        batch: usize,
-        training: bool,
-    ) -> StepStats {
+    /// The loss head on the last forward; in training also writes the loss gradient.
+    fn head_loss(&mut self, labels: &[u8], batch: usize, training: bool) -> StepStats {
         debug_assert!(labels.len() >= batch);
-        self.run_forward(x, batch, training);
-        let last = self.last_buf();
-        let units = self.units;
-        let grad = if training {
-            Some(&mut self.dbufs[last][..batch * units])
-        } else {
-            None
-        };
-        let data = if self.logits_head {
-            loss::softmax_cross_entropy(
+        let head = self.plan.head;
+        let n = batch * head.units;
+        let mut grad = std::mem::take(&mut self.bufs[head.grad.0]);
+        let data = match head.probs {
+            Some(p) if head.from_logits => {
+                let mut probs = std::mem::take(&mut self.bufs[p.0]);
+                let data = loss::softmax_cross_entropy(
+                    batch,
+                    head.units,
+                    &self.bufs[head.out.0],
+                    labels,
+                    &mut probs,
+                    training.then(|| &mut grad[..n]),
+                );
+                self.bufs[p.0] = probs;
+                data
+            }
+            Some(_) | None => loss::probability_loss(
+                head.loss,
                 batch,
-                units,
-                &self.bufs[last],
+                head.units,
+                &self.bufs[head.out.0],
                 labels,
-                &mut self.probs,
-                grad,
-            )
-        } else {
-            loss::probability_loss(
-                self.ir.train.loss,
-                batch,
-                units,
-                &self.bufs[last],
-                labels,
-                grad,
-            )
+                training.then(|| &mut grad[..n]),
+            ),
         };
-        let penalty = regularize::total_penalty(&self.layout, &self.params);
+        self.bufs[head.grad.0] = grad;
+        let penalty = regularize::total_penalty(&self.plan.layout, &self.core.params);
         StepStats {
             loss: data.loss + penalty,
             correct: data.correct,
@@ -548,253 +218,408 @@ impl Network {
         }
     }
 
-    /// Backward through every layer, filling `grads`; expects the last buffer's gradient.
+    /// Runs the plan's backward ops, filling `grads`; expects the loss gradient.
     fn run_backward(&mut self, x: &[f32], batch: usize) {
-        let nsteps = self.steps.len();
-        for li in (0..nsteps).rev() {
-            let step = self.steps[li];
-            if self.logits_head && li + 1 == nsteps && matches!(step.op, Op::Activation { .. }) {
-                // Final Softmax layer of a logits head: the head's gradient is already the
-                // gradient of its input.
-                if let Src::Buf(k) = step.src {
-                    let n = batch * self.units;
-                    let (d_in, d_out) = pair_mut(&mut self.dbufs, k, step.dst);
-                    d_in[..n].copy_from_slice(&d_out[..n]);
-                }
-                continue;
-            }
-            match step.op {
-                Op::Flatten => {
-                    // Same buffer, nothing to do (or the very first layer: no input grad).
-                }
-                Op::Dense {
-                    inputs,
-                    units,
-                    act,
-                    kernel,
-                    bias,
-                } => {
-                    let n = batch * units;
-                    epilogue::activation_backward(
-                        batch,
-                        units,
-                        act,
-                        &self.bufs[step.dst],
-                        &mut self.dbufs[step.dst][..n],
-                    );
-                    let (xin, dy, dx) = back_io(x, &self.bufs, &mut self.dbufs, step);
-                    let (dk, db) = self.grads[kernel..].split_at_mut(inputs * units);
-                    let db = bias.map(|b| {
-                        let off = b - kernel - inputs * units;
-                        &mut db[off..off + units]
-                    });
-                    dense_backward(
-                        batch,
-                        inputs,
-                        units,
-                        xin,
-                        &self.params[kernel..kernel + inputs * units],
-                        dy,
-                        dk,
-                        db,
-                        dx,
-                    );
-                }
-                Op::Dropout { rate, n } => {
-                    let (_, dy, dx) = back_io(x, &self.bufs, &mut self.dbufs, step);
-                    if let Some(dx) = dx {
-                        if rate > 0.0 {
-                            let key = rng::dropout_key(self.seed, li, self.iterations);
-                            dropout_backward(batch * n, rate, key, dy, dx);
-                        } else {
-                            dx[..batch * n].copy_from_slice(&dy[..batch * n]);
-                        }
-                    }
-                }
-                Op::BatchNorm {
-                    features,
-                    gamma,
-                    beta,
-                    scratch,
-                    ..
-                } => {
-                    let rows = batch
-                        * (self.ir.layers[li].input_shape.iter().product::<usize>() / features);
-                    let (xin, dy, dx) = back_io(x, &self.bufs, &mut self.dbufs, step);
-                    let (mean, inv_std) = self.bn_scratch[scratch].split_at(features);
-                    let (dg, db) = if gamma < beta {
-                        let (a, b) = self.grads.split_at_mut(beta);
-                        (&mut a[gamma..gamma + features], &mut b[..features])
-                    } else {
-                        let (a, b) = self.grads.split_at_mut(gamma);
-                        (&mut b[..features], &mut a[beta..beta + features])
-                    };
-                    batch_norm_backward(
-                        rows,
-                        features,
-                        xin,
-                        &self.params[gamma..gamma + features],
-                        mean,
-                        inv_std,
-                        dy,
-                        dg,
-                        db,
-                        dx,
-                    );
-                }
-                Op::LeakyRelu { slope, n } => {
-                    let (xin, dy, dx) = back_io(x, &self.bufs, &mut self.dbufs, step);
-                    if let Some(dx) = dx {
-                        leaky_relu_backward(batch * n, slope, xin, dy, dx);
-                    }
-                }
-                Op::Activation { act, n } => {
-                    let cols = *self.ir.layers[li].output_shape.last().unwrap_or(&1);
-                    let (_, dy, dx) = back_io(x, &self.bufs, &mut self.dbufs, step);
-                    if let Some(dx) = dx {
-                        activation_backward(
-                            batch * n / cols,
-                            cols,
-                            act,
-                            &self.bufs[step.dst],
-                            dy,
-                            dx,
-                        );
-                    }
-                }
-                Op::Rescale { scale, n, .. } => {
-                    let (_, dy, dx) = back_io(x, &self.bufs, &mut self.dbufs, step);
-                    if let Some(dx) = dx {
-                        rescale_backward(batch * n, scale, dy, dx);
-                    }
-                }
-            }
+        for op in &self.plan.backward {
+            run_back(
+                &self.plan,
+                &mut self.core,
+                &mut self.bufs,
+                x,
+                batch,
+                op.layer,
+                &op.kind,
+            );
         }
     }
 }
 
-/// The moving mean and moving variance of a `BatchNorm` (`features` floats each, at
-/// offsets `mean` and `var` of `state`, not overlapping), both mutable.
-fn moving_pair(
-    state: &mut [f32],
-    mean: usize,
-    var: usize,
-    features: usize,
+/// `x` or a buffer.
+fn value<'a>(bufs: &'a [Vec<f32>], x: &'a [f32], v: Value) -> &'a [f32] {
+    match v {
+        Value::Input => x,
+        Value::Buffer(b) => &bufs[b.0],
+    }
+}
+
+/// Moves buffer `b` out of the table (no allocation); [`put`] moves it back.
+fn take(bufs: &mut [Vec<f32>], b: BufferId) -> Vec<f32> {
+    std::mem::take(&mut bufs[b.0])
+}
+
+/// Moves buffer `b` back into the table.
+fn put(bufs: &mut [Vec<f32>], b: BufferId, v: Vec<f32>) {
+    bufs[b.0] = v;
+}
+
+/// Two disjoint tensors of one buffer, both mutable (tensors never overlap).
+fn pair_mut(
+    buf: &mut [f32],
+    a: std::ops::Range<usize>,
+    b: std::ops::Range<usize>,
 ) -> (&mut [f32], &mut [f32]) {
-    let (lo, hi) = state.split_at_mut(var.max(mean));
-    if mean < var {
-        (&mut lo[mean..mean + features], &mut hi[..features])
-    } else {
-        (&mut hi[..features], &mut lo[var..var + features])
+    match buf.get_disjoint_mut([a, b]) {
+        Ok([a, b]) => (a, b),
+        // The layout gives every tensor its own range; unreachable for a plan's tensors.
+        Err(_) => (&mut [], &mut []),
     }
 }
 
-/// `(input, output buffer)` of a layer.
-fn io<'a>(
-    x: &'a [f32],
-    bufs: &'a mut [Vec<f32>],
-    src: Src,
-    dst: usize,
-) -> (&'a [f32], &'a mut [f32]) {
-    match src {
-        Src::Input => (x, &mut bufs[dst]),
-        Src::Buf(k) => {
-            let (a, b) = pair_mut(bufs, k, dst);
-            (a, b)
-        }
-    }
-}
-
-/// `(forward input, output gradient, input gradient if needed)` of a layer.
-fn back_io<'a>(
-    x: &'a [f32],
+/// A dense op's kernel and bias (its own parameters or the folded buffers).
+fn dense_weights<'a>(
+    plan: &Plan,
+    params: &'a [f32],
     bufs: &'a [Vec<f32>],
-    dbufs: &'a mut [Vec<f32>],
-    step: Step,
-) -> (&'a [f32], &'a mut [f32], Option<&'a mut [f32]>) {
-    match step.src {
-        Src::Input => (x, &mut dbufs[step.dst], None),
-        Src::Buf(k) if k == step.dst => (&bufs[k], &mut dbufs[k], None),
-        Src::Buf(k) => {
-            let (d_in, d_out) = pair_mut(dbufs, k, step.dst);
-            (&bufs[k], d_out, step.needs_dx.then_some(d_in))
+    d: &DenseOp,
+) -> (&'a [f32], Option<&'a [f32]>) {
+    match d.weights {
+        DenseWeights::Params { kernel, bias } => (
+            &params[plan.range(kernel)],
+            bias.map(|b| &params[plan.range(b)]),
+        ),
+        DenseWeights::Folded { kernel, bias, .. } => (&bufs[kernel.0], Some(&bufs[bias.0][..])),
+    }
+}
+
+fn params_of<'a>(plan: &Plan, params: &'a [f32], t: TensorId) -> &'a [f32] {
+    &params[plan.range(t)]
+}
+
+/// One forward op.
+fn run_op(
+    plan: &Plan,
+    core: &mut ModelCore,
+    bufs: &mut [Vec<f32>],
+    x: &[f32],
+    batch: usize,
+    op: &Op,
+) {
+    match &op.kind {
+        OpKind::Copy { src, dst, n } => {
+            let mut out = take(bufs, *dst);
+            let n = batch * n;
+            out[..n].copy_from_slice(&value(bufs, x, *src)[..n]);
+            put(bufs, *dst, out);
+        }
+        OpKind::Dense(d) => {
+            let mut out = take(bufs, d.dst);
+            let (kernel, bias) = dense_weights(plan, &core.params, bufs, d);
+            dense_forward(
+                batch,
+                d.inputs,
+                d.units,
+                value(bufs, x, d.src),
+                kernel,
+                bias,
+                d.act,
+                &mut out,
+            );
+            put(bufs, d.dst, out);
+        }
+        OpKind::DenseBatchNorm {
+            dense,
+            batch_norm: b,
+            after,
+        } => {
+            let mut z = take(bufs, dense.dst);
+            let mut y = take(bufs, b.dst);
+            let mut mean = take(bufs, b.mean);
+            let mut inv_std = take(bufs, b.inv_std);
+            let mut out = after.map(|a| take(bufs, a.dst));
+            let fused = match after.map(|a| a.kind) {
+                None => AfterBatchNorm::Nothing,
+                Some(AfterKind::LeakyRelu { slope }) => AfterBatchNorm::LeakyRelu(slope),
+                Some(AfterKind::Activation(act)) => AfterBatchNorm::Activation(act),
+            };
+            let (kernel, bias) = dense_weights(plan, &core.params, bufs, dense);
+            let (mm, mv) = pair_mut(
+                &mut core.state,
+                plan.range(b.moving_mean),
+                plan.range(b.moving_variance),
+            );
+            dense_batch_norm_forward_train(
+                batch,
+                dense.inputs,
+                dense.units,
+                value(bufs, x, dense.src),
+                kernel,
+                bias,
+                dense.act,
+                params_of(plan, &core.params, b.gamma),
+                params_of(plan, &core.params, b.beta),
+                b.epsilon,
+                b.momentum,
+                mm,
+                mv,
+                &mut mean,
+                &mut inv_std,
+                &mut z,
+                &mut y,
+                fused,
+                out.as_deref_mut(),
+            );
+            put(bufs, dense.dst, z);
+            put(bufs, b.dst, y);
+            put(bufs, b.mean, mean);
+            put(bufs, b.inv_std, inv_std);
+            if let (Some(a), Some(out)) = (after, out) {
+                put(bufs, a.dst, out);
+            }
+        }
+        OpKind::Dropout { src, dst, n, rate } => {
+            let mut out = take(bufs, *dst);
+            let key = rng::dropout_key(core.seed, op.layer, core.iterations);
+            dropout_forward(batch * n, *rate, key, value(bufs, x, *src), &mut out);
+            put(bufs, *dst, out);
+        }
+        OpKind::BatchNormTrain(b) => batch_norm_train(plan, core, bufs, x, batch, b),
+        OpKind::BatchNormInfer(b) => {
+            let mut out = take(bufs, b.dst);
+            batch_norm_forward_infer(
+                batch * b.rows,
+                b.features,
+                value(bufs, x, b.src),
+                params_of(plan, &core.params, b.gamma),
+                params_of(plan, &core.params, b.beta),
+                b.epsilon,
+                &core.state[plan.range(b.moving_mean)],
+                &core.state[plan.range(b.moving_variance)],
+                &mut out,
+            );
+            put(bufs, b.dst, out);
+        }
+        OpKind::LeakyRelu { src, dst, n, slope } => {
+            let mut out = take(bufs, *dst);
+            leaky_relu_forward(batch * n, *slope, value(bufs, x, *src), &mut out);
+            put(bufs, *dst, out);
+        }
+        OpKind::Activation {
+            src,
+            dst,
+            rows,
+            cols,
+            act,
+        } => {
+            let mut out = take(bufs, *dst);
+            activation_forward(batch * rows, *cols, *act, value(bufs, x, *src), &mut out);
+            put(bufs, *dst, out);
+        }
+        OpKind::Rescale {
+            src,
+            dst,
+            n,
+            scale,
+            offset,
+        } => {
+            let mut out = take(bufs, *dst);
+            rescale_forward(batch * n, *scale, *offset, value(bufs, x, *src), &mut out);
+            put(bufs, *dst, out);
         }
     }
 }
 
-/// Two distinct buffers, the first mutable-as-shared by the caller's choice.
-fn pair_mut(bufs: &mut [Vec<f32>], a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
-    debug_assert_ne!(a, b);
-    if a < b {
-        let (lo, hi) = bufs.split_at_mut(b);
-        (&mut lo[a], &mut hi[0])
-    } else {
-        let (lo, hi) = bufs.split_at_mut(a);
-        (&mut hi[0], &mut lo[b])
+/// A training `BatchNorm` on its own.
+fn batch_norm_train(
+    plan: &Plan,
+    core: &mut ModelCore,
+    bufs: &mut [Vec<f32>],
+    x: &[f32],
+    batch: usize,
+    b: &BatchNormOp,
+) {
+    let mut out = take(bufs, b.dst);
+    let mut mean = take(bufs, b.mean);
+    let mut inv_std = take(bufs, b.inv_std);
+    let (mm, mv) = pair_mut(
+        &mut core.state,
+        plan.range(b.moving_mean),
+        plan.range(b.moving_variance),
+    );
+    batch_norm_forward_train(
+        batch * b.rows,
+        b.features,
+        value(bufs, x, b.src),
+        params_of(plan, &core.params, b.gamma),
+        params_of(plan, &core.params, b.beta),
+        b.epsilon,
+        b.momentum,
+        mm,
+        mv,
+        &mut mean,
+        &mut inv_std,
+        &mut out,
+    );
+    put(bufs, b.dst, out);
+    put(bufs, b.mean, mean);
+    put(bufs, b.inv_std, inv_std);
+}
+
+/// One backward op of layer `layer`.
+fn run_back(
+    plan: &Plan,
+    core: &mut ModelCore,
+    bufs: &mut [Vec<f32>],
+    x: &[f32],
+    batch: usize,
+    layer: usize,
+    op: &BackKind,
+) {
+    match op {
+        BackKind::Dense {
+            x: input,
+            y,
+            dy,
+            dx,
+            inputs,
+            units,
+            act,
+            kernel,
+            bias,
+        } => {
+            let mut d_out = take(bufs, *dy);
+            let mut d_in = dx.map(|b| take(bufs, b));
+            if *act != Activation::Linear {
+                epilogue::activation_backward(
+                    batch,
+                    *units,
+                    *act,
+                    &bufs[y.0],
+                    &mut d_out[..batch * units],
+                );
+            }
+            let k = plan.range(*kernel);
+            let (dk, db) = match bias {
+                Some(b) => {
+                    let (dk, db) = pair_mut(&mut core.grads, k.clone(), plan.range(*b));
+                    (dk, Some(db))
+                }
+                None => (&mut core.grads[k.clone()], None),
+            };
+            dense_backward(
+                batch,
+                *inputs,
+                *units,
+                value(bufs, x, *input),
+                &core.params[k],
+                &d_out,
+                dk,
+                db,
+                d_in.as_deref_mut(),
+            );
+            put(bufs, *dy, d_out);
+            if let (Some(b), Some(v)) = (dx, d_in) {
+                put(bufs, *b, v);
+            }
+        }
+        BackKind::Dropout { dy, dx, n, rate } => {
+            let mut d_in = take(bufs, *dx);
+            let key = rng::dropout_key(core.seed, layer, core.iterations);
+            dropout_backward(batch * n, *rate, key, &bufs[dy.0], &mut d_in);
+            put(bufs, *dx, d_in);
+        }
+        BackKind::Copy { dy, dx, n } => {
+            let mut d_in = take(bufs, *dx);
+            let n = batch * n;
+            d_in[..n].copy_from_slice(&bufs[dy.0][..n]);
+            put(bufs, *dx, d_in);
+        }
+        BackKind::BatchNorm { op: b, dy, dx } => {
+            let mut d_in = dx.map(|d| take(bufs, d));
+            let (dg, db) = pair_mut(&mut core.grads, plan.range(b.gamma), plan.range(b.beta));
+            batch_norm_backward(
+                batch * b.rows,
+                b.features,
+                value(bufs, x, b.src),
+                params_of(plan, &core.params, b.gamma),
+                &bufs[b.mean.0],
+                &bufs[b.inv_std.0],
+                &bufs[dy.0],
+                dg,
+                db,
+                d_in.as_deref_mut(),
+            );
+            if let (Some(d), Some(v)) = (dx, d_in) {
+                put(bufs, *d, v);
+            }
+        }
+        BackKind::LeakyRelu {
+            x: input,
+            dy,
+            dx,
+            n,
+            slope,
+        } => {
+            let mut d_in = take(bufs, *dx);
+            leaky_relu_backward(
+                batch * n,
+                *slope,
+                value(bufs, x, *input),
+                &bufs[dy.0],
+                &mut d_in,
+            );
+            put(bufs, *dx, d_in);
+        }
+        BackKind::Activation {
+            y,
+            dy,
+            dx,
+            rows,
+            cols,
+            act,
+        } => {
+            let mut d_in = take(bufs, *dx);
+            activation_backward(
+                batch * rows,
+                *cols,
+                *act,
+                &bufs[y.0],
+                &bufs[dy.0],
+                &mut d_in,
+            );
+            put(bufs, *dx, d_in);
+        }
+        BackKind::Rescale { dy, dx, n, scale } => {
+            let mut d_in = take(bufs, *dx);
+            rescale_backward(batch * n, *scale, &bufs[dy.0], &mut d_in);
+            put(bufs, *dx, d_in);
+        }
     }
 }
 
 impl Model for Network {
-    fn ir(&self) -> &ir::Model {
-        &self.ir
-    }
-
-    fn max_batch(&self) -> usize {
-        self.max_batch
-    }
-
-    fn params(&self) -> &[f32] {
-        &self.params
-    }
-
-    fn params_mut(&mut self) -> &mut [f32] {
-        &mut self.params
-    }
-
-    fn state(&self) -> &[f32] {
-        &self.state
-    }
-
-    fn state_mut(&mut self) -> &mut [f32] {
-        &mut self.state
-    }
-
-    fn grads(&self) -> &[f32] {
-        &self.grads
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
+    crate::model_core_accessors!(core);
 
     fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
         let _denormals = FlushDenormals::new();
+        self.fold();
         self.run_forward(x, batch, false);
-        let n = batch * self.units;
-        let last = self.last_buf();
-        if self.logits_head {
-            self.probs[..n].copy_from_slice(&self.bufs[last][..n]);
-            epilogue::bias_activation(
-                batch,
-                self.units,
-                None,
-                Activation::Softmax,
-                &mut self.probs,
-            );
-            &self.probs[..n]
-        } else {
-            &self.bufs[last][..n]
+        let head = self.plan.head;
+        let n = batch * head.units;
+        match head.probs {
+            Some(p) if head.from_logits => {
+                let mut probs = take(&mut self.bufs, p);
+                probs[..n].copy_from_slice(&self.bufs[head.out.0][..n]);
+                epilogue::bias_activation(batch, head.units, None, Activation::Softmax, &mut probs);
+                put(&mut self.bufs, p, probs);
+                &self.bufs[p.0][..n]
+            }
+            Some(_) | None => &self.bufs[head.out.0][..n],
         }
     }
 
     fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
         let _denormals = FlushDenormals::new();
-        self.forward_loss(x, labels, batch, false)
+        self.fold();
+        self.run_forward(x, batch, false);
+        self.head_loss(labels, batch, false)
     }
 
     fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
         let _denormals = FlushDenormals::new();
-        let stats = self.forward_loss(x, labels, batch, true);
+        // The training forward updates the moving statistics.
+        self.core.folded = false;
+        self.run_forward(x, batch, true);
+        let stats = self.head_loss(labels, batch, true);
         self.run_backward(x, batch);
         stats
     }
@@ -802,51 +627,32 @@ impl Model for Network {
     fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
         let _denormals = FlushDenormals::new();
         let stats = self.compute_gradients(x, labels, batch);
+        let core = &mut self.core;
         optim::step(
-            &self.ir.train.optimizer,
-            self.iterations + 1,
-            &self.layout,
-            &mut self.params,
-            &self.grads,
-            &mut self.opt_state,
+            &core.ir.train.optimizer,
+            core.iterations + 1,
+            &self.plan.layout,
+            &mut core.params,
+            &core.grads,
+            &mut core.slots,
         );
-        self.iterations += 1;
+        core.folded = false;
+        core.iterations += 1;
         stats
     }
 
-    fn rng_seed(&self) -> Option<u64> {
-        Some(self.seed)
-    }
-
-    fn optimizer_slots(&self) -> Option<&[f32]> {
-        Some(&self.opt_state)
-    }
-
-    fn optimizer_slots_mut(&mut self) -> Option<&mut [f32]> {
-        Some(&mut self.opt_state)
-    }
-
-    fn set_iterations(&mut self, iterations: u64) {
-        self.iterations = iterations;
-    }
-
-    fn set_rng_seed(&mut self, seed: u64) {
-        self.seed = seed;
-    }
-
     fn first_non_finite_layer(&self, batch: usize) -> Option<usize> {
-        let batch = batch.min(self.max_batch);
-        self.steps.iter().enumerate().find_map(|(li, step)| {
-            // An aliasing Flatten writes nothing: its output is its input.
-            if step.alias || step.dst >= self.bufs.len() {
-                return None;
-            }
-            let n = batch * self.ir.layers[li].output_shape.iter().product::<usize>();
-            let out = &self.bufs[step.dst];
-            out[..n.min(out.len())]
-                .iter()
-                .any(|v| !v.is_finite())
-                .then_some(li)
+        let batch = batch.min(self.core.max_batch);
+        (0..self.core.ir.layers.len()).find(|&li| {
+            self.plan.own_output(li).is_some_and(|b| {
+                let n = batch
+                    * self.core.ir.layers[li]
+                        .output_shape
+                        .iter()
+                        .product::<usize>();
+                let out = &self.bufs[b.0];
+                out[..n.min(out.len())].iter().any(|v| !v.is_finite())
+            })
         })
     }
 }

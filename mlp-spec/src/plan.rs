@@ -839,7 +839,7 @@ impl<'a> Lower<'a> {
         })
     }
 
-    fn batch_norm_op(&self, i: usize, b: &ir::BatchNorm) -> Result<BatchNormOp, PlanError> {
+    fn batch_norm_op(&self, i: usize, b: ir::BatchNorm) -> Result<BatchNormOp, PlanError> {
         let layer = self.layer(i);
         let f = features(layer);
         let n: usize = layer.input_shape.iter().product();
@@ -948,12 +948,12 @@ impl<'a> Lower<'a> {
                     skip_until = i + if after.is_some() { 3 } else { 2 };
                     OpKind::DenseBatchNorm {
                         dense: self.dense_op(i, d)?,
-                        batch_norm: self.batch_norm_op(i + 1, b)?,
+                        batch_norm: self.batch_norm_op(i + 1, *b)?,
                         after,
                     }
                 }
                 LayerKind::Dense(d) => OpKind::Dense(self.dense_op(i, d)?),
-                LayerKind::BatchNorm(b) => OpKind::BatchNormTrain(self.batch_norm_op(i, b)?),
+                LayerKind::BatchNorm(b) => OpKind::BatchNormTrain(self.batch_norm_op(i, *b)?),
                 LayerKind::Dropout { rate } if *rate > 0.0 => OpKind::Dropout {
                     src: self.value(self.flow.src[i]),
                     dst: self.out(i),
@@ -1005,7 +1005,7 @@ impl<'a> Lower<'a> {
                     OpKind::Dense(op)
                 }
                 LayerKind::BatchNorm(_) if self.is_folded(i) => continue,
-                LayerKind::BatchNorm(b) => OpKind::BatchNormInfer(self.batch_norm_op(i, b)?),
+                LayerKind::BatchNorm(b) => OpKind::BatchNormInfer(self.batch_norm_op(i, *b)?),
                 LayerKind::Dropout { .. } => OpKind::Copy {
                     src: self.value(self.flow.src[i]),
                     dst: self.out(i),
@@ -1045,7 +1045,7 @@ impl<'a> Lower<'a> {
                 units,
                 kernel: self.tensor(i, Role::Kernel)?,
                 bias: self.tensor(i, Role::Bias).ok(),
-                batch_norm: self.batch_norm_op(bn, b)?,
+                batch_norm: self.batch_norm_op(bn, *b)?,
                 batch_norm_layer: bn,
                 folded_kernel,
                 folded_bias,
@@ -1086,7 +1086,7 @@ impl<'a> Lower<'a> {
                     bias: self.tensor(i, Role::Bias).ok(),
                 },
                 LayerKind::BatchNorm(b) => BackKind::BatchNorm {
-                    op: self.batch_norm_op(i, b)?,
+                    op: self.batch_norm_op(i, *b)?,
                     dy,
                     dx,
                 },

@@ -2,6 +2,8 @@
 //! buffer in inference, training and backward, what is fused, folded and aliased. Every
 //! back end walks these plans, so a change to one is a change to what runs.
 
+use std::fmt::Write as _;
+
 use mlp_spec::plan::{BackKind, BufferKind, OpKind, Plan, Value};
 
 #[test]
@@ -15,14 +17,11 @@ fn plan_of_every_spec() {
                 d.render("spec", &source)
             )
         });
-        let text: String = spec
-            .models
-            .iter()
-            .map(|m| {
-                let plan = Plan::new(m).unwrap_or_else(|e| panic!("{e}"));
-                format!("model {}\n{plan}\n", m.name)
-            })
-            .collect();
+        let mut text = String::new();
+        for m in &spec.models {
+            let plan = Plan::new(m).unwrap_or_else(|e| panic!("{e}"));
+            writeln!(text, "model {}\n{plan}", m.name).expect("a String takes any text");
+        }
         insta::assert_snapshot!(text);
     });
 }

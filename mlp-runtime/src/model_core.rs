@@ -1,0 +1,120 @@
+//! [`ModelCore`]: the buffers and counters every model holds, whatever executes it.
+//!
+//! `Network` and every generated model keep their parameters, gradients, state, optimiser
+//! slots, seed, iteration count and IR in one `ModelCore`, and implement the accessor half
+//! of [`Model`](crate::Model) through [`model_core_accessors!`](crate::model_core_accessors)
+//! instead of each writing the same dozen methods. What differs between executors (the
+//! forward, loss, backward and optimiser code) stays with them.
+
+use crate::layout::ParamLayout;
+use crate::optim;
+use mlp_spec::ir;
+
+/// Everything a model owns besides its activation buffers (see the module docs).
+#[derive(Debug, Clone)]
+pub struct ModelCore {
+    /// The model's IR.
+    pub ir: ir::Model,
+    /// Seed of initialisation and dropout masks.
+    pub seed: u64,
+    /// Largest batch the activation buffers hold (≥ 1).
+    pub max_batch: usize,
+    /// Optimiser steps taken so far (Keras's `optimizer.iterations`).
+    pub iterations: u64,
+    /// Trainable parameters, one range per tensor of the layout.
+    pub params: Vec<f32>,
+    /// Data-loss gradients of the last training step, mirroring `params`.
+    pub grads: Vec<f32>,
+    /// Non-trainable tensors (`BatchNorm` moving statistics).
+    pub state: Vec<f32>,
+    /// Optimiser state: `optim::slots` slots of `params.len()` floats each.
+    pub slots: Vec<f32>,
+    /// Whether the inference folds (`BatchNorm` into `Dense`) match `params` and `state`;
+    /// cleared by everything that may change them.
+    pub folded: bool,
+}
+
+impl ModelCore {
+    /// Zeroed buffers for `ir` with the lengths `layout` gives (parameters are not
+    /// initialised here), for batches of up to `max_batch` rows (at least 1).
+    #[must_use]
+    pub fn zeroed(ir: ir::Model, layout: &ParamLayout, seed: u64, max_batch: usize) -> Self {
+        let slots = optim::slots(&ir.train.optimizer) * layout.trainable_len;
+        ModelCore {
+            seed,
+            max_batch: max_batch.max(1),
+            iterations: 0,
+            params: vec![0.0; layout.trainable_len],
+            grads: vec![0.0; layout.trainable_len],
+            state: vec![0.0; layout.state_len],
+            slots: vec![0.0; slots],
+            folded: false,
+            ir,
+        }
+    }
+}
+
+/// The accessor methods of [`Model`](crate::Model) for a type holding a
+/// [`ModelCore`] in the field named by the argument: `ir`, `max_batch`, `params`,
+/// `params_mut`, `state`, `state_mut`, `grads`, `iterations`, `rng_seed`,
+/// `optimizer_slots`, `optimizer_slots_mut`, `set_iterations`, `set_rng_seed`. Write it
+/// inside the `impl Model for …` block. The mutable parameter and state accessors mark the
+/// inference folds stale.
+#[macro_export]
+macro_rules! model_core_accessors {
+    ($core:ident) => {
+        fn ir(&self) -> &$crate::ir::Model {
+            &self.$core.ir
+        }
+
+        fn max_batch(&self) -> usize {
+            self.$core.max_batch
+        }
+
+        fn params(&self) -> &[f32] {
+            &self.$core.params
+        }
+
+        fn params_mut(&mut self) -> &mut [f32] {
+            self.$core.folded = false;
+            &mut self.$core.params
+        }
+
+        fn state(&self) -> &[f32] {
+            &self.$core.state
+        }
+
+        fn state_mut(&mut self) -> &mut [f32] {
+            self.$core.folded = false;
+            &mut self.$core.state
+        }
+
+        fn grads(&self) -> &[f32] {
+            &self.$core.grads
+        }
+
+        fn iterations(&self) -> u64 {
+            self.$core.iterations
+        }
+
+        fn rng_seed(&self) -> ::core::option::Option<u64> {
+            ::core::option::Option::Some(self.$core.seed)
+        }
+
+        fn optimizer_slots(&self) -> ::core::option::Option<&[f32]> {
+            ::core::option::Option::Some(&self.$core.slots)
+        }
+
+        fn optimizer_slots_mut(&mut self) -> ::core::option::Option<&mut [f32]> {
+            ::core::option::Option::Some(&mut self.$core.slots)
+        }
+
+        fn set_iterations(&mut self, iterations: u64) {
+            self.$core.iterations = iterations;
+        }
+
+        fn set_rng_seed(&mut self, seed: u64) {
+            self.$core.seed = seed;
+        }
+    };
+}
