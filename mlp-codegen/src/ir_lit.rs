@@ -1,7 +1,8 @@
 //! The IR as a Rust expression: the generated `model_ir()` builds the exact `ir::Model` the
 //! code was generated from (returned by `Model::ir`), without parsing anything at run time.
 //!
-//! Paths are relative to `ir`, which the generated block imports as `::mlp::spec::ir`.
+//! Paths are relative to `ir`, which the generated block imports as `::mlp::spec::ir`, and
+//! `Some` / `None`, which it imports from `::core::option::Option`.
 
 use crate::lit::{float, int, size};
 use mlp_spec::ir::{
@@ -117,8 +118,8 @@ fn dense(d: &Dense) -> TokenStream {
 
 fn option(v: Option<TokenStream>) -> TokenStream {
     match v {
-        Some(v) => quote!(::core::option::Option::Some(#v)),
-        None => quote!(::core::option::Option::None),
+        Some(v) => quote!(Some(#v)),
+        None => quote!(None),
     }
 }
 
@@ -167,11 +168,6 @@ pub fn initializer(i: Initializer) -> TokenStream {
 pub fn regularizer(r: Regularizer) -> TokenStream {
     let (l1, l2) = (float(r.l1), float(r.l2));
     quote!(ir::Regularizer { l1: #l1, l2: #l2 })
-}
-
-/// `Some(ir::Regularizer { … })` or `None`.
-pub fn regularizer_option(r: Option<Regularizer>) -> TokenStream {
-    option(r.map(regularizer))
 }
 
 fn train(t: &TrainConfig) -> TokenStream {

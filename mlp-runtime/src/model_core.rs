@@ -6,7 +6,6 @@
 //! instead of each writing the same dozen methods. What differs between executors (the
 //! forward, loss, backward and optimiser code) stays with them.
 
-use crate::layout::ParamLayout;
 use crate::optim;
 use mlp_spec::ir;
 
@@ -35,18 +34,19 @@ pub struct ModelCore {
 }
 
 impl ModelCore {
-    /// Zeroed buffers for `ir` with the lengths `layout` gives (parameters are not
-    /// initialised here), for batches of up to `max_batch` rows (at least 1).
+    /// Zeroed buffers for `ir` (parameters are not initialised here): `trainable` floats of
+    /// parameters, gradients and each optimiser slot, `state` floats of state, for batches
+    /// of up to `max_batch` rows (at least 1).
     #[must_use]
-    pub fn zeroed(ir: ir::Model, layout: &ParamLayout, seed: u64, max_batch: usize) -> Self {
-        let slots = optim::slots(&ir.train.optimizer) * layout.trainable_len;
+    pub fn new(ir: ir::Model, seed: u64, max_batch: usize, trainable: usize, state: usize) -> Self {
+        let slots = optim::slots(&ir.train.optimizer) * trainable;
         ModelCore {
             seed,
             max_batch: max_batch.max(1),
             iterations: 0,
-            params: vec![0.0; layout.trainable_len],
-            grads: vec![0.0; layout.trainable_len],
-            state: vec![0.0; layout.state_len],
+            params: vec![0.0; trainable],
+            grads: vec![0.0; trainable],
+            state: vec![0.0; state],
             slots: vec![0.0; slots],
             folded: false,
             ir,

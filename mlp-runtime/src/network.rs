@@ -34,7 +34,7 @@ use crate::layers::{
     batch_norm_fold_into_next_dense, batch_norm_forward_infer, batch_norm_forward_train,
     dense_backward, dense_batch_norm_forward_train, dense_forward, dropout_backward,
     dropout_forward, leaky_relu_backward, leaky_relu_forward, rescale_backward, rescale_forward,
-    AfterBatchNorm,
+    AfterBatchNorm, DenseBatchNormTrain,
 };
 use crate::layout::ParamLayout;
 use crate::loss;
@@ -82,7 +82,13 @@ impl Network {
             return Err(NetworkError::ZeroBatch);
         }
         let plan = Plan::new(model)?;
-        let mut core = ModelCore::zeroed(model.clone(), &plan.layout, seed, max_batch);
+        let mut core = ModelCore::new(
+            model.clone(),
+            seed,
+            max_batch,
+            plan.layout.trainable_len,
+            plan.layout.state_len,
+        );
         init::init_params(&plan.layout, seed, &mut core.params, &mut core.state);
         let bufs = plan
             .buffers
@@ -337,27 +343,27 @@ fn run_op(
                 plan.range(b.moving_mean),
                 plan.range(b.moving_variance),
             );
-            dense_batch_norm_forward_train(
+            dense_batch_norm_forward_train(DenseBatchNormTrain {
                 batch,
-                dense.inputs,
-                dense.units,
-                value(bufs, x, dense.src),
+                inputs: dense.inputs,
+                units: dense.units,
+                x: value(bufs, x, dense.src),
                 kernel,
                 bias,
-                dense.act,
-                params_of(plan, &core.params, b.gamma),
-                params_of(plan, &core.params, b.beta),
-                b.epsilon,
-                b.momentum,
-                mm,
-                mv,
-                &mut mean,
-                &mut inv_std,
-                &mut z,
-                &mut y,
-                fused,
-                out.as_deref_mut(),
-            );
+                act: dense.act,
+                gamma: params_of(plan, &core.params, b.gamma),
+                beta: params_of(plan, &core.params, b.beta),
+                epsilon: b.epsilon,
+                momentum: b.momentum,
+                moving_mean: mm,
+                moving_var: mv,
+                mean: &mut mean,
+                inv_std: &mut inv_std,
+                z: &mut z,
+                y: &mut y,
+                after: fused,
+                out: out.as_deref_mut(),
+            });
             put(bufs, dense.dst, z);
             put(bufs, b.dst, y);
             put(bufs, b.mean, mean);

@@ -27,6 +27,51 @@ pub enum AfterBatchNorm {
     Activation(Activation),
 }
 
+/// The arguments of [`dense_batch_norm_forward_train`], by name: the `Dense`'s inputs
+/// (`batch` rows of `x`, `kernel`, `bias`, `act`), the `BatchNorm`'s (`gamma`, `beta`,
+/// `epsilon`, `momentum` and the moving statistics it updates), and the buffers it writes.
+#[derive(Debug)]
+pub struct DenseBatchNormTrain<'a> {
+    /// Rows (≥ 1).
+    pub batch: usize,
+    /// Input features.
+    pub inputs: usize,
+    /// `Dense` units (= `BatchNorm` features).
+    pub units: usize,
+    /// `[batch, inputs]`.
+    pub x: &'a [f32],
+    /// `[inputs, units]`.
+    pub kernel: &'a [f32],
+    /// `[units]`, or none.
+    pub bias: Option<&'a [f32]>,
+    /// The `Dense`'s activation.
+    pub act: Activation,
+    /// `BatchNorm` scale `[units]`.
+    pub gamma: &'a [f32],
+    /// `BatchNorm` shift `[units]`.
+    pub beta: &'a [f32],
+    /// Added to the variance.
+    pub epsilon: f32,
+    /// Moving-statistics momentum.
+    pub momentum: f32,
+    /// Updated in place `[units]`.
+    pub moving_mean: &'a mut [f32],
+    /// Updated in place `[units]`.
+    pub moving_var: &'a mut [f32],
+    /// Written: the batch mean `[units]`.
+    pub mean: &'a mut [f32],
+    /// Written: `1/sqrt(var + epsilon)` `[units]`.
+    pub inv_std: &'a mut [f32],
+    /// Written: the `Dense` output `[batch, units]` (read by the `BatchNorm` backward).
+    pub z: &'a mut [f32],
+    /// Written: the `BatchNorm` output `[batch, units]`.
+    pub y: &'a mut [f32],
+    /// The layer applied after the `BatchNorm`.
+    pub after: AfterBatchNorm,
+    /// Written unless `after` is [`AfterBatchNorm::Nothing`]: its output `[batch, units]`.
+    pub out: Option<&'a mut [f32]>,
+}
+
 /// Training forward of `Dense(units, act)` → `BatchNorm` → `after`, bit-identical to the
 /// separate layer functions (see the module docs).
 ///
@@ -36,27 +81,28 @@ pub enum AfterBatchNorm {
 /// `moving_mean` / `moving_var` in place and, unless `after` is
 /// [`AfterBatchNorm::Nothing`], writes the activation's output `out[..batch·units]`
 /// (`out` may be `None` then). `batch` must be ≥ 1; no output may alias `x`.
-pub fn dense_batch_norm_forward_train(
-    batch: usize,
-    inputs: usize,
-    units: usize,
-    x: &[f32],
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    gamma: &[f32],
-    beta: &[f32],
-    epsilon: f32,
-    momentum: f32,
-    moving_mean: &mut [f32],
-    moving_var: &mut [f32],
-    mean: &mut [f32],
-    inv_std: &mut [f32],
-    z: &mut [f32],
-    y: &mut [f32],
-    after: AfterBatchNorm,
-    out: Option<&mut [f32]>,
-) {
+pub fn dense_batch_norm_forward_train(args: DenseBatchNormTrain<'_>) {
+    let DenseBatchNormTrain {
+        batch,
+        inputs,
+        units,
+        x,
+        kernel,
+        bias,
+        act,
+        gamma,
+        beta,
+        epsilon,
+        momentum,
+        moving_mean,
+        moving_var,
+        mean,
+        inv_std,
+        z,
+        y,
+        after,
+        out,
+    } = args;
     let n = batch * units;
     kernels::matmul(batch, inputs, units, x, kernel, z, false);
     let (z, y) = (&mut z[..n], &mut y[..n]);
@@ -120,7 +166,7 @@ pub fn dense_batch_norm_forward_train(
 
 #[cfg(test)]
 mod tests {
-    use super::{dense_batch_norm_forward_train, AfterBatchNorm};
+    use super::{dense_batch_norm_forward_train, AfterBatchNorm, DenseBatchNormTrain};
     use crate::layers::{
         activation_forward, batch_norm_forward_train, dense_forward, leaky_relu_forward,
     };
@@ -187,27 +233,27 @@ mod tests {
                         let (mut mean1, mut inv1) = (nan(), nan());
                         let (mut mm1, mut mv1) =
                             (moving0[..units].to_vec(), moving0[units..].to_vec());
-                        dense_batch_norm_forward_train(
+                        dense_batch_norm_forward_train(DenseBatchNormTrain {
                             batch,
                             inputs,
                             units,
-                            &x,
-                            &kernel,
+                            x: &x,
+                            kernel: &kernel,
                             bias,
                             act,
-                            &gamma,
-                            &beta,
-                            1e-3,
-                            0.99,
-                            &mut mm1,
-                            &mut mv1,
-                            &mut mean1,
-                            &mut inv1,
-                            &mut z1,
-                            &mut y1,
+                            gamma: &gamma,
+                            beta: &beta,
+                            epsilon: 1e-3,
+                            momentum: 0.99,
+                            moving_mean: &mut mm1,
+                            moving_var: &mut mv1,
+                            mean: &mut mean1,
+                            inv_std: &mut inv1,
+                            z: &mut z1,
+                            y: &mut y1,
                             after,
-                            Some(&mut o1),
-                        );
+                            out: Some(&mut o1),
+                        });
                         let what =
                             format!("batch {batch}, {act:?}, bias {}, {after:?}", bias.is_some());
                         assert_eq!(bits(&z1), bits(&z0), "dense output, {what}");

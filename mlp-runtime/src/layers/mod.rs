@@ -20,7 +20,7 @@ pub use batch_norm::{
     batch_norm_forward_infer, batch_norm_forward_train,
 };
 pub use dense::{dense_backward, dense_forward};
-pub use dense_batch_norm::{dense_batch_norm_forward_train, AfterBatchNorm};
+pub use dense_batch_norm::{dense_batch_norm_forward_train, AfterBatchNorm, DenseBatchNormTrain};
 pub use dropout::{dropout_backward, dropout_forward};
 pub use leaky_relu::{leaky_relu_backward, leaky_relu_forward};
 pub use rescale::{rescale_backward, rescale_forward};
