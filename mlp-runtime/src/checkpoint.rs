@@ -27,8 +27,8 @@
 //! bit-identical to an uninterrupted one.
 //!
 //! # Invariants
-//! - Writes are atomic: a temporary file in the target's folder, `fsync`, rename over the
-//!   target, `fsync` of the folder. A crash at any moment leaves either the old file or the
+//! - Writes are atomic ([`crate::fs`]): a temporary file in the target's folder, `fsync`,
+//!   rename over the target, `fsync` of the folder. A crash at any moment leaves either the old file or the
 //!   new one, never a torn one; [`CheckpointDir`] writes the new epoch before deleting old
 //!   ones, so a checkpoint folder always holds a loadable checkpoint once one was written.
 //! - Nothing non-finite is written ([`save`] refuses) and nothing is changed by [`load`]
@@ -49,7 +49,7 @@ use safetensors::tensor::{Dtype, Metadata, SafeTensors};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -528,45 +528,10 @@ pub fn save<M: Model + ?Sized>(
 /// As [`save`].
 pub fn write(snapshot: &Snapshot<'_>, path: &Path) -> Result<(), CheckpointError> {
     let bytes = to_bytes(snapshot).map_err(|k| CheckpointError::new(path, k))?;
-    write_atomic(path, &bytes).map_err(|e| CheckpointError::new(path, e))
+    crate::fs::write_atomic(path, &bytes).map_err(|e| CheckpointError::new(e.path, e.source))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder: write, `fsync`,
-/// rename over `path`, `fsync` the folder. On error the temporary file is removed and
-/// `path` is untouched.
-///
-/// # Errors
-/// The I/O error of the step that failed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file")
-    })?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
-}
-
-/// `fsync` of a folder, so a rename in it is durable (a no-op where folders cannot be
-/// opened as files).
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    if cfg!(unix) {
-        File::open(dir)?.sync_all()
-    } else {
-        Ok(())
-    }
-}
+pub use crate::fs::write_atomic;
 
 /// Loads the checkpoint at `path` into `model` with the default [`Limits`]; see
 /// [`load_with`].
