@@ -13,6 +13,8 @@
 //! target's folder, renamed over the target once complete, so a failure never leaves a
 //! partial file.
 
+#![forbid(unsafe_code)]
+
 pub mod handwritten;
 pub mod history;
 pub mod jobs;
