@@ -7,7 +7,6 @@ use mlp_runtime::ir::{
     self, Activation, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric, Optimizer,
     ParamCounts, Regularizer, TrainConfig,
 };
-use std::path::PathBuf;
 
 /// Keras's `Dense(units, activation)` with default init and no penalty.
 pub fn dense(units: usize, activation: Activation) -> LayerKind {
@@ -329,17 +328,7 @@ pub fn dot(r: &[f32], y: &[f32]) -> f64 {
         .sum()
 }
 
-/// The directory holding `mnist/`: `$MLP_DATA`, else `../../shared/data` from this crate.
-pub fn mnist_dir() -> PathBuf {
-    let base = std::env::var_os("MLP_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-        PathBuf::from,
-    );
-    let dir = base.join("mnist");
-    assert!(
-        dir.is_dir(),
-        "MNIST not found at {} (set MLP_DATA to the directory containing mnist/)",
-        dir.display()
-    );
-    dir
+/// The directory holding real MNIST (see `mlp_test_support::mnist_dir`).
+pub fn mnist_dir() -> std::path::PathBuf {
+    mlp_test_support::mnist_dir()
 }
