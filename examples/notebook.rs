@@ -11,6 +11,8 @@
 //! the run itself (summaries, parallel training with Keras-like progress, histories,
 //! `results.md`, the five plots) is `mlp_cli::notebook::run`.
 
+#![forbid(unsafe_code)]
+
 #[path = "notebook/models.rs"]
 mod models;
 

@@ -29,6 +29,8 @@
 //! macros [`mlp!`] and [`include_mlp!`]; [`prelude`] gathers what a program needs. The code
 //! the macros generate names only `::mlp::…` paths, so depending on this crate is enough.
 
+#![forbid(unsafe_code)]
+
 pub use mlp_macro::{include_mlp, mlp};
 pub use mlp_runtime as runtime;
 pub use mlp_spec as spec;

@@ -15,7 +15,7 @@ use mlp_cli::jobs::{self, Job};
 use mlp_cli::plot::{self, colors, Chart, Series};
 use mlp_cli::progress::{Mode, Reporter};
 use mlp_cli::results::{self, Row};
-use mlp_cli::{atomic, history};
+use mlp_cli::{history, OutputError};
 use mlp_runtime::data::load_mnist;
 use mlp_runtime::ir::Model;
 use mlp_runtime::{FitOptions, History, Network};
@@ -180,7 +180,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let table = results::table(&rows);
     let results_path = args.out.join("results.md");
     let text = format!("# Comparison\n\nMNIST, validation on the test images unless a spec sets validation_split.\n\n{table}");
-    atomic::write(&results_path, text.as_bytes())?;
+    mlp_runtime::fs::write_atomic(&results_path, text.as_bytes()).map_err(OutputError::from)?;
     if let Some(error) = failure {
         return Err(error);
     }

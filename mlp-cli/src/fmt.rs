@@ -1,12 +1,10 @@
 //! `mlp fmt FILE… [--check]`: rewrite specs in the canonical layout.
 //!
-//! A file is replaced atomically: the new text goes to a temporary file in the same
-//! directory, which is then renamed over the original (keeping its permissions), so an
-//! interrupted run never leaves a half-written spec. Files already formatted are not
+//! A file is replaced atomically ([`mlp_runtime::fs`]): the new text goes to a temporary
+//! file in the same directory, which is then renamed over the original (keeping its
+//! permissions), so an interrupted run never leaves a half-written spec. Files already formatted are not
 //! touched. With `--check` nothing is written; each file that would change is named.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{CliError, Failures};
@@ -47,20 +45,8 @@ fn format_file(path: &Path, check: bool) -> Result<(), CliError> {
 }
 
 /// Replaces the file at `path` (or, through a symbolic link, the file it points to) by
-/// `text`, via a temporary file in the same directory and a rename.
+/// `text`, atomically and keeping its permissions ([`mlp_runtime::fs`]).
 fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
-    let failed = |error| CliError::io("write", path, error);
-    let target = fs::canonicalize(path).map_err(failed)?;
-    let directory = target.parent().unwrap_or(Path::new("."));
-    let permissions = fs::metadata(&target).map_err(failed)?.permissions();
-    let mut temp = tempfile::Builder::new()
-        .prefix(".mlp-fmt-")
-        .suffix(".tmp")
-        .tempfile_in(directory)
-        .map_err(failed)?;
-    temp.write_all(text.as_bytes()).map_err(failed)?;
-    temp.as_file().sync_all().map_err(failed)?;
-    fs::set_permissions(temp.path(), permissions).map_err(failed)?;
-    temp.persist(&target).map_err(|error| failed(error.error))?;
-    Ok(())
+    mlp_runtime::fs::write_atomic(path, text.as_bytes())
+        .map_err(|error| CliError::io("write", path, error.source))
 }

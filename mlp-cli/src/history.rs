@@ -12,7 +12,7 @@ use std::path::Path;
 
 use mlp_runtime::History;
 
-use crate::{atomic, OutputError};
+use crate::OutputError;
 
 /// The two history file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,8 @@ pub fn write(path: &Path, history: &History) -> Result<(), OutputError> {
         Format::Json => to_json(history),
         Format::Csv => to_csv(history),
     };
-    atomic::write(path, text.as_bytes())
+    mlp_runtime::fs::write_atomic(path, text.as_bytes())?;
+    Ok(())
 }
 
 #[cfg(test)]

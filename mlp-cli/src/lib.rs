@@ -9,10 +9,12 @@
 //! - [`handwritten`]: the notebook's kind of model written by hand with `ndarray`, the
 //!   baseline `mlp bench` and the workspace's benches compare with.
 //!
-//! Every file is written atomically ([`atomic`]): a temporary file in the target's folder,
-//! renamed over the target once complete, so a failure never leaves a partial file.
+//! Every file is written atomically by [`mlp_runtime::fs`]: a temporary file in the
+//! target's folder, renamed over the target once complete, so a failure never leaves a
+//! partial file.
 
-pub mod atomic;
+#![forbid(unsafe_code)]
+
 pub mod handwritten;
 pub mod history;
 pub mod jobs;
@@ -86,4 +88,13 @@ pub enum OutputError {
         /// What plotters reported.
         message: String,
     },
+}
+
+impl From<mlp_runtime::fs::WriteError> for OutputError {
+    fn from(error: mlp_runtime::fs::WriteError) -> Self {
+        OutputError::Write {
+            path: error.path,
+            source: error.source,
+        }
+    }
 }

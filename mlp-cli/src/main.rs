@@ -8,6 +8,8 @@
 //! shares. Exit codes: 0 ok, 1 spec
 //! or data errors, 2 usage or I/O errors (clap itself exits with 2 on a usage error).
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod check;
 mod checkpoint_args;

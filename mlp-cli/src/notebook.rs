@@ -25,7 +25,7 @@ use crate::jobs::{self, Job};
 use crate::plot::{self, colors, Chart, Series};
 use crate::progress::{Mode, Reporter};
 use crate::results::{self, Row};
-use crate::{atomic, history, OutputError};
+use crate::{history, OutputError};
 
 /// One model of the notebook: the stem of its spec file and a constructor taking a seed.
 #[derive(Debug, Clone, Copy)]
@@ -272,7 +272,7 @@ pub fn run(args: &Args, models: &[NotebookModel]) -> Result<Report, NotebookErro
     }
     let results_path = args.out.join("results.md");
     let text = results_markdown(&rows, epochs, threads, training_seconds);
-    atomic::write(&results_path, text.as_bytes())?;
+    mlp_runtime::fs::write_atomic(&results_path, text.as_bytes()).map_err(OutputError::from)?;
     files.push(results_path);
     if let Some(error) = failure {
         return Err(error);

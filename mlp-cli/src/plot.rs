@@ -7,14 +7,14 @@
 //! panic; callers draw plots last, after every other result is saved.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use crate::{atomic, OutputError};
+use crate::OutputError;
+use mlp_runtime::fs::{write_atomic_by_path, WriteError};
 
 /// The font plots use unless `$MLP_FONT` names another.
 pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -100,12 +100,8 @@ pub fn draw(path: &Path, chart: &Chart) -> Result<(), OutputError> {
 /// As [`draw`].
 pub fn draw_with_font(path: &Path, chart: &Chart, font: &Path) -> Result<(), OutputError> {
     register_font(font, path)?;
-    atomic::with_temp_file(path, "png", |temp| render(temp, chart)).map_err(|failure| match failure
-    {
-        Failure::Io(source) => OutputError::Write {
-            path: path.to_owned(),
-            source,
-        },
+    write_atomic_by_path(path, "png", |temp| render(temp, chart)).map_err(|failure| match failure {
+        Failure::Write(error) => OutputError::from(error),
         Failure::Draw(message) => OutputError::Plot {
             path: path.to_owned(),
             message,
@@ -144,13 +140,13 @@ fn register_font(font: &Path, plot: &Path) -> Result<(), OutputError> {
 /// What went wrong while rendering into the temporary file.
 #[derive(Debug)]
 enum Failure {
-    Io(io::Error),
+    Write(WriteError),
     Draw(String),
 }
 
-impl From<io::Error> for Failure {
-    fn from(error: io::Error) -> Self {
-        Failure::Io(error)
+impl From<WriteError> for Failure {
+    fn from(error: WriteError) -> Self {
+        Failure::Write(error)
     }
 }
 

@@ -11,9 +11,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use mlp_runtime::{Model, Network};
+use mlp_test_support::{idx, output, text, Cli};
+
+const MLP: Cli = Cli::new(env!("CARGO_BIN_EXE_mlp"));
 
 /// The model every case trains: as small as MNIST allows.
 const TINY: &str = "
@@ -93,27 +96,14 @@ struct Case {
 // ---------------------------------------------------------------------------------------------
 // Synthetic inputs.
 
+/// An IDX image file claiming `count` images of `rows`×`cols`, holding `pixels` pixels.
 fn idx_images(count: u32, rows: u32, cols: u32, pixels: usize) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for word in [0x0000_0803, count, rows, cols] {
-        bytes.extend_from_slice(&u32::to_be_bytes(word));
-    }
-    bytes.extend((0..pixels).map(|i| u8::try_from(i * 7 % 256).unwrap()));
-    bytes
-}
-
-fn idx_labels(count: u32, labels: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for word in [0x0000_0801, count] {
-        bytes.extend_from_slice(&u32::to_be_bytes(word));
-    }
-    bytes.extend_from_slice(labels);
-    bytes
+    idx::images(count, rows, cols, idx::pattern(pixels))
 }
 
 /// `count` labels cycling through the ten classes.
 fn labels(count: u32) -> Vec<u8> {
-    (0..count).map(|i| u8::try_from(i % 10).unwrap()).collect()
+    idx::cycling_labels(count)
 }
 
 /// Valid images of `count` 28x28 samples.
@@ -141,11 +131,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 
 /// A valid tiny MNIST in `dir/data`.
 fn write_mnist(dir: &Path) {
-    fs::create_dir(dir.join("data")).unwrap();
-    write(dir, TRAIN_IMAGES, &images(TRAIN));
-    write(dir, TRAIN_LABELS, &idx_labels(TRAIN, &labels(TRAIN)));
-    write(dir, TEST_IMAGES, &images(TEST));
-    write(dir, TEST_LABELS, &idx_labels(TEST, &labels(TEST)));
+    idx::write_mnist(&dir.join("data"), TRAIN, TEST);
 }
 
 /// The CRC-32 (IEEE) gzip stores.
@@ -287,10 +273,6 @@ fn raw_checkpoint(dir: &Path, bytes: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // Running.
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Every path under `dir`, relative to it, sorted.
 fn listing(dir: &Path) -> Vec<PathBuf> {
     let mut paths = Vec::new();
@@ -317,16 +299,15 @@ fn setup() -> tempfile::TempDir {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .current_dir(dir)
-        // No search or download outside the folder, whatever the environment says.
-        .env_remove("MLP_DATA")
-        .env("XDG_CACHE_HOME", dir.join("cache"))
-        .env("HOME", dir.join("home"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    output(
+        MLP.command(dir)
+            .args(args)
+            // No search or download outside the folder, whatever the environment says.
+            .env_remove("MLP_DATA")
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("HOME", dir.join("home"))
+            .env("NO_COLOR", "1"),
+    )
 }
 
 /// Runs one case; the description of what went wrong, if anything did.
@@ -641,7 +622,7 @@ fn data_cases() -> Vec<Case> {
         ),
         bad(
             "labels magic in the images file",
-            |d| write(d, TRAIN_IMAGES, &idx_labels(TRAIN, &labels(TRAIN))),
+            |d| write(d, TRAIN_IMAGES, &idx::labels(TRAIN, &labels(TRAIN))),
             1,
             images_file,
         ),
@@ -677,7 +658,7 @@ fn data_cases() -> Vec<Case> {
         ),
         bad(
             "header claims 60000 labels, file holds 16",
-            |d| write(d, TRAIN_LABELS, &idx_labels(60_000, &labels(TRAIN))),
+            |d| write(d, TRAIN_LABELS, &idx::labels(60_000, &labels(TRAIN))),
             1,
             labels_file,
         ),
@@ -686,20 +667,20 @@ fn data_cases() -> Vec<Case> {
             |d| {
                 let mut labels = labels(TRAIN);
                 labels[3] = 10;
-                write(d, TRAIN_LABELS, &idx_labels(TRAIN, &labels));
+                write(d, TRAIN_LABELS, &idx::labels(TRAIN, &labels));
             },
             1,
             labels_file,
         ),
         bad(
             "label 255 in the test set",
-            |d| write(d, TEST_LABELS, &idx_labels(TEST, &[255; TEST as usize])),
+            |d| write(d, TEST_LABELS, &idx::labels(TEST, &[255; TEST as usize])),
             1,
             "t10k-labels-idx1-ubyte",
         ),
         bad(
             "more labels than images",
-            |d| write(d, TRAIN_LABELS, &idx_labels(TRAIN + 2, &labels(TRAIN + 2))),
+            |d| write(d, TRAIN_LABELS, &idx::labels(TRAIN + 2, &labels(TRAIN + 2))),
             1,
             images_file,
         ),
@@ -792,7 +773,7 @@ fn data_cases() -> Vec<Case> {
             name: "bench on an empty test set",
             prepare: |d| {
                 write(d, TEST_IMAGES, &images(0));
-                write(d, TEST_LABELS, &idx_labels(0, &[]));
+                write(d, TEST_LABELS, &idx::labels(0, &[]));
             },
             args: &["bench", "tiny.mlp", "--quick", "--data", "data"],
             outputs: false,

@@ -8,26 +8,15 @@
 //! sibling `shared/data`, as in CI.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-/// The folder that holds `mnist/`.
-fn data_dir() -> PathBuf {
-    match std::env::var_os("MLP_DATA") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    }
-}
+use mlp_test_support::{idx, mnist_dir, text, Cli};
 
+const MLP: Cli = Cli::new(env!("CARGO_BIN_EXE_mlp"));
+
+/// Runs `mlp args…` at the repository's root.
 fn mlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .output()
-        .unwrap_or_else(|e| panic!("the mlp binary runs: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    MLP.run(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."), args)
 }
 
 /// The keys of a `generated` or `network` object.
@@ -75,7 +64,7 @@ fn check_measured(m: &serde_json::Value, what: &str) {
 fn quick_bench(specs: &[&str], threads: &str) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let json = dir.path().join("bench.json");
-    let data = data_dir().join("mnist");
+    let data = mnist_dir();
     let mut args = vec!["bench"];
     args.extend_from_slice(specs);
     let (data, json_arg) = (data.to_string_lossy(), json.to_string_lossy());
@@ -196,23 +185,7 @@ fn a_spec_with_mistakes_is_exit_1() {
 fn tiny_data(dir: &Path, train: u32, test: u32) -> PathBuf {
     let data = dir.join("data");
     std::fs::create_dir(&data).unwrap_or_else(|e| panic!("{e}"));
-    for (stem, count) in [("train", train), ("t10k", test)] {
-        let mut images = [0x803u32, count, 28, 28]
-            .iter()
-            .flat_map(|v| v.to_be_bytes())
-            .collect::<Vec<u8>>();
-        images.extend((0..count as usize * 784).map(|i| (i * 7 % 256) as u8));
-        let mut labels = [0x801u32, count]
-            .iter()
-            .flat_map(|v| v.to_be_bytes())
-            .collect::<Vec<u8>>();
-        labels.extend((0..count).map(|i| (i % 10) as u8));
-        let write = |name: String, bytes: &[u8]| {
-            std::fs::write(data.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
-        };
-        write(format!("{stem}-images-idx3-ubyte"), &images);
-        write(format!("{stem}-labels-idx1-ubyte"), &labels);
-    }
+    idx::write_mnist(&data, train, test);
     data
 }
 

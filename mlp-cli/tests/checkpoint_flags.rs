@@ -8,10 +8,13 @@
 //! sibling `shared/data`, as in CI.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use mlp_runtime::{Model, Network};
+use mlp_test_support::{assert_exit, listing, mnist_dir, output, text, Cli};
+
+const MLP: Cli = Cli::new(env!("CARGO_BIN_EXE_mlp"));
 
 const SPEC: &str = "
 model Small {
@@ -32,46 +35,15 @@ model Small {
 }
 ";
 
-fn data_dir() -> PathBuf {
-    match std::env::var_os("MLP_DATA") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    }
-}
-
+/// Runs `mlp train args… --quiet --data <MNIST>` in `dir`.
 fn mlp(dir: &Path, args: &[&str]) -> Output {
-    let data = data_dir().join("mnist");
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .arg("train")
-        .args(args)
-        .args(["--quiet", "--data"])
-        .arg(data)
-        .current_dir(dir)
-        .output()
-        .expect("the mlp binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    output(
+        MLP.command(dir)
+            .arg("train")
+            .args(args)
+            .args(["--quiet", "--data"])
+            .arg(mnist_dir()),
+    )
 }
 
 /// The History's metrics (not its times) from a JSON History file.

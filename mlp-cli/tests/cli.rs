@@ -5,9 +5,11 @@
 //! file names in diagnostics are stable. Standard error is a pipe here, so diagnostics
 //! come out without colour.
 
+use mlp_test_support::{assert_exit, stderr, stdout, Cli};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+const MLP: Cli = Cli::new(env!("CARGO_BIN_EXE_mlp"));
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -15,37 +17,6 @@ fn fixtures() -> PathBuf {
 
 fn notebook_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/notebook")
-}
-
-/// Runs `mlp args…` in `dir`.
-fn mlp(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("FORCE_COLOR")
-        .output()
-        .expect("the mlp binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Asserts the exit code, showing both streams when it differs.
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
 }
 
 /// A temporary directory holding copies of the named fixtures.
@@ -82,21 +53,21 @@ fn check_accepts_every_notebook_spec() {
     let args: Vec<&str> = std::iter::once("check")
         .chain(names.iter().map(String::as_str))
         .collect();
-    let output = mlp(&notebook_dir(), &args);
+    let output = MLP.run(&notebook_dir(), &args);
     assert_exit(&output, 0);
     assert_eq!(stderr(&output), "");
 }
 
 #[test]
 fn check_accepts_a_file_with_two_models() {
-    let output = mlp(&fixtures(), &["check", "two_models.mlp"]);
+    let output = MLP.run(&fixtures(), &["check", "two_models.mlp"]);
     assert_exit(&output, 0);
     assert_eq!(stderr(&output), "");
 }
 
 #[test]
 fn check_reports_every_mistake_of_a_bad_spec() {
-    let output = mlp(&fixtures(), &["check", "bad.mlp"]);
+    let output = MLP.run(&fixtures(), &["check", "bad.mlp"]);
     assert_exit(&output, 1);
     let stderr = stderr(&output);
     // Positions counted by hand in tests/fixtures/bad.mlp.
@@ -112,7 +83,7 @@ fn check_reports_every_mistake_of_a_bad_spec() {
 
 #[test]
 fn misspelt_initializer_gets_did_you_mean_with_line_and_column() {
-    let output = mlp(&fixtures(), &["check", "misspelt_init.mlp"]);
+    let output = MLP.run(&fixtures(), &["check", "misspelt_init.mlp"]);
     assert_exit(&output, 1);
     let stderr = stderr(&output);
     // `he_norml` starts at line 5, column 22 of tests/fixtures/misspelt_init.mlp.
@@ -123,7 +94,7 @@ fn misspelt_initializer_gets_did_you_mean_with_line_and_column() {
 
 #[test]
 fn check_goes_on_after_a_bad_file_and_a_missing_one() {
-    let output = mlp(
+    let output = MLP.run(
         &fixtures(),
         &["check", "bad.mlp", "no_such_file.mlp", "two_models.mlp"],
     );
@@ -144,7 +115,7 @@ fn check_goes_on_after_a_bad_file_and_a_missing_one() {
 #[test]
 fn missing_file_is_named_and_exits_with_2() {
     for command in ["check", "summary", "fmt"] {
-        let output = mlp(&fixtures(), &[command, "no_such_file.mlp"]);
+        let output = MLP.run(&fixtures(), &[command, "no_such_file.mlp"]);
         assert_exit(&output, 2);
         let stderr = stderr(&output);
         assert!(
@@ -157,7 +128,7 @@ fn missing_file_is_named_and_exits_with_2() {
 #[test]
 fn usage_errors_exit_with_2() {
     for args in [&["check"][..], &["summary"], &["frobnicate"], &[]] {
-        let output = mlp(&fixtures(), args);
+        let output = MLP.run(&fixtures(), args);
         assert_exit(&output, 2);
         assert!(stderr(&output).contains("Usage: mlp"), "{args:?}");
     }
@@ -165,7 +136,7 @@ fn usage_errors_exit_with_2() {
 
 #[test]
 fn summary_of_the_batchnorm_model_has_keras_totals() {
-    let output = mlp(&notebook_dir(), &["summary", "batchnorm.mlp"]);
+    let output = MLP.run(&notebook_dir(), &["summary", "batchnorm.mlp"]);
     assert_exit(&output, 0);
     let stdout = stdout(&output);
     assert!(stdout.starts_with("Model: \"WithBatchNorm\"\n"), "{stdout}");
@@ -182,12 +153,12 @@ fn summary_of_the_batchnorm_model_has_keras_totals() {
 
 #[test]
 fn summary_prints_every_model_or_the_named_one() {
-    let all = stdout(&mlp(&fixtures(), &["summary", "two_models.mlp"]));
-    let wide = mlp(
+    let all = stdout(&MLP.run(&fixtures(), &["summary", "two_models.mlp"]));
+    let wide = MLP.run(
         &fixtures(),
         &["summary", "two_models.mlp", "--model", "Wide"],
     );
-    let narrow = mlp(
+    let narrow = MLP.run(
         &fixtures(),
         &["summary", "two_models.mlp", "--model", "Narrow"],
     );
@@ -205,7 +176,7 @@ fn summary_prints_every_model_or_the_named_one() {
 
 #[test]
 fn summary_of_an_unknown_model_lists_the_known_ones() {
-    let output = mlp(
+    let output = MLP.run(
         &fixtures(),
         &["summary", "two_models.mlp", "--model", "Medium"],
     );
@@ -219,7 +190,7 @@ fn summary_of_an_unknown_model_lists_the_known_ones() {
 
 #[test]
 fn summary_of_a_bad_spec_shows_its_diagnostics() {
-    let output = mlp(&fixtures(), &["summary", "bad.mlp"]);
+    let output = MLP.run(&fixtures(), &["summary", "bad.mlp"]);
     assert_exit(&output, 1);
     assert!(stderr(&output).contains("[bad.mlp:5:5]"));
     assert_eq!(output.stdout, b"");
@@ -229,7 +200,7 @@ fn summary_of_a_bad_spec_shows_its_diagnostics() {
 fn fmt_check_names_unformatted_files_and_writes_nothing() {
     let dir = scratch(&["unformatted.mlp", "two_models.mlp"]);
     let before = fs::read(dir.path().join("unformatted.mlp")).expect("copied");
-    let output = mlp(dir.path(), &["fmt", "--check", "unformatted.mlp"]);
+    let output = MLP.run(dir.path(), &["fmt", "--check", "unformatted.mlp"]);
     assert_exit(&output, 1);
     assert_eq!(
         stderr(&output),
@@ -250,7 +221,7 @@ fn fmt_rewrites_in_place_keeps_comments_and_is_idempotent() {
     let path = dir.path().join("unformatted.mlp");
     let original = fs::read_to_string(&path).expect("copied");
 
-    let output = mlp(dir.path(), &["fmt", "unformatted.mlp"]);
+    let output = MLP.run(dir.path(), &["fmt", "unformatted.mlp"]);
     assert_exit(&output, 0);
     assert_eq!(stderr(&output), "");
     let formatted = fs::read_to_string(&path).expect("rewritten");
@@ -277,10 +248,13 @@ fn fmt_rewrites_in_place_keeps_comments_and_is_idempotent() {
     );
 
     // Formatting a formatted file changes nothing, and --check agrees.
-    let again = mlp(dir.path(), &["fmt", "unformatted.mlp"]);
+    let again = MLP.run(dir.path(), &["fmt", "unformatted.mlp"]);
     assert_exit(&again, 0);
     assert_eq!(fs::read_to_string(&path).expect("still there"), formatted);
-    assert_exit(&mlp(dir.path(), &["fmt", "--check", "unformatted.mlp"]), 0);
+    assert_exit(
+        &MLP.run(dir.path(), &["fmt", "--check", "unformatted.mlp"]),
+        0,
+    );
     assert_eq!(fs::read_dir(dir.path()).expect("readable").count(), 1);
 }
 
@@ -314,7 +288,7 @@ fn every_spec_in_the_repository_checks_and_is_formatted() {
             .copied()
             .chain(names.iter().copied())
             .collect();
-        let output = mlp(&specs, &args);
+        let output = MLP.run(&specs, &args);
         assert_exit(&output, 0);
         assert_eq!(stderr(&output), "", "{command:?}");
     }
@@ -324,7 +298,7 @@ fn every_spec_in_the_repository_checks_and_is_formatted() {
 fn fmt_leaves_a_spec_with_a_syntax_error_alone() {
     let dir = scratch(&["syntax_error.mlp"]);
     let before = fs::read(dir.path().join("syntax_error.mlp")).expect("copied");
-    let output = mlp(dir.path(), &["fmt", "syntax_error.mlp"]);
+    let output = MLP.run(dir.path(), &["fmt", "syntax_error.mlp"]);
     assert_exit(&output, 1);
     assert!(
         stderr(&output).contains("[syntax_error.mlp:"),
@@ -345,7 +319,7 @@ fn fmt_keeps_the_file_permissions() {
     let dir = scratch(&["unformatted.mlp"]);
     let path = dir.path().join("unformatted.mlp");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
-    assert_exit(&mlp(dir.path(), &["fmt", "unformatted.mlp"]), 0);
+    assert_exit(&MLP.run(dir.path(), &["fmt", "unformatted.mlp"]), 0);
     let mode = fs::metadata(&path).expect("there").permissions().mode();
     assert_eq!(mode & 0o777, 0o640);
 }
@@ -353,7 +327,7 @@ fn fmt_keeps_the_file_permissions() {
 #[test]
 fn expand_prints_the_generated_rust_of_every_model_or_one() {
     let examples = notebook_dir().join("../examples");
-    let all = mlp(&examples, &["expand", "zoo.mlp"]);
+    let all = MLP.run(&examples, &["expand", "zoo.mlp"]);
     assert_exit(&all, 0);
     let text = stdout(&all);
     let file = syn::parse_file(&text).expect("the expansion is valid Rust");
@@ -369,7 +343,7 @@ fn expand_prints_the_generated_rust_of_every_model_or_one() {
     // The generated docs cite the spec file as the user named it, with line numbers.
     assert!(text.contains("`zoo.mlp:"), "{text}");
 
-    let one = mlp(&examples, &["expand", "zoo.mlp", "--model", "Heads"]);
+    let one = MLP.run(&examples, &["expand", "zoo.mlp", "--model", "Heads"]);
     assert_exit(&one, 0);
     let file = syn::parse_file(&stdout(&one)).expect("the expansion is valid Rust");
     let structs = file
@@ -384,16 +358,16 @@ fn expand_prints_the_generated_rust_of_every_model_or_one() {
 #[test]
 fn expand_refuses_unknown_models_bad_specs_and_missing_files() {
     let examples = notebook_dir().join("../examples");
-    let unknown = mlp(&examples, &["expand", "zoo.mlp", "--model", "Nope"]);
+    let unknown = MLP.run(&examples, &["expand", "zoo.mlp", "--model", "Nope"]);
     assert_exit(&unknown, 1);
     assert!(stderr(&unknown).contains("Zoo"), "{}", stderr(&unknown));
     assert!(stdout(&unknown).is_empty());
 
-    let bad = mlp(&fixtures(), &["expand", "bad.mlp"]);
+    let bad = MLP.run(&fixtures(), &["expand", "bad.mlp"]);
     assert_exit(&bad, 1);
     assert!(stdout(&bad).is_empty(), "no code for a spec with mistakes");
 
-    let missing = mlp(&fixtures(), &["expand", "no_such_file.mlp"]);
+    let missing = MLP.run(&fixtures(), &["expand", "no_such_file.mlp"]);
     assert_exit(&missing, 2);
     assert!(stderr(&missing).contains("no_such_file.mlp"));
 }

@@ -7,43 +7,15 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use mlp_test_support::{assert_exit, data_dir, listing, output, text, Cli};
+
+const MLP: Cli = Cli::new(env!("CARGO_BIN_EXE_mlp"));
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-/// The folder that holds `mnist/`.
-fn data_dir() -> PathBuf {
-    match std::env::var_os("MLP_DATA") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    }
-}
-
-fn mlp(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MLP_FONT")
-        .output()
-        .expect("the mlp binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 /// Width and height of a PNG, after checking its signature and first chunk.
@@ -67,27 +39,12 @@ fn assert_plot(path: &Path) {
     );
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .expect("listing")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn train_one_epoch_prints_a_keras_line_and_writes_history_and_plot() {
     let out = tempfile::tempdir().expect("temp dir");
     let spec = fixture("tiny.mlp");
     let data = data_dir();
-    let output = mlp(
+    let output = MLP.run(
         out.path(),
         &[
             "train",
@@ -145,7 +102,7 @@ fn train_history_is_the_same_with_one_or_two_threads() {
     let mut histories = Vec::new();
     for threads in ["1", "2"] {
         let file = format!("h{threads}.json");
-        let output = mlp(
+        let output = MLP.run(
             out.path(),
             &[
                 "train",
@@ -181,7 +138,7 @@ fn train_writes_csv_history_and_quiet_prints_nothing() {
     let out = tempfile::tempdir().expect("temp dir");
     let spec = fixture("tiny.mlp");
     let data = data_dir();
-    let output = mlp(
+    let output = MLP.run(
         out.path(),
         &[
             "train",
@@ -232,7 +189,7 @@ fn bad_flags_are_usage_errors_before_any_training() {
     for (flags, named) in cases {
         let mut args = vec!["train", spec, "--data", "missing-data"];
         args.extend_from_slice(flags);
-        let output = mlp(dir.path(), &args);
+        let output = MLP.run(dir.path(), &args);
         assert_exit(&output, 2);
         let stderr = text(&output.stderr);
         assert!(stderr.contains(named), "{flags:?}: {stderr}");
@@ -245,14 +202,14 @@ fn a_file_of_several_models_needs_model() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = fixture("two_models.mlp");
     let spec = spec.to_str().expect("utf-8 path");
-    let output = mlp(dir.path(), &["train", spec, "--data", "missing-data"]);
+    let output = MLP.run(dir.path(), &["train", spec, "--data", "missing-data"]);
     assert_exit(&output, 2);
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains("--model") && stderr.contains("Wide, Narrow"),
         "{stderr}"
     );
-    let output = mlp(
+    let output = MLP.run(
         dir.path(),
         &["train", spec, "--model", "Medium", "--data", "missing-data"],
     );
@@ -264,7 +221,7 @@ fn a_file_of_several_models_needs_model() {
 fn a_missing_data_folder_is_named_and_nothing_is_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = fixture("tiny.mlp");
-    let output = mlp(
+    let output = MLP.run(
         dir.path(),
         &[
             "train",
@@ -286,7 +243,7 @@ fn compare_two_specs_writes_histories_table_and_plot() {
     let out = tempfile::tempdir().expect("temp dir");
     let (tiny, wide) = (fixture("tiny.mlp"), fixture("tiny_wide.mlp"));
     let data = data_dir();
-    let output = mlp(
+    let output = MLP.run(
         out.path(),
         &[
             "compare",
@@ -351,7 +308,7 @@ fn compare_two_specs_writes_histories_table_and_plot() {
 fn compare_reports_every_bad_spec_before_training() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (bad, tiny) = (fixture("bad.mlp"), fixture("tiny.mlp"));
-    let output = mlp(
+    let output = MLP.run(
         dir.path(),
         &[
             "compare",
@@ -373,24 +330,23 @@ fn a_missing_font_fails_the_plot_after_the_history_is_saved() {
     let out = tempfile::tempdir().expect("temp dir");
     let spec = fixture("tiny.mlp");
     let data = data_dir();
-    let output = Command::new(env!("CARGO_BIN_EXE_mlp"))
-        .args([
-            "train",
-            spec.to_str().expect("utf-8 path"),
-            "--epochs",
-            "1",
-            "--quiet",
-            "--data",
-            data.to_str().expect("utf-8 path"),
-            "--history",
-            "h.json",
-            "--plot",
-            "loss.png",
-        ])
-        .current_dir(out.path())
-        .env("MLP_FONT", "/no/such/fonts/Missing.ttf")
-        .output()
-        .expect("the mlp binary runs");
+    let output = output(
+        MLP.command(out.path())
+            .args([
+                "train",
+                spec.to_str().expect("utf-8 path"),
+                "--epochs",
+                "1",
+                "--quiet",
+                "--data",
+                data.to_str().expect("utf-8 path"),
+                "--history",
+                "h.json",
+                "--plot",
+                "loss.png",
+            ])
+            .env("MLP_FONT", "/no/such/fonts/Missing.ttf"),
+    );
     assert_exit(&output, 2);
     let stderr = text(&output.stderr);
     assert!(

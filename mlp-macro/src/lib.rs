@@ -7,6 +7,8 @@
 //! model type is still emitted so the user's other code does not cascade into unrelated
 //! errors. Nothing here panics.
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod text;
 

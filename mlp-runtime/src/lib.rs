@@ -8,6 +8,7 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod fs;
 pub mod init;
 pub mod kernels;
 pub mod layers;

@@ -7,22 +7,11 @@ mod common;
 
 use mlp_runtime::data::load_idx_dir;
 use mlp_runtime::{fit, FitOptions, Network};
-use std::path::PathBuf;
-
-fn spec(stem: &str) -> mlp_runtime::ir::Model {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/notebook")
-        .join(format!("{stem}.mlp"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let spec = mlp_spec::compile(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-    spec.models.into_iter().next().unwrap()
-}
 
 #[test]
 fn notebook_specs_one_epoch_then_baseline_ten() {
     let mnist = load_idx_dir(&common::mnist_dir()).unwrap();
-    for (stem, _) in common::notebook(&[28, 28], 64, 32) {
-        let model = spec(stem);
+    for (stem, model) in common::notebook(&[28, 28], 64, 32) {
         let mut net = Network::new(&model, 0, model.train.batch).unwrap();
         let opts = FitOptions {
             epochs: if stem == "baseline" { 10 } else { 1 },
@@ -45,22 +34,5 @@ fn notebook_specs_one_epoch_then_baseline_ten() {
                 h.val_accuracy[9]
             );
         }
-    }
-}
-
-#[test]
-fn hand_built_notebook_irs_match_the_specs() {
-    // The gradient and allocation tests use hand-built IRs; they must mean the same models.
-    for (stem, hand) in common::notebook(&[28, 28], 64, 32) {
-        let compiled = spec(stem);
-        let kinds = |m: &mlp_runtime::ir::Model| {
-            m.layers
-                .iter()
-                .map(|l| (l.kind.clone(), l.output_shape.clone()))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(kinds(&hand), kinds(&compiled), "{stem}");
-        assert_eq!(hand.params, compiled.params, "{stem}");
-        assert_eq!(hand.train.optimizer, compiled.train.optimizer, "{stem}");
     }
 }

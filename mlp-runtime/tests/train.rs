@@ -3,9 +3,7 @@
 
 mod common;
 
-use common::{adam, dense, model};
 use mlp_runtime::data::Dataset;
-use mlp_runtime::ir::{Activation, LayerKind, Loss};
 use mlp_runtime::{
     evaluate, fit, predict, predict_u8, FitOptions, History, Model, Network, TrainError,
 };
@@ -24,19 +22,24 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
     Dataset::new(images, vec![3, 4], Array1::from(labels), 3).unwrap()
 }
 
+/// The `train` block of the models here.
+const TRAIN: &str = "train {
+    optimizer = adam
+    loss = sparse_categorical_crossentropy
+    metrics = [accuracy]
+}";
+
 fn small_model() -> mlp_runtime::ir::Model {
-    model(
-        "Small",
-        &[3, 4],
-        vec![
-            LayerKind::Flatten,
-            dense(8, Activation::Relu),
-            LayerKind::Dropout { rate: 0.1 },
-            dense(3, Activation::Softmax),
-        ],
-        Loss::SparseCategoricalCrossentropy,
-        adam(),
-    )
+    common::compile(&format!(
+        "model Small {{
+            input [3, 4]
+            Flatten
+            Dense(8, activation = relu)
+            Dropout(0.1)
+            Dense(3, activation = softmax)
+            {TRAIN}
+        }}"
+    ))
 }
 
 fn opts(epochs: usize, batch_size: usize, seed: u64) -> FitOptions {
@@ -103,13 +106,9 @@ fn epoch_loss_weights_the_partial_batch_by_its_size() {
     // 10 samples in batches of 4: steps of 4, 4 and 2 samples. Replaying the same steps by
     // hand on a second network gives the per-step losses to average.
     let train = synthetic(10, 7);
-    let m = model(
-        "Plain",
-        &[3, 4],
-        vec![LayerKind::Flatten, dense(3, Activation::Softmax)],
-        Loss::SparseCategoricalCrossentropy,
-        adam(),
-    );
+    let m = common::compile(&format!(
+        "model Plain {{ input [3, 4] Flatten Dense(3, activation = softmax) {TRAIN} }}"
+    ));
     let mut a = Network::new(&m, 2, 4).unwrap();
     let no_shuffle = FitOptions {
         shuffle: false,

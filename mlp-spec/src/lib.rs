@@ -30,6 +30,7 @@
 //! Spans are byte ranges into the source string, which is all a caller (the `mlp!` macro)
 //! needs to map a diagnostic back to its own tokens.
 
+#![forbid(unsafe_code)]
 // A `match` whose other arm reports a diagnostic reads better than `if let … else`.
 #![allow(clippy::single_match_else)]
 

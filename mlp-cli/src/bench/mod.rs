@@ -194,7 +194,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&reports)
             .map_err(|e| CliError::Usage(format!("cannot encode the results: {e}")))?;
-        mlp_cli::atomic::write(path, format!("{json}\n").as_bytes())?;
+        mlp_runtime::fs::write_atomic(path, format!("{json}\n").as_bytes())
+            .map_err(mlp_cli::OutputError::from)?;
     }
     parallel::set_threads(1);
     Ok(())

@@ -1,13 +1,13 @@
-//! Shared test helpers: hand-built IR models (the notebook's seven and small variants),
-//! finite-difference gradient checks, and the MNIST location.
+//! Shared test helpers: the notebook's seven models compiled from their spec files (at
+//! other sizes too), hand-built IR for small variants, finite-difference gradient checks,
+//! and the MNIST location.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
 use mlp_runtime::ir::{
     self, Activation, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric, Optimizer,
-    ParamCounts, Regularizer, TrainConfig,
+    ParamCounts, TrainConfig,
 };
-use std::path::PathBuf;
 
 /// Keras's `Dense(units, activation)` with default init and no penalty.
 pub fn dense(units: usize, activation: Activation) -> LayerKind {
@@ -17,24 +17,6 @@ pub fn dense(units: usize, activation: Activation) -> LayerKind {
         kernel_init: Initializer::GlorotUniform,
         bias_init: Initializer::Zeros,
         kernel_reg: None,
-        bias_reg: None,
-        use_bias: true,
-    })
-}
-
-/// `Dense` with a kernel initialiser and kernel penalty.
-pub fn dense_with(
-    units: usize,
-    activation: Activation,
-    init: Initializer,
-    reg: Option<Regularizer>,
-) -> LayerKind {
-    LayerKind::Dense(Dense {
-        units,
-        activation,
-        kernel_init: init,
-        bias_init: Initializer::Zeros,
-        kernel_reg: reg,
         bias_reg: None,
         use_bias: true,
     })
@@ -146,113 +128,50 @@ pub fn model(
     }
 }
 
+/// The notebook's seven spec files (`specs/notebook/<stem>.mlp`), by stem.
+pub const NOTEBOOK: [&str; 7] = [
+    "baseline",
+    "he_normal",
+    "l2",
+    "l1",
+    "dropout",
+    "batchnorm",
+    "leaky_relu",
+];
+
 /// The notebook's seven models with hidden widths `h1`, `h2` (64 and 32 in the notebook) on
-/// `input`-shaped samples, as `(file stem, model)`.
+/// `input`-shaped samples, as `(file stem, model)`: each spec file with its input shape and
+/// widths replaced, compiled by `mlp_spec::compile`.
 pub fn notebook(input: &[usize], h1: usize, h2: usize) -> Vec<(&'static str, ir::Model)> {
-    use Activation::{Relu, Softmax};
-    let normal = Initializer::Normal {
-        mean: 0.0,
-        stddev: 0.05,
-    };
-    let l2 = Some(Regularizer { l1: 0.0, l2: 0.001 });
-    let l1 = Some(Regularizer { l1: 0.001, l2: 0.0 });
-    let l1_strong = Some(Regularizer { l1: 0.01, l2: 0.0 });
-    let sce = Loss::SparseCategoricalCrossentropy;
-    let m = |name: &str, layers: Vec<LayerKind>| model(name, input, layers, sce, adam());
-    vec![
-        (
-            "baseline",
-            m(
-                "Baseline",
-                vec![
-                    LayerKind::Flatten,
-                    dense(h1, Relu),
-                    dense(h2, Relu),
-                    dense(10, Softmax),
-                ],
-            ),
-        ),
-        (
-            "he_normal",
-            m(
-                "HeNormal",
-                vec![
-                    LayerKind::Flatten,
-                    dense_with(h1, Relu, Initializer::HeNormal, None),
-                    dense(h2, Relu),
-                    dense(10, Softmax),
-                ],
-            ),
-        ),
-        (
-            "l2",
-            m(
-                "L2Penalty",
-                vec![
-                    LayerKind::Flatten,
-                    dense_with(h1, Relu, normal, l2),
-                    dense_with(h2, Relu, normal, l2),
-                    dense(10, Softmax),
-                ],
-            ),
-        ),
-        (
-            "l1",
-            m(
-                "L1Penalty",
-                vec![
-                    LayerKind::Flatten,
-                    dense_with(h1, Relu, normal, l1),
-                    dense_with(h2, Relu, normal, l1),
-                    dense(10, Softmax),
-                ],
-            ),
-        ),
-        (
-            "dropout",
-            m(
-                "Dropout",
-                vec![
-                    LayerKind::Flatten,
-                    dense_with(h1, Relu, normal, l1_strong),
-                    LayerKind::Dropout { rate: 0.2 },
-                    dense_with(h2, Relu, normal, l1_strong),
-                    LayerKind::Dropout { rate: 0.2 },
-                    dense(10, Softmax),
-                ],
-            ),
-        ),
-        (
-            "batchnorm",
-            m(
-                "BatchNorm",
-                vec![
-                    LayerKind::Flatten,
-                    dense(h1, Relu),
-                    batch_norm(),
-                    dense(h2, Relu),
-                    batch_norm(),
-                    dense(10, Softmax),
-                ],
-            ),
-        ),
-        (
-            "leaky_relu",
-            m(
-                "LeakyRelu",
-                vec![
-                    LayerKind::Flatten,
-                    dense(h1, Activation::Linear),
-                    batch_norm(),
-                    LayerKind::LeakyRelu { slope: 0.2 },
-                    dense(h2, Activation::Linear),
-                    batch_norm(),
-                    LayerKind::LeakyRelu { slope: 0.2 },
-                    dense(10, Softmax),
-                ],
-            ),
-        ),
-    ]
+    let input = format!("input {input:?}");
+    let (h1, h2) = (format!("Dense({h1}"), format!("Dense({h2}"));
+    NOTEBOOK
+        .iter()
+        .map(|&stem| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../specs/notebook")
+                .join(format!("{stem}.mlp"));
+            let mut text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for (from, to) in [
+                ("input [28, 28]", &input),
+                ("Dense(64", &h1),
+                ("Dense(32", &h2),
+            ] {
+                // Exactly one of each, or the spec changed shape and this helper must too.
+                assert_eq!(text.matches(from).count(), 1, "{stem}.mlp: `{from}`");
+                text = text.replacen(from, to, 1);
+            }
+            (stem, compile(&text))
+        })
+        .collect()
+}
+
+/// The one model of spec `text`, compiled by the real front end.
+pub fn compile(text: &str) -> ir::Model {
+    let mut spec = mlp_spec::compile(text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    assert_eq!(spec.models.len(), 1, "{text}");
+    spec.models.remove(0)
 }
 
 /// Deterministic pseudo-random values in `[lo, hi)` (a tiny LCG, independent of the
@@ -329,17 +248,7 @@ pub fn dot(r: &[f32], y: &[f32]) -> f64 {
         .sum()
 }
 
-/// The directory holding `mnist/`: `$MLP_DATA`, else `../../shared/data` from this crate.
-pub fn mnist_dir() -> PathBuf {
-    let base = std::env::var_os("MLP_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-        PathBuf::from,
-    );
-    let dir = base.join("mnist");
-    assert!(
-        dir.is_dir(),
-        "MNIST not found at {} (set MLP_DATA to the directory containing mnist/)",
-        dir.display()
-    );
-    dir
+/// The directory holding real MNIST (see `mlp_test_support::mnist_dir`).
+pub fn mnist_dir() -> std::path::PathBuf {
+    mlp_test_support::mnist_dir()
 }

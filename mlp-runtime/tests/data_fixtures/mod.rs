@@ -1,6 +1,6 @@
-//! Small datasets made on the fly for the data tests: IDX files (plain or gzipped), `.npy`
-//! arrays and `.npz` archives, written by hand from the format descriptions so the readers
-//! are tested against an independent writer.
+//! Small datasets made on the fly for the data tests: IDX files (plain or gzipped, through
+//! `mlp_test_support::idx`), `.npy` arrays and `.npz` archives, written by hand from the
+//! format descriptions so the readers are tested against an independent writer.
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
@@ -9,6 +9,7 @@ use std::path::Path;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use mlp_test_support::idx;
 
 /// Pixel `p` of image `i`: a pattern that differs between images and pixels.
 pub fn pixel(i: usize, p: usize) -> u8 {
@@ -20,30 +21,21 @@ pub fn label(i: usize) -> u8 {
     ((i * 3 + 1) % 10) as u8
 }
 
-/// An IDX image file: magic 0x00000803, count, rows, cols, then the pixels.
+/// An IDX image file of `count` images of `rows`x`cols` with the [`pixel`] pattern.
 pub fn idx_images(count: u32, rows: u32, cols: u32) -> Vec<u8> {
-    let mut out = idx_header(0x0803, &[count, rows, cols]);
     let size = (rows * cols) as usize;
-    for i in 0..count as usize {
-        out.extend((0..size).map(|p| pixel(i, p)));
-    }
-    out
+    let pixels = (0..count as usize).flat_map(|i| (0..size).map(move |p| pixel(i, p)));
+    idx::images(count, rows, cols, pixels)
 }
 
-/// An IDX label file: magic 0x00000801, count, then the labels.
+/// An IDX label file of `labels`.
 pub fn idx_labels(labels: &[u8]) -> Vec<u8> {
-    let mut out = idx_header(0x0801, &[labels.len() as u32]);
-    out.extend_from_slice(labels);
-    out
+    idx::labels(labels.len() as u32, labels)
 }
 
 /// An IDX header: the big-endian magic, then each dimension as a big-endian u32.
 pub fn idx_header(magic: u32, dims: &[u32]) -> Vec<u8> {
-    let mut out = magic.to_be_bytes().to_vec();
-    for d in dims {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-    out
+    idx::header(magic, dims)
 }
 
 /// The labels of samples `0..count`.
@@ -66,12 +58,7 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
 }
 
 /// The four MNIST file names, in train images, train labels, test images, test labels order.
-pub const IDX_NAMES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-];
+pub const IDX_NAMES: [&str; 4] = idx::NAMES;
 
 /// The four files of a small MNIST-shaped set, (name, bytes): `train` and `test` samples of
 /// `rows`x`cols`, gzipped (with `.gz` names) if `gz`.

@@ -1,0 +1,291 @@
+//! Validating checkpoint bytes against a model's IR: the safetensors header, the metadata,
+//! then every expected tensor in layout order, then no unexpected one (module docs of
+//! [`super`]). Nothing here touches a model.
+
+use super::state::{Dest, Plan};
+use super::{history_key, key, CheckpointErrorKind, CheckpointInfo, TrainingState};
+use super::{FORMAT, FORMAT_VERSION};
+use crate::train::History;
+use mlp_spec::ir;
+use safetensors::tensor::{Dtype, Metadata, SafeTensors};
+use std::collections::HashMap;
+
+/// A fully validated checkpoint, owned.
+pub(super) struct Decoded {
+    pub(super) info: CheckpointInfo,
+    pub(super) params: Vec<f32>,
+    pub(super) state: Vec<f32>,
+    pub(super) optimizer: Vec<f32>,
+}
+
+/// Parses and validates `bytes` as a checkpoint for a model of IR `ir`.
+pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, CheckpointErrorKind> {
+    // The parser checks the header's length against the file and every tensor's offsets
+    // against the data (contiguous, covering it exactly, matching dtype × shape), with
+    // overflow-checked arithmetic, before anything is allocated from the header.
+    let (n, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| CheckpointErrorKind::Format(e.to_string()))?;
+    let file = Parsed {
+        header,
+        data: bytes.get(8 + n..).unwrap_or(&[]),
+    };
+    let empty = HashMap::new();
+    let meta = Meta(file.header.metadata().as_ref().unwrap_or(&empty));
+    match meta.get(key::FORMAT) {
+        Ok(FORMAT) => {}
+        Ok(other) => {
+            return Err(CheckpointErrorKind::Metadata(format!(
+                "a safetensors file of format `{other}`, not an mlp checkpoint"
+            )))
+        }
+        Err(_) => {
+            return Err(CheckpointErrorKind::Metadata(
+                "a safetensors file without the `format` metadata of an mlp checkpoint".into(),
+            ))
+        }
+    }
+    let version: u32 = meta.parse(key::VERSION)?;
+    if version != FORMAT_VERSION {
+        return Err(CheckpointErrorKind::Metadata(format!(
+            "checkpoint format version {version}; this build reads version {FORMAT_VERSION}"
+        )));
+    }
+    let seed: u64 = meta.parse(key::SEED)?;
+    let iterations: u64 = meta.parse(key::ITERATIONS)?;
+    let epoch: Option<usize> = meta.parse_opt(key::EPOCH)?;
+    let shuffle_seed: Option<u64> = meta.parse_opt(key::SHUFFLE_SEED)?;
+    let model_name = meta.get(key::MODEL)?.to_owned();
+    let spec = meta.get(key::SPEC)?.to_owned();
+
+    let plan = Plan::new(ir);
+    let mut decoded = Decoded {
+        info: CheckpointInfo {
+            model: model_name,
+            spec,
+            seed,
+            iterations,
+            training: None,
+        },
+        params: vec![0.0; plan.trainable_len],
+        state: vec![0.0; plan.state_len],
+        optimizer: vec![0.0; plan.optimizer_len],
+    };
+    let mut expected: Vec<&str> = Vec::with_capacity(plan.tensors.len() + 5);
+    for t in &plan.tensors {
+        expected.push(&t.name);
+        let view = tensor(&file, &t.name, &ir.name)?;
+        check_view(&view, &t.name, Dtype::F32, &t.shape, &ir.name)?;
+        let dest = match t.dest {
+            Dest::Params(ref r) => &mut decoded.params[r.clone()],
+            Dest::State(ref r) => &mut decoded.state[r.clone()],
+            Dest::Optimizer(ref r) => &mut decoded.optimizer[r.clone()],
+        };
+        read_f32(view.data, dest);
+        if let Some(index) = dest.iter().position(|v| !v.is_finite()) {
+            return Err(CheckpointErrorKind::NonFinite {
+                tensor: t.name.clone(),
+                index,
+                value: dest[index],
+            });
+        }
+    }
+    match (epoch, shuffle_seed) {
+        (Some(epoch), Some(shuffle_seed)) => {
+            let history = decode_history(&file, epoch, &ir.name)?;
+            expected.extend([
+                history_key::LOSS,
+                history_key::ACCURACY,
+                history_key::VAL_LOSS,
+                history_key::VAL_ACCURACY,
+                history_key::EPOCH_SECONDS,
+            ]);
+            decoded.info.training = Some(TrainingState {
+                epoch,
+                shuffle_seed,
+                history,
+            });
+        }
+        (None, None) => {}
+        _ => {
+            return Err(CheckpointErrorKind::Metadata(format!(
+                "metadata `{}` and `{}` must come together",
+                key::EPOCH,
+                key::SHUFFLE_SEED
+            )))
+        }
+    }
+    // Unexpected tensors, reported in file order (model order for our files; other
+    // safetensors writers sort by dtype, then name), so the message is stable.
+    if let Some(extra) = file
+        .header
+        .offset_keys()
+        .into_iter()
+        .find(|n| !expected.contains(&n.as_str()))
+    {
+        return Err(CheckpointErrorKind::Unexpected {
+            tensor: extra,
+            model: ir.name.clone(),
+        });
+    }
+    Ok(decoded)
+}
+
+/// The History tensors of a checkpoint at `epoch` completed epochs (the last `n ≤ epoch`
+/// of them, all of the same length `n`; validation metrics may be empty).
+fn decode_history(
+    file: &Parsed<'_>,
+    epoch: usize,
+    model: &str,
+) -> Result<History, CheckpointErrorKind> {
+    // The History covers the last `n ≤ epoch` epochs: all of them, unless the run was
+    // started at `initial_epoch > 0` without the History before it (Keras's `fit`).
+    let loss_view = tensor(file, history_key::LOSS, model)?;
+    let n = match *loss_view.shape {
+        [n] if n <= epoch => n,
+        _ => epoch,
+    };
+    let f32s = |name: &str, optional: bool| -> Result<Vec<f32>, CheckpointErrorKind> {
+        let view = tensor(file, name, model)?;
+        let found = view.shape.first().copied().unwrap_or(0);
+        let len = if optional && found == 0 { 0 } else { n };
+        check_view(&view, name, Dtype::F32, &[len], model)?;
+        let mut out = vec![0.0f32; len];
+        read_f32(view.data, &mut out);
+        Ok(out)
+    };
+    let loss = f32s(history_key::LOSS, false)?;
+    let accuracy = f32s(history_key::ACCURACY, false)?;
+    let val_loss = f32s(history_key::VAL_LOSS, true)?;
+    let val_accuracy = f32s(history_key::VAL_ACCURACY, true)?;
+    if val_loss.len() != val_accuracy.len() {
+        return Err(CheckpointErrorKind::Shape {
+            tensor: history_key::VAL_ACCURACY.to_owned(),
+            model: model.to_owned(),
+            expected: vec![val_loss.len()],
+            found: vec![val_accuracy.len()],
+        });
+    }
+    let name = history_key::EPOCH_SECONDS;
+    let view = tensor(file, name, model)?;
+    check_view(&view, name, Dtype::F64, &[n], model)?;
+    let epoch_seconds = view
+        .data
+        .chunks_exact(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            f64::from_le_bytes(b)
+        })
+        .collect();
+    Ok(History {
+        loss,
+        accuracy,
+        val_loss,
+        val_accuracy,
+        epoch_seconds,
+    })
+}
+
+/// A parsed, validated safetensors header and the data it describes.
+struct Parsed<'d> {
+    header: Metadata,
+    data: &'d [u8],
+}
+
+/// One tensor of a [`Parsed`] file.
+struct View<'a> {
+    dtype: Dtype,
+    shape: &'a [usize],
+    data: &'a [u8],
+}
+
+/// The tensor `name`, or [`CheckpointErrorKind::Missing`].
+fn tensor<'a>(
+    file: &'a Parsed<'_>,
+    name: &str,
+    model: &str,
+) -> Result<View<'a>, CheckpointErrorKind> {
+    let missing = || CheckpointErrorKind::Missing {
+        tensor: name.to_owned(),
+        model: model.to_owned(),
+    };
+    let info = file.header.info(name).ok_or_else(missing)?;
+    let (start, end) = info.data_offsets;
+    let data = file.data.get(start..end).ok_or_else(|| {
+        CheckpointErrorKind::Format(format!("tensor `{name}` lies outside the file"))
+    })?;
+    Ok(View {
+        dtype: info.dtype,
+        shape: &info.shape,
+        data,
+    })
+}
+
+/// Checks a tensor's dtype, then its shape, then its byte length.
+fn check_view(
+    view: &View<'_>,
+    name: &str,
+    dtype: Dtype,
+    shape: &[usize],
+    model: &str,
+) -> Result<(), CheckpointErrorKind> {
+    if view.dtype != dtype {
+        return Err(CheckpointErrorKind::Dtype {
+            tensor: name.to_owned(),
+            expected: dtype.to_string(),
+            found: view.dtype.to_string(),
+        });
+    }
+    if view.shape != shape {
+        return Err(CheckpointErrorKind::Shape {
+            tensor: name.to_owned(),
+            model: model.to_owned(),
+            expected: shape.to_vec(),
+            found: view.shape.to_vec(),
+        });
+    }
+    // The parser already matched offsets to dtype × shape; re-checked because the decoders
+    // below index by it.
+    let elements: usize = shape.iter().product();
+    if view.data.len() != elements * (dtype.bitsize() / 8) {
+        return Err(CheckpointErrorKind::Format(format!(
+            "tensor `{name}` has {} bytes for {elements} elements",
+            view.data.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes little-endian f32s into `out` (the caller checked `bytes.len() = 4·out.len()`).
+fn read_f32(bytes: &[u8], out: &mut [f32]) {
+    debug_assert_eq!(bytes.len(), 4 * out.len());
+    for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+        *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+}
+
+/// The `__metadata__` map with typed lookups.
+struct Meta<'a>(&'a HashMap<String, String>);
+
+impl Meta<'_> {
+    fn get(&self, k: &str) -> Result<&str, CheckpointErrorKind> {
+        self.0.get(k).map(String::as_str).ok_or_else(|| {
+            CheckpointErrorKind::Metadata(format!("the metadata has no `{k}` entry"))
+        })
+    }
+
+    fn parse<T: std::str::FromStr>(&self, k: &str) -> Result<T, CheckpointErrorKind> {
+        let v = self.get(k)?;
+        v.parse().map_err(|_| {
+            CheckpointErrorKind::Metadata(format!("metadata `{k}` = {v:?} is not a valid number"))
+        })
+    }
+
+    fn parse_opt<T: std::str::FromStr>(&self, k: &str) -> Result<Option<T>, CheckpointErrorKind> {
+        if self.0.contains_key(k) {
+            self.parse(k).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
