@@ -18,6 +18,8 @@
 //! Every path name in the output starts with `::mlp::` (or `::std::` / `::core::`), so the
 //! user's crate needs only the `mlp` facade.
 
+#![forbid(unsafe_code)]
+
 // A `match` whose other arm is the "absent" case reads better than `if let … else` here.
 #![allow(clippy::single_match_else)]
 
