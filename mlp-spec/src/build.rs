@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use crate::bind::{
     InitCall, LayerCall, OptimizerCall, RegCall, TCall, TLayer, TModel, TSetting, TVal,
 };
-use crate::check::layer_params;
 use crate::diag::line_col;
 use crate::ir::{self, Activation, Initializer, LayerKind, ParamCounts, Regularizer};
 use crate::kw;
@@ -42,22 +41,9 @@ fn model(source: &str, m: &TModel) -> ir::Model {
             continue;
         };
         let kind = layer_kind(c);
-        let output_shape = match &kind {
-            LayerKind::Flatten => vec![shape.iter().product()],
-            LayerKind::Dense(d) => vec![d.units],
-            _ => shape.clone(),
-        };
-        let (units, use_bias) = match &kind {
-            LayerKind::Dense(d) => (d.units, d.use_bias),
-            _ => (0, false),
-        };
-        let (trainable, non_trainable) = layer_params(c.callee, &shape, units, use_bias);
-        let params = ParamCounts {
-            total: (trainable + non_trainable) as usize,
-            trainable: trainable as usize,
-            non_trainable: non_trainable as usize,
-        };
-        let base = keras_base_name(c.callee);
+        let output_shape = kind.output_shape(&shape);
+        let params = kind.param_counts(&shape);
+        let base = kind.keras_base_name();
         let n = counters.entry(base).or_insert(0);
         let name = if *n == 0 {
             base.to_owned()
@@ -93,22 +79,6 @@ fn model(source: &str, m: &TModel) -> ir::Model {
     }
 }
 
-/// Keras's base layer name (`dense`, `batch_normalization`, `leaky_re_lu`, …); a
-/// stand-alone sigmoid or tanh is a Keras `Activation` layer, named `activation`.
-fn keras_base_name(callee: LayerCallee) -> &'static str {
-    match callee {
-        LayerCallee::Flatten => "flatten",
-        LayerCallee::Dense => "dense",
-        LayerCallee::Dropout => "dropout",
-        LayerCallee::BatchNorm => "batch_normalization",
-        LayerCallee::LeakyRelu => "leaky_re_lu",
-        LayerCallee::Relu => "re_lu",
-        LayerCallee::Softmax => "softmax",
-        LayerCallee::Rescale => "rescaling",
-        LayerCallee::Sigmoid | LayerCallee::Tanh => "activation",
-    }
-}
-
 /// The number given for `name`, or the parameter's default (0 for none).
 fn float(c: &TCall, name: &str) -> f32 {
     c.float(name)
@@ -121,13 +91,17 @@ fn float(c: &TCall, name: &str) -> f32 {
         })
 }
 
-/// What a bound layer means, defaults filled in. Total: every [`LayerCallee`] is a kind.
-fn layer_kind(l: &LayerCall) -> LayerKind {
+/// What a bound layer means, defaults filled in. Total: every [`LayerCallee`] is a kind,
+/// and every fact about it (name, shapes, parameters) is then [`LayerKind`]'s.
+///
+/// `check` also calls it, on layers whose arguments may have been reported wrong: a
+/// `units` that is missing, wrong or negative then counts as 0, which `build` never sees.
+pub(crate) fn layer_kind(l: &LayerCall) -> LayerKind {
     let c = &l.call;
     match l.callee {
         LayerCallee::Flatten => LayerKind::Flatten,
         LayerCallee::Dense => LayerKind::Dense(ir::Dense {
-            units: c.int(kw::UNITS).unwrap_or(1).max(1) as usize,
+            units: c.int(kw::UNITS).map_or(0, |u| u.max(0) as usize),
             activation: c
                 .value(kw::ACTIVATION)
                 .and_then(|v| v.as_activation())
@@ -160,7 +134,7 @@ fn layer_kind(l: &LayerCall) -> LayerKind {
 }
 
 /// Whether a `Dense` has a bias: unless `use_bias = false` was written.
-pub(crate) fn use_bias(c: &TCall) -> bool {
+fn use_bias(c: &TCall) -> bool {
     c.value(kw::USE_BIAS).and_then(|v| v.as_bool()) != Some(false)
 }
 

@@ -8,7 +8,7 @@
 //! fail.
 
 use crate::bind::{TArg, TCall, TEntry, TLayer, TModel, TSetting, TVal};
-use crate::build::use_bias;
+use crate::build::layer_kind;
 use crate::diag::{code, Ctxt, Diagnostic};
 use crate::ir::{Activation, Loss};
 use crate::kw;
@@ -405,28 +405,21 @@ pub(crate) fn infer_shapes(m: &TModel) -> (Vec<Option<Vec<usize>>>, Option<Vec<u
     for layer in &m.layers {
         inputs.push(cur.clone());
         cur = match layer {
-            TLayer::Unknown(_) => None,
-            TLayer::Known(l) => match l.callee {
-                LayerCallee::Flatten => {
-                    cur.map(|s| vec![s.iter().fold(1usize, |a, &b| a.saturating_mul(b))])
-                }
-                LayerCallee::Dense => l
-                    .call
-                    .int(kw::UNITS)
-                    .filter(|u| (1..=MAX_EXTENT as i64).contains(u))
-                    .map(|u| vec![u as usize]),
-                LayerCallee::Dropout
-                | LayerCallee::BatchNorm
-                | LayerCallee::LeakyRelu
-                | LayerCallee::Relu
-                | LayerCallee::Sigmoid
-                | LayerCallee::Tanh
-                | LayerCallee::Softmax
-                | LayerCallee::Rescale => cur,
-            },
+            TLayer::Known(l) if units_known(&l.call) => {
+                layer_kind(l).output_shape_after(cur.as_deref())
+            }
+            TLayer::Known(_) | TLayer::Unknown(_) => None,
         };
     }
     (inputs, cur)
+}
+
+/// Whether the layer's `units`, if it takes one, is known and in range; a wrong one was
+/// reported, and leaves the output shape unknown.
+fn units_known(c: &TCall) -> bool {
+    c.sig.param(kw::UNITS).is_none()
+        || c.int(kw::UNITS)
+            .is_some_and(|u| (1..=MAX_EXTENT as i64).contains(&u))
 }
 
 // Dense takes a 1-D input: `input [28, 28]  Dense(64)` without `Flatten`.
@@ -455,32 +448,6 @@ fn check_dense_input_rank(cx: &mut Ctxt, m: &TModel) {
     }
 }
 
-/// Trainable and non-trainable parameters of one layer given its input shape.
-pub(crate) fn layer_params(
-    callee: LayerCallee,
-    input: &[usize],
-    units: usize,
-    use_bias: bool,
-) -> (u128, u128) {
-    let features = input.last().copied().unwrap_or(0) as u128;
-    match callee {
-        LayerCallee::Dense => {
-            let fan_in = input.iter().map(|&d| d as u128).product::<u128>();
-            let units = units as u128;
-            (fan_in * units + if use_bias { units } else { 0 }, 0)
-        }
-        LayerCallee::BatchNorm => (2 * features, 2 * features),
-        LayerCallee::Flatten
-        | LayerCallee::Dropout
-        | LayerCallee::LeakyRelu
-        | LayerCallee::Relu
-        | LayerCallee::Sigmoid
-        | LayerCallee::Tanh
-        | LayerCallee::Softmax
-        | LayerCallee::Rescale => (0, 0),
-    }
-}
-
 // A model has at most MAX_PARAMS parameters: `Dense(10000000)` after a large input.
 fn check_model_size(cx: &mut Ctxt, m: &TModel) {
     let (inputs, _) = infer_shapes(m);
@@ -489,8 +456,7 @@ fn check_model_size(cx: &mut Ctxt, m: &TModel) {
         let (TLayer::Known(l), Some(shape)) = (layer, input) else {
             continue;
         };
-        let units = l.call.int(kw::UNITS).unwrap_or(0).max(0) as usize;
-        let (t, n) = layer_params(l.callee, shape, units, use_bias(&l.call));
+        let (t, n) = layer_kind(l).param_counts_wide(shape);
         total += t + n;
     }
     if total > MAX_PARAMS as u128 {
@@ -513,19 +479,17 @@ fn final_activation(layers: &[TLayer]) -> Option<(Activation, &TCall)> {
     let TLayer::Known(l) = layers.last()? else {
         return None;
     };
-    let c = &l.call;
-    let act = match l.callee {
-        LayerCallee::Dense => c.value(kw::ACTIVATION)?.as_activation()?,
-        LayerCallee::Softmax => Activation::Softmax,
-        LayerCallee::Sigmoid => Activation::Sigmoid,
-        LayerCallee::Tanh => Activation::Tanh,
-        LayerCallee::Relu | LayerCallee::LeakyRelu => Activation::Relu,
-        LayerCallee::Flatten
-        | LayerCallee::Dropout
-        | LayerCallee::BatchNorm
-        | LayerCallee::Rescale => Activation::Linear,
-    };
-    Some((act, c))
+    // An `activation` already reported as unknown decides nothing.
+    if l.call
+        .arg(kw::ACTIVATION)
+        .is_some_and(|a| matches!(a.value, TVal::Error))
+    {
+        return None;
+    }
+    let act = layer_kind(l)
+        .final_activation()
+        .unwrap_or(Activation::Linear);
+    Some((act, &l.call))
 }
 
 // The loss fits the output: sparse_categorical_crossentropy after `Dense(10)` (no softmax).
@@ -574,15 +538,16 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
                 None
             }
         }
-        Loss::BinaryCrossentropy => (!matches!(act, Activation::Sigmoid | Activation::Softmax))
-            .then(|| {
-                (
-                    format!(
-                        "`{name}` needs probabilities, but the last layer does not end in sigmoid"
-                    ),
-                    "end the model with `Dense(1, activation = sigmoid)`".to_owned(),
-                )
-            }),
+        Loss::BinaryCrossentropy => match act {
+            Activation::Sigmoid | Activation::Softmax => false,
+            Activation::Linear | Activation::Relu | Activation::Tanh => true,
+        }
+        .then(|| {
+            (
+                format!("`{name}` needs probabilities, but the last layer does not end in sigmoid"),
+                "end the model with `Dense(1, activation = sigmoid)`".to_owned(),
+            )
+        }),
         Loss::MeanSquaredError => None,
     };
     if let Some((message, help)) = problem {
