@@ -332,6 +332,20 @@ pub enum Metric {
     Accuracy,
 }
 
+impl Optimizer {
+    /// Number of state slots (each as long as the trainable parameters) the optimiser
+    /// keeps: Adam's two moments, SGD's velocity (with momentum), `RMSprop`'s mean square
+    /// (and momentum).
+    #[must_use]
+    pub fn slots(&self) -> usize {
+        match *self {
+            Optimizer::Adam { .. } => 2,
+            Optimizer::Sgd { momentum, .. } => usize::from(momentum != 0.0),
+            Optimizer::RmsProp { momentum, .. } => 1 + usize::from(momentum > 0.0),
+        }
+    }
+}
+
 impl Default for Optimizer {
     /// Keras's `adam` with its defaults.
     fn default() -> Self {
