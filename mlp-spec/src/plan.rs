@@ -1022,7 +1022,15 @@ impl<'a> Lower<'a> {
                                     AfterKind::LeakyRelu { slope: *slope }
                                 }
                                 Some(LayerKind::Activation(act)) => AfterKind::Activation(*act),
-                                _ => continue,
+                                // `fused_after` only names the two kinds above.
+                                Some(
+                                    LayerKind::Flatten
+                                    | LayerKind::Dense(_)
+                                    | LayerKind::Dropout { .. }
+                                    | LayerKind::BatchNorm(_)
+                                    | LayerKind::Rescale { .. },
+                                )
+                                | None => continue,
                             };
                             Some(AfterOp {
                                 kind,
