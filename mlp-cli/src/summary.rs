@@ -43,7 +43,11 @@ fn table(model: &Model) -> String {
     if let Ok(plan) = mlp_spec::plan::Plan::new(model) {
         let batch = model.train.batch;
         // Writing into a `String` cannot fail.
-        let _ = writeln!(text, " Training memory (batch {batch}): {}", plan.memory(batch));
+        let _ = writeln!(
+            text,
+            " Training memory (batch {batch}): {}",
+            plan.memory(batch)
+        );
     }
     text
 }

@@ -23,6 +23,7 @@
 #![allow(clippy::single_match_else)]
 
 mod emit;
+pub mod export;
 mod ir_lit;
 mod lit;
 

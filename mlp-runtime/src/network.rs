@@ -145,6 +145,18 @@ impl Network {
         &self.core.slots
     }
 
+    /// The plan's folded kernels and biases, current for the parameters and state (what
+    /// an inference forward multiplies with), by buffer: what an export compiles in.
+    pub fn folded_weights(&mut self) -> Vec<(BufferId, &[f32])> {
+        self.fold();
+        self.plan
+            .folds
+            .iter()
+            .flat_map(|f| [f.folded_kernel, f.folded_bias])
+            .map(|b| (b, &self.bufs[b.0][..]))
+            .collect()
+    }
+
     /// Recomputes the inference folds unless they are current.
     fn fold(&mut self) {
         if self.core.folded {
