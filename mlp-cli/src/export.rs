@@ -1,6 +1,7 @@
-//! `mlp export SPEC --weights CKPT [--format rust|c] -o FILE [--model NAME]`: a trained
+//! `mlp export SPEC --weights CKPT [--format rust|c|onnx] -o FILE [--model NAME]`: a trained
 //! model as standalone inference code with the weights compiled in — one `#![no_std]`
-//! Rust module, or a C99 header plus the `.c` beside it (see `mlp_codegen::export`).
+//! Rust module, or a C99 header plus the `.c` beside it (see `mlp_codegen::export`) — or
+//! as an ONNX file (see `mlp_onnx`).
 //!
 //! The checkpoint is loaded into a `Network` of the spec (every tensor name, shape and
 //! value checked), whose inference folds give the exported weights, so the exported code
@@ -26,6 +27,8 @@ pub enum Format {
     Rust,
     /// A C99 header (`model.h`) and its source (`model.c`, written beside it).
     C,
+    /// An ONNX model (`model.onnx`, opset 17) for onnxruntime, tract and the rest.
+    Onnx,
 }
 
 /// The flags of `mlp export`.
@@ -55,7 +58,7 @@ pub struct ExportArgs {
 /// fit the spec (exit 1), an output name of the wrong kind (exit 2), I/O (exit 2).
 pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     let c_source = match args.format {
-        Format::Rust => None,
+        Format::Rust | Format::Onnx => None,
         Format::C => {
             if args.out.extension().and_then(|e| e.to_str()) != Some("h") {
                 return Err(CliError::Usage(format!(
@@ -94,6 +97,15 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     };
     let bad = |e: export::ExportError| CliError::Usage(e.to_string());
     match c_source {
+        None if args.format == Format::Onnx => {
+            let spec_name = options.source_name.clone();
+            let metadata = [
+                ("mlp.spec", spec_name.as_str()),
+                ("mlp.checkpoint_sha256", options.checkpoint_sha256.as_str()),
+            ];
+            let bytes = mlp_onnx::export(model, &weights, &metadata).map_err(bad)?;
+            write_bytes(&args.out, &bytes)
+        }
         None => {
             let text = export::rust(model, &weights, &options).map_err(bad)?;
             write(&args.out, &text)
@@ -112,7 +124,11 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CliError> {
-    mlp_runtime::fs::write_atomic(path, text.as_bytes()).map_err(|e| CliError::Io {
+    write_bytes(path, text.as_bytes())
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    mlp_runtime::fs::write_atomic(path, bytes).map_err(|e| CliError::Io {
         action: "write",
         path: path.to_owned(),
         source: e.source,

@@ -84,7 +84,7 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Measure the kernels' peak and each model's training and inference speed.
     Bench(bench::BenchArgs),
-    /// Export a trained model as standalone `no_std` Rust or C99 with the weights compiled in.
+    /// Export a trained model: standalone `no_std` Rust or C99 with the weights compiled in, or ONNX.
     Export(export::ExportArgs),
 }
 

@@ -31,6 +31,10 @@ const MLP: Cli = Cli::new(env!("CARGO_BIN_EXE_mlp"));
 /// was measured).
 const TOLERANCE: f32 = 1e-5;
 
+/// The same measure against onnxruntime, whose GEMM (MLAS) and `exp` differ from ours
+/// more: measured 3.4e-5 at worst (baseline, outputs near 1e-3, i.e. 3e-8 absolute).
+const ORT_TOLERANCE: f32 = 1e-4;
+
 /// Test images run through both.
 const IMAGES: usize = 1000;
 
@@ -305,4 +309,62 @@ fn bad_exports_fail_clearly_and_leave_no_file() {
         .filter(|p| p.extension().is_some_and(|e| e == "tmp" || e == "rs"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The Python that has `onnx` and `onnxruntime` (CI installs them into a throwaway virtual
+/// environment and names it in `MLP_ONNX_PYTHON`, see .ci/run); `None` elsewhere.
+fn onnx_python() -> Option<PathBuf> {
+    match std::env::var_os("MLP_ONNX_PYTHON") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none()
+                    || std::env::var_os("MLP_ONNX_UNAVAILABLE").is_some(),
+                "CI must set MLP_ONNX_PYTHON (.ci/run installs onnxruntime)"
+            );
+            eprintln!(
+                "\n*** SKIPPED: the ONNX check against onnxruntime needs MLP_ONNX_PYTHON (a Python with onnx and onnxruntime); CI sets it ***\n"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn onnx_export_passes_the_onnx_checker_and_onnxruntime_agrees_with_network() {
+    let Some(python) = onnx_python() else {
+        return;
+    };
+    for name in ["baseline.mlp", "batchnorm.mlp", "leaky_relu.mlp"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = spec(name);
+        let ckpt = trained(dir.path(), &spec);
+        let model = dir.path().join("model.onnx");
+        let output = MLP.run(
+            dir.path(),
+            &[
+                "export",
+                &spec.to_string_lossy(),
+                "--weights",
+                &ckpt.to_string_lossy(),
+                "--format",
+                "onnx",
+                "-o",
+                &model.to_string_lossy(),
+            ],
+        );
+        assert_exit(&output, 0);
+        let (x, want, _) = reference(&spec, &ckpt);
+        let (input, expected) = (dir.path().join("x.f32"), dir.path().join("y.f32"));
+        f32_file(&input, &x);
+        f32_file(&expected, &want);
+        let printed = run(
+            Command::new(&python)
+                .arg(repo().join("scripts/onnx_check.py"))
+                .args([&model, &input, &expected])
+                .arg(ORT_TOLERANCE.to_string()),
+            "scripts/onnx_check.py",
+        );
+        println!("{name}: {printed}");
+    }
 }
