@@ -4,6 +4,9 @@
 //! (`mlp_cli::handwritten`, the copy `mlp bench` measures too), side by side so their
 //! ratios come from one run.
 //!
+//! `exported` rows run `baseline::predict`, the standalone `no_std` export of the same model
+//! (`include_mlp!(…, weights = …)`), one sample at a time.
+//!
 //! Rows: one training epoch over 60 000 images (`fit`, one epoch, no validation: shuffle,
 //! gather u8 -> f32, 1875 steps), the batch-1 forward pass, and 10 000 images forward in
 //! batches of 1000. Data: real MNIST from `$MLP_DATA/mnist` or the user cache when present
@@ -22,6 +25,13 @@ use mlp_cli::handwritten;
 use ndarray::{Array1, Array2};
 
 mlp::include_mlp!("specs/notebook/baseline.mlp");
+
+// The same model as standalone inference code (what `mlp export --format rust` writes), with
+// the weights of a one-epoch checkpoint compiled in: `baseline::predict`.
+mlp::include_mlp!(
+    "specs/notebook/baseline.mlp",
+    weights = "tests/fixtures/baseline-1epoch.safetensors"
+);
 
 fn main() {
     divan::main();
@@ -189,6 +199,20 @@ mod forward_batch1 {
     }
 
     #[divan::bench]
+    fn exported(bencher: Bencher) {
+        let x: [f32; super::baseline::INPUTS] = match inputs(1).try_into() {
+            Ok(x) => x,
+            Err(v) => panic!("one image, not {} floats", v.len()),
+        };
+        let mut scratch = [0.0; super::baseline::SCRATCH];
+        let mut out = [0.0; super::baseline::OUTPUTS];
+        bencher.bench_local(|| {
+            super::baseline::predict(black_box(&x), &mut scratch, &mut out);
+            black_box(out[0])
+        });
+    }
+
+    #[divan::bench]
     fn handwritten(bencher: Bencher) {
         let model = hand_written();
         let x = inputs(1);
@@ -231,6 +255,17 @@ mod infer_10k {
             Ok(mut net) => run(bencher, &mut net),
             Err(e) => panic!("{e}"),
         }
+    }
+
+    #[divan::bench(sample_count = 20)]
+    fn exported(bencher: Bencher) {
+        let x = inputs(IMAGES);
+        let mut scratch = [0.0; super::baseline::SCRATCH];
+        let mut out = vec![0.0; IMAGES * super::baseline::OUTPUTS];
+        bencher.counter(ItemsCount::new(IMAGES)).bench_local(|| {
+            black_box(super::baseline::predict_batch(black_box(&x), &mut scratch, &mut out));
+            black_box(out[0])
+        });
     }
 
     #[divan::bench(sample_count = 20)]

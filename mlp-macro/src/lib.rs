@@ -11,6 +11,7 @@
 
 mod error;
 mod text;
+mod weights;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -57,20 +58,58 @@ pub fn mlp(input: TokenStream) -> TokenStream {
 /// ```text
 /// mlp::include_mlp!("specs/notebook/baseline.mlp");
 /// ```
+///
+/// With `weights = "…"` (a checkpoint, also relative to `Cargo.toml`), it generates instead
+/// the inference-only module `mlp export --format rust` writes, named after the model in
+/// snake case (`baseline::predict`): no allocation, no dependency, the weights compiled in.
+///
+/// ```text
+/// mlp::include_mlp!("specs/notebook/baseline.mlp", weights = "baseline.safetensors");
+/// ```
 #[proc_macro]
 pub fn include_mlp(input: TokenStream) -> TokenStream {
-    let lit = match syn::parse::<syn::LitStr>(input) {
-        Ok(lit) => lit,
+    let args = match syn::parse::<IncludeArgs>(input) {
+        Ok(args) => args,
         Err(e) => {
             return syn::Error::new(
                 e.span(),
-                "include_mlp! takes one string literal: the spec file's path relative to the crate's Cargo.toml, e.g. include_mlp!(\"specs/net.mlp\")",
+                "include_mlp! takes the spec file's path relative to the crate's Cargo.toml, e.g. include_mlp!(\"specs/net.mlp\"), optionally followed by `, weights = \"model.safetensors\"`",
             )
             .to_compile_error()
             .into()
         }
     };
-    include_file(&lit).into()
+    match &args.weights {
+        None => include_file(&args.spec).into(),
+        Some(weights) => weights::include_inference(&args.spec, weights).into(),
+    }
+}
+
+/// `"spec.mlp"` or `"spec.mlp", weights = "model.safetensors"`.
+struct IncludeArgs {
+    spec: syn::LitStr,
+    weights: Option<syn::LitStr>,
+}
+
+impl syn::parse::Parse for IncludeArgs {
+    fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+        let spec: syn::LitStr = input.parse()?;
+        if input.is_empty() {
+            return Ok(IncludeArgs { spec, weights: None });
+        }
+        input.parse::<syn::Token![,]>()?;
+        let key: syn::Ident = input.parse()?;
+        if key != "weights" {
+            return Err(syn::Error::new(key.span(), "expected `weights`"));
+        }
+        input.parse::<syn::Token![=]>()?;
+        let weights: syn::LitStr = input.parse()?;
+        input.parse::<Option<syn::Token![,]>>()?;
+        Ok(IncludeArgs {
+            spec,
+            weights: Some(weights),
+        })
+    }
 }
 
 fn include_file(lit: &syn::LitStr) -> proc_macro2::TokenStream {
