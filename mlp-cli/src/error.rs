@@ -85,6 +85,15 @@ pub enum CliError {
         /// Why.
         source: Box<TrainError>,
     },
+    /// A checkpoint cannot be resumed from: another architecture, or another training
+    /// configuration without `--allow-config-change`.
+    #[error("cannot resume from `{}`: {reason}", path.display())]
+    Resume {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why, naming the difference.
+        reason: String,
+    },
     /// A result file (history, plot, table) could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
@@ -131,6 +140,7 @@ impl CliError {
             | CliError::WouldReformat { .. }
             | CliError::Data(_)
             | CliError::Network { .. }
+            | CliError::Resume { .. }
             | CliError::Train { .. } => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,
         }
