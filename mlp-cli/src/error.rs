@@ -77,6 +77,14 @@ pub enum CliError {
         /// Why.
         source: NetworkError,
     },
+    /// A checkpoint does not fit the model it was given as weights of.
+    #[error("cannot use the weights for `{model}`: {source}")]
+    Weights {
+        /// The model's name.
+        model: String,
+        /// Why.
+        source: Box<mlp_runtime::CheckpointError>,
+    },
     /// A model refused to train.
     #[error("cannot train `{model}`: {source}")]
     Train {
@@ -141,6 +149,7 @@ impl CliError {
             | CliError::Data(_)
             | CliError::Network { .. }
             | CliError::Resume { .. }
+            | CliError::Weights { .. }
             | CliError::Train { .. } => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,
         }

@@ -119,7 +119,9 @@ impl HandWritten {
                 beta2,
                 epsilon,
             },
-            _ => return unsupported("the optimiser is not Adam"),
+            Optimizer::Sgd { .. } | Optimizer::RmsProp { .. } => {
+                return unsupported("the optimiser is not Adam")
+            }
         };
         if !matches!(
             model.train.loss,

@@ -16,6 +16,7 @@ mod checkpoint_args;
 mod compare;
 mod error;
 mod expand;
+mod export;
 mod fmt;
 mod output;
 mod spec_file;
@@ -83,6 +84,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Measure the kernels' peak and each model's training and inference speed.
     Bench(bench::BenchArgs),
+    /// Export a trained model as standalone `no_std` Rust or C99 with the weights compiled in.
+    Export(export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

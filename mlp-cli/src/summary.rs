@@ -1,7 +1,9 @@
 //! `mlp summary FILE [--model NAME]`: the Keras `model.summary()` table of each model.
 //!
-//! Tables are printed in source order, separated by a blank line.
+//! Tables are printed in source order, separated by a blank line; each is followed by the
+//! memory training needs at the spec's batch size.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use mlp_spec::ir::Model;
@@ -30,6 +32,22 @@ pub fn run(path: &Path, model: Option<&str>) -> Result<(), CliError> {
             vec![found]
         }
     };
-    let tables: Vec<String> = models.into_iter().map(mlp_spec::summary::summary).collect();
+    let tables: Vec<String> = models.into_iter().map(table).collect();
     output::print(&tables.join("\n"))
+}
+
+/// Keras's table, then the memory training needs at the spec's batch size (the plan's
+/// estimate: what `mlp train` checks before allocating).
+fn table(model: &Model) -> String {
+    let mut text = mlp_spec::summary::summary(model);
+    if let Ok(plan) = mlp_spec::plan::Plan::new(model) {
+        let batch = model.train.batch;
+        // Writing into a `String` cannot fail.
+        let _ = writeln!(
+            text,
+            " Training memory (batch {batch}): {}",
+            plan.memory(batch)
+        );
+    }
+    text
 }

@@ -34,13 +34,25 @@ pub fn float(v: f32) -> TokenStream {
             quote!(f32::NEG_INFINITY)
         };
     }
-    let text = format!("{:?}", v.abs());
-    let grouped = group_float(&text);
+    let grouped = float_text(v.abs());
     let lit = syn::LitFloat::new(&grouped, Span::call_site());
     if v.is_sign_negative() {
         quote!(-#lit)
     } else {
         quote!(#lit)
+    }
+}
+
+/// A finite `v` as Rust source text: the shortest form that parses back to exactly `v`,
+/// digits grouped by three from five on (`0.012_345_67`, `-1e-7`, `3.0`).
+#[must_use]
+pub fn float_text(v: f32) -> String {
+    let text = format!("{:?}", v.abs());
+    let grouped = group_float(&text);
+    if v.is_sign_negative() {
+        format!("-{grouped}")
+    } else {
+        grouped
     }
 }
 

@@ -14,6 +14,7 @@ pub mod kernels;
 pub mod layers;
 pub mod layout;
 pub mod loss;
+pub mod memory;
 pub mod model;
 pub mod model_core;
 pub mod network;
@@ -25,6 +26,7 @@ pub mod train;
 
 pub use checkpoint::{CheckpointDir, CheckpointError, CheckpointInfo, TrainingState};
 pub use layout::{ParamLayout, Role, TensorInfo};
+pub use memory::AllocError;
 pub use mlp_spec::ir;
 pub use model::{Model, StepStats};
 pub use model_core::ModelCore;

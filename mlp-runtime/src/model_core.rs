@@ -6,7 +6,7 @@
 //! instead of each writing the same dozen methods. What differs between executors (the
 //! forward, loss, backward and optimiser code) stays with them.
 
-use crate::optim;
+use crate::memory::{self, AllocError};
 use mlp_spec::ir;
 
 /// Everything a model owns besides its activation buffers (see the module docs).
@@ -36,21 +36,30 @@ pub struct ModelCore {
 impl ModelCore {
     /// Zeroed buffers for `ir` (parameters are not initialised here): `trainable` floats of
     /// parameters, gradients and each optimiser slot, `state` floats of state, for batches
-    /// of up to `max_batch` rows (at least 1).
-    #[must_use]
-    pub fn new(ir: ir::Model, seed: u64, max_batch: usize, trainable: usize, state: usize) -> Self {
-        let slots = optim::slots(&ir.train.optimizer) * trainable;
-        ModelCore {
+    /// of up to `max_batch` rows (at least 1). Each buffer is allocated through
+    /// [`memory::zeros`], so running out of memory is an error, not an abort.
+    ///
+    /// # Errors
+    /// [`AllocError::Refused`] naming the buffer the allocator refused.
+    pub fn try_new(
+        ir: ir::Model,
+        seed: u64,
+        max_batch: usize,
+        trainable: usize,
+        state: usize,
+    ) -> Result<Self, AllocError> {
+        let slots = ir.train.optimizer.slots().saturating_mul(trainable);
+        Ok(ModelCore {
             seed,
             max_batch: max_batch.max(1),
             iterations: 0,
-            params: vec![0.0; trainable],
-            grads: vec![0.0; trainable],
-            state: vec![0.0; state],
-            slots: vec![0.0; slots],
+            params: memory::zeros(trainable, "the parameters")?,
+            grads: memory::zeros(trainable, "the gradients")?,
+            state: memory::zeros(state, "the state")?,
+            slots: memory::zeros(slots, "the optimiser slots")?,
             folded: false,
             ir,
-        }
+        })
     }
 }
 

@@ -38,6 +38,7 @@ use crate::layers::{
 };
 use crate::layout::ParamLayout;
 use crate::loss;
+use crate::memory::{self, AllocError};
 use crate::model::{Model, StepStats};
 use crate::model_core::ModelCore;
 use crate::optim;
@@ -59,6 +60,9 @@ pub enum NetworkError {
     /// The IR breaks one of its invariants (a hand-built IR, never one from `compile`).
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The model does not fit in memory at this batch size.
+    #[error(transparent)]
+    Memory(#[from] AllocError),
 }
 
 /// A dynamic executor of an IR model (see the module docs).
@@ -74,27 +78,46 @@ impl Network {
     /// Builds the network of `model`, initialises its parameters from `seed` (see
     /// [`init::init_params`]) and sizes every buffer for batches of up to `max_batch`.
     ///
+    /// Before allocating anything it computes the bytes the model needs (the plan's
+    /// [`memory`](mlp_spec::plan::Plan::memory)) and refuses when they exceed what the
+    /// machine has available ([`memory::available`]).
+    ///
     /// # Errors
-    /// [`NetworkError`] when `max_batch` is 0 or the IR breaks its invariants (no layers,
-    /// a `Dense` on a non-flat input).
+    /// [`NetworkError`] when `max_batch` is 0, the IR breaks its invariants (no layers,
+    /// a `Dense` on a non-flat input), or the model does not fit in memory.
     pub fn new(model: &ir::Model, seed: u64, max_batch: usize) -> Result<Network, NetworkError> {
+        Network::with_memory_limit(model, seed, max_batch, None)
+    }
+
+    /// [`Network::new`], also refusing a model that needs more than `limit` bytes (a
+    /// `--max-memory` flag).
+    ///
+    /// # Errors
+    /// As [`Network::new`].
+    pub fn with_memory_limit(
+        model: &ir::Model,
+        seed: u64,
+        max_batch: usize,
+        limit: Option<u64>,
+    ) -> Result<Network, NetworkError> {
         if max_batch == 0 {
             return Err(NetworkError::ZeroBatch);
         }
         let plan = Plan::new(model)?;
-        let mut core = ModelCore::new(
+        memory::check(plan.memory(max_batch).total(), limit)?;
+        let mut core = ModelCore::try_new(
             model.clone(),
             seed,
             max_batch,
             plan.layout.trainable_len,
             plan.layout.state_len,
-        );
+        )?;
         init::init_params(&plan.layout, seed, &mut core.params, &mut core.state);
         let bufs = plan
             .buffers
             .iter()
-            .map(|b| vec![0.0; b.floats(max_batch)])
-            .collect();
+            .map(|b| memory::zeros(b.floats(max_batch), &b.name))
+            .collect::<Result<_, _>>()?;
         Ok(Network { core, plan, bufs })
     }
 
@@ -120,6 +143,18 @@ impl Network {
     #[must_use]
     pub fn optimizer_state(&self) -> &[f32] {
         &self.core.slots
+    }
+
+    /// The plan's folded kernels and biases, current for the parameters and state (what
+    /// an inference forward multiplies with), by buffer: what an export compiles in.
+    pub fn folded_weights(&mut self) -> Vec<(BufferId, &[f32])> {
+        self.fold();
+        self.plan
+            .folds
+            .iter()
+            .flat_map(|f| [f.folded_kernel, f.folded_bias])
+            .map(|b| (b, &self.bufs[b.0][..]))
+            .collect()
     }
 
     /// Recomputes the inference folds unless they are current.

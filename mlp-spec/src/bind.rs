@@ -15,7 +15,9 @@ use crate::ast::{self, Span, Value, ValueKind};
 use crate::diag::{code, did_you_mean, Ctxt, Diagnostic};
 use crate::ir::{Activation, Loss, Metric};
 use crate::kw;
-use crate::sig::{self, Callee, Dflt, Setting, Sig, Ty};
+use crate::sig::{
+    self, Dflt, Entry, InitCallee, LayerCallee, OptimizerCallee, RegCallee, Setting, Sig, Ty,
+};
 
 /// A typed value.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,9 +26,64 @@ pub(crate) enum TVal {
     Float(f32),
     Bool(bool),
     Activation(Activation),
-    Call(TCall),
+    Init(InitCall),
+    Reg(RegCall),
     /// A mistake already reported.
     Error,
+}
+
+impl TVal {
+    /// The whole number, if this is one.
+    pub(crate) fn as_int(&self) -> Option<i64> {
+        match self {
+            TVal::Int(i) => Some(*i),
+            TVal::Float(_)
+            | TVal::Bool(_)
+            | TVal::Activation(_)
+            | TVal::Init(_)
+            | TVal::Reg(_)
+            | TVal::Error => None,
+        }
+    }
+
+    /// The number, if this is a (non-integer-typed) number.
+    pub(crate) fn as_float(&self) -> Option<f32> {
+        match self {
+            TVal::Float(f) => Some(*f),
+            TVal::Int(_)
+            | TVal::Bool(_)
+            | TVal::Activation(_)
+            | TVal::Init(_)
+            | TVal::Reg(_)
+            | TVal::Error => None,
+        }
+    }
+
+    /// The flag, if this is one.
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self {
+            TVal::Bool(b) => Some(*b),
+            TVal::Int(_)
+            | TVal::Float(_)
+            | TVal::Activation(_)
+            | TVal::Init(_)
+            | TVal::Reg(_)
+            | TVal::Error => None,
+        }
+    }
+
+    /// The activation, if this is one.
+    pub(crate) fn as_activation(&self) -> Option<Activation> {
+        match self {
+            TVal::Activation(a) => Some(*a),
+            TVal::Int(_)
+            | TVal::Float(_)
+            | TVal::Bool(_)
+            | TVal::Init(_)
+            | TVal::Reg(_)
+            | TVal::Error => None,
+        }
+    }
 }
 
 /// A bound argument.
@@ -39,7 +96,7 @@ pub(crate) struct TArg {
     pub(crate) span: Span,
 }
 
-/// A bound call: layer, initialiser, regulariser or optimiser.
+/// A bound call: layer, initialiser, regulariser or optimiser (which one [`Bound`] says).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TCall {
     pub(crate) sig: &'static Sig,
@@ -48,11 +105,26 @@ pub(crate) struct TCall {
     pub(crate) span: Span,
 }
 
-impl TCall {
-    pub(crate) fn callee(&self) -> Callee {
-        self.sig.callee
-    }
+/// A bound call of a known kind: which callable `C` names (a [`LayerCallee`],
+/// [`InitCallee`], …), and its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Bound<C> {
+    /// Which callable.
+    pub(crate) callee: C,
+    /// Its bound arguments.
+    pub(crate) call: TCall,
+}
 
+/// A bound layer.
+pub(crate) type LayerCall = Bound<LayerCallee>;
+/// A bound initialiser.
+pub(crate) type InitCall = Bound<InitCallee>;
+/// A bound regulariser.
+pub(crate) type RegCall = Bound<RegCallee>;
+/// A bound optimiser.
+pub(crate) type OptimizerCall = Bound<OptimizerCallee>;
+
+impl TCall {
     /// The bound argument for the parameter called `name`, if written.
     pub(crate) fn arg(&self, name: &str) -> Option<&TArg> {
         let (idx, _) = self.sig.param(name)?;
@@ -77,25 +149,25 @@ impl TCall {
     }
 
     pub(crate) fn float(&self, name: &str) -> Option<f32> {
-        match self.value(name)? {
-            TVal::Float(f) => Some(f),
-            _ => None,
-        }
+        self.value(name)?.as_float()
     }
 
     pub(crate) fn int(&self, name: &str) -> Option<i64> {
-        match self.value(name)? {
-            TVal::Int(i) => Some(i),
-            _ => None,
-        }
+        self.value(name)?.as_int()
     }
 
     /// Every call nested in this one's arguments, this one first.
     pub(crate) fn walk<'a>(&'a self, out: &mut Vec<&'a TCall>) {
         out.push(self);
         for a in &self.args {
-            if let TVal::Call(c) = &a.value {
-                c.walk(out);
+            match &a.value {
+                TVal::Init(c) => c.call.walk(out),
+                TVal::Reg(c) => c.call.walk(out),
+                TVal::Int(_)
+                | TVal::Float(_)
+                | TVal::Bool(_)
+                | TVal::Activation(_)
+                | TVal::Error => {}
             }
         }
     }
@@ -104,19 +176,22 @@ impl TCall {
 /// A layer, or a name that is not one.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TLayer {
-    Known(TCall),
+    Known(LayerCall),
     Unknown(Span),
 }
 
-/// A typed `train` setting.
+/// A typed `train` setting, one variant per [`Setting`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TSetting {
-    Optimizer(TCall),
+    Optimizer(OptimizerCall),
     Loss(Loss),
     Metrics(Vec<Metric>),
-    Int(i64),
-    Float(f32),
-    Bool(bool),
+    Batch(i64),
+    Epochs(i64),
+    Seed(i64),
+    ValidationSplit(f32),
+    Shuffle(bool),
+    /// A mistake already reported.
     Error,
 }
 
@@ -160,17 +235,68 @@ impl TModel {
     /// Every call of the model (layers and everything nested, the optimiser).
     pub(crate) fn calls(&self) -> Vec<&TCall> {
         let mut out = Vec::new();
-        for l in &self.layers {
-            if let TLayer::Known(c) = l {
-                c.walk(&mut out);
-            }
+        for l in self.known_layers() {
+            l.call.walk(&mut out);
         }
-        for e in &self.train {
-            if let TSetting::Optimizer(c) = &e.value {
-                c.walk(&mut out);
-            }
+        for o in self.optimizers() {
+            o.call.walk(&mut out);
         }
         out
+    }
+
+    /// The layers that were identified, in order.
+    pub(crate) fn known_layers(&self) -> impl Iterator<Item = &LayerCall> {
+        self.layers.iter().filter_map(|l| match l {
+            TLayer::Known(c) => Some(c),
+            TLayer::Unknown(_) => None,
+        })
+    }
+
+    /// The values of every argument of every identified layer.
+    fn layer_values(&self) -> impl Iterator<Item = &TVal> {
+        self.known_layers()
+            .flat_map(|l| l.call.args.iter().map(|a| &a.value))
+    }
+
+    /// Every initialiser written in a layer's arguments.
+    pub(crate) fn inits(&self) -> impl Iterator<Item = &InitCall> {
+        self.layer_values().filter_map(|v| match v {
+            TVal::Init(c) => Some(c),
+            TVal::Int(_)
+            | TVal::Float(_)
+            | TVal::Bool(_)
+            | TVal::Activation(_)
+            | TVal::Reg(_)
+            | TVal::Error => None,
+        })
+    }
+
+    /// Every regulariser written in a layer's arguments.
+    pub(crate) fn regs(&self) -> impl Iterator<Item = &RegCall> {
+        self.layer_values().filter_map(|v| match v {
+            TVal::Reg(c) => Some(c),
+            TVal::Int(_)
+            | TVal::Float(_)
+            | TVal::Bool(_)
+            | TVal::Activation(_)
+            | TVal::Init(_)
+            | TVal::Error => None,
+        })
+    }
+
+    /// The optimiser, if one was written (and identified).
+    pub(crate) fn optimizers(&self) -> impl Iterator<Item = &OptimizerCall> {
+        self.train.iter().filter_map(|e| match &e.value {
+            TSetting::Optimizer(c) => Some(c),
+            TSetting::Loss(_)
+            | TSetting::Metrics(_)
+            | TSetting::Batch(_)
+            | TSetting::Epochs(_)
+            | TSetting::Seed(_)
+            | TSetting::ValidationSplit(_)
+            | TSetting::Shuffle(_)
+            | TSetting::Error => None,
+        })
     }
 }
 
@@ -233,9 +359,9 @@ impl Binder<'_> {
         match &i.shape.kind {
             ValueKind::List(items) => {
                 for v in items {
-                    match self.typed(cx, v, Ty::Int) {
-                        TVal::Int(n) => dims.push((n, v.span.clone())),
-                        _ => {
+                    match self.typed(cx, v, Ty::Int).as_int() {
+                        Some(n) => dims.push((n, v.span.clone())),
+                        None => {
                             ok = false;
                             push_if_silent(
                                 cx,
@@ -245,7 +371,7 @@ impl Binder<'_> {
                     }
                 }
             }
-            _ => {
+            ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::Name(_) | ValueKind::Call(..) => {
                 ok = false;
                 cx.push(wrong_type(
                     "a list of whole numbers (`[28, 28]`)",
@@ -262,13 +388,13 @@ impl Binder<'_> {
     }
 
     fn layer(&self, cx: &mut Ctxt, l: &ast::Layer) -> TLayer {
-        let Some(sig) = sig::find(sig::LAYERS, &l.name.name) else {
+        let Some(entry) = sig::find(sig::LAYERS, &l.name.name) else {
             let help = did_you_mean(&l.name.name, sig::names(sig::LAYERS)).or_else(|| {
                 Some(format!(
                     "the layers are {}",
                     sig::LAYERS
                         .iter()
-                        .map(|s| format!("`{}`", s.name()))
+                        .map(|e| format!("`{}`", e.sig.name()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ))
@@ -286,7 +412,50 @@ impl Binder<'_> {
         };
         let empty = Vec::new();
         let args = l.args.as_ref().map_or(&empty, |a| &a.items);
-        TLayer::Known(self.call(cx, sig, args, &l.name.span, l.span.clone()))
+        TLayer::Known(self.bound(cx, entry, args, &l.name.span, l.span.clone()))
+    }
+
+    /// Binds `args` to `entry`'s signature, keeping which callable it is.
+    fn bound<C: Copy>(
+        &self,
+        cx: &mut Ctxt,
+        entry: &'static Entry<C>,
+        args: &[ast::Arg],
+        name_span: &Span,
+        span: Span,
+    ) -> Bound<C> {
+        Bound {
+            callee: entry.callee,
+            call: self.call(cx, &entry.sig, args, name_span, span),
+        }
+    }
+
+    /// Binds the initialiser or regulariser (`ty`) that `v` names or calls, looked up in
+    /// `table`; an unknown name is reported, any other value returns `None` unreported.
+    fn callable<C: Copy>(
+        &self,
+        cx: &mut Ctxt,
+        table: &'static [Entry<C>],
+        v: &Value,
+        ty: Ty,
+    ) -> Option<Bound<C>> {
+        let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
+            ValueKind::Name(n) => (n, &[], &v.span),
+            ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
+            ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::List(_) => return None,
+        };
+        match sig::find(table, name) {
+            Some(e) => Some(self.bound(cx, e, args, name_span, v.span.clone())),
+            None => {
+                let fake = Value {
+                    kind: ValueKind::Name(name.to_owned()),
+                    span: name_span.clone(),
+                    used_at: v.used_at.clone(),
+                };
+                self.unknown_name(cx, &fake, name, ty);
+                None
+            }
+        }
     }
 
     /// Binds `args` to `sig`'s parameters. `name_span` is where the callee was named.
@@ -389,7 +558,7 @@ impl Binder<'_> {
             if param.default == Dflt::Required && seen[idx].is_none() {
                 let example = match param.ty {
                     Ty::Int => "64",
-                    _ => "0.2",
+                    Ty::Float | Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg => "0.2",
                 };
                 cx.push(
                     Diagnostic::new(
@@ -465,39 +634,25 @@ impl Binder<'_> {
                     None => self.unknown_name(cx, v, n, ty),
                 }
             }
-            (ValueKind::Name(n), Ty::Init | Ty::Reg) => {
-                let table = if ty == Ty::Init {
-                    sig::INITS
+            (ValueKind::Name(_) | ValueKind::Call(..), Ty::Init) => self
+                .callable(cx, sig::INITS, v, ty)
+                .map_or(TVal::Error, TVal::Init),
+            (ValueKind::Name(_) | ValueKind::Call(..), Ty::Reg) => self
+                .callable(cx, sig::REGS, v, ty)
+                .map_or(TVal::Error, TVal::Reg),
+            (ValueKind::Name(n), Ty::Int | Ty::Float | Ty::Bool) => {
+                if sig::is_builtin(n) {
+                    TVal::Error
                 } else {
-                    sig::REGS
-                };
-                match sig::find(table, n) {
-                    Some(s) => TVal::Call(self.call(cx, s, &[], &v.span, v.span.clone())),
-                    None => self.unknown_name(cx, v, n, ty),
+                    self.unknown_name(cx, v, n, ty)
                 }
             }
-            (ValueKind::Call(name, args), Ty::Init | Ty::Reg) => {
-                let table = if ty == Ty::Init {
-                    sig::INITS
-                } else {
-                    sig::REGS
-                };
-                match sig::find(table, &name.name) {
-                    Some(s) => {
-                        TVal::Call(self.call(cx, s, &args.items, &name.span, v.span.clone()))
-                    }
-                    None => {
-                        let fake = Value {
-                            kind: ValueKind::Name(name.name.clone()),
-                            span: name.span.clone(),
-                            used_at: v.used_at.clone(),
-                        };
-                        self.unknown_name(cx, &fake, &name.name, ty)
-                    }
-                }
-            }
-            (ValueKind::Name(n), _) if !sig::is_builtin(n) => self.unknown_name(cx, v, n, ty),
-            _ => TVal::Error,
+            (ValueKind::Number(_), Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg)
+            | (
+                ValueKind::Str(_) | ValueKind::List(_),
+                Ty::Int | Ty::Float | Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg,
+            )
+            | (ValueKind::Call(..), Ty::Int | Ty::Float | Ty::Bool | Ty::Activation) => TVal::Error,
         }
     }
 
@@ -638,7 +793,7 @@ impl Binder<'_> {
                 let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
                     ValueKind::Name(n) => (n, &[], &v.span),
                     ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
-                    _ => {
+                    ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::List(_) => {
                         cx.push(wrong_type(
                             "an optimiser (`adam`, `sgd(lr = 0.1)`)",
                             v,
@@ -648,8 +803,8 @@ impl Binder<'_> {
                     }
                 };
                 match sig::find(sig::OPTIMIZERS, name) {
-                    Some(sig) => {
-                        TSetting::Optimizer(self.call(cx, sig, args, name_span, v.span.clone()))
+                    Some(entry) => {
+                        TSetting::Optimizer(self.bound(cx, entry, args, name_span, v.span.clone()))
                     }
                     None => {
                         let fake = Value {
@@ -688,7 +843,10 @@ impl Binder<'_> {
                         TSetting::Error
                     }
                 },
-                _ => {
+                ValueKind::Number(_)
+                | ValueKind::Str(_)
+                | ValueKind::List(_)
+                | ValueKind::Call(..) => {
                     cx.push(wrong_type(
                         "a loss name (`sparse_categorical_crossentropy`)",
                         v,
@@ -701,7 +859,7 @@ impl Binder<'_> {
                 let items: Vec<&Value> = match &v.kind {
                     ValueKind::List(items) => items.iter().collect(),
                     ValueKind::Name(_) => vec![v],
-                    _ => {
+                    ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::Call(..) => {
                         cx.push(wrong_type("a list of metrics (`[accuracy]`)", v, &what));
                         return TSetting::Error;
                     }
@@ -732,7 +890,10 @@ impl Binder<'_> {
                                 ));
                             }
                         },
-                        _ => {
+                        ValueKind::Number(_)
+                        | ValueKind::Str(_)
+                        | ValueKind::List(_)
+                        | ValueKind::Call(..) => {
                             ok = false;
                             cx.push(wrong_type("a metric name (`accuracy`)", m, "a metric"));
                         }
@@ -744,28 +905,39 @@ impl Binder<'_> {
                     TSetting::Error
                 }
             }
-            Setting::Batch | Setting::Epochs | Setting::Seed => match self.typed(cx, v, Ty::Int) {
-                TVal::Int(i) => TSetting::Int(i),
-                _ => {
-                    push_if_silent(cx, wrong_type(Ty::Int.describe(), v, &what));
-                    TSetting::Error
-                }
-            },
-            Setting::ValidationSplit => match self.typed(cx, v, Ty::Float) {
-                TVal::Float(f) => TSetting::Float(f),
-                _ => {
+            Setting::Batch => self
+                .int_setting(cx, v, &what)
+                .map_or(TSetting::Error, TSetting::Batch),
+            Setting::Epochs => self
+                .int_setting(cx, v, &what)
+                .map_or(TSetting::Error, TSetting::Epochs),
+            Setting::Seed => self
+                .int_setting(cx, v, &what)
+                .map_or(TSetting::Error, TSetting::Seed),
+            Setting::ValidationSplit => match self.typed(cx, v, Ty::Float).as_float() {
+                Some(f) => TSetting::ValidationSplit(f),
+                None => {
                     push_if_silent(cx, wrong_type(Ty::Float.describe(), v, &what));
                     TSetting::Error
                 }
             },
-            Setting::Shuffle => match self.typed(cx, v, Ty::Bool) {
-                TVal::Bool(b) => TSetting::Bool(b),
-                _ => {
+            Setting::Shuffle => match self.typed(cx, v, Ty::Bool).as_bool() {
+                Some(b) => TSetting::Shuffle(b),
+                None => {
                     push_if_silent(cx, wrong_type(Ty::Bool.describe(), v, &what));
                     TSetting::Error
                 }
             },
         }
+    }
+
+    /// Types a whole-number setting (`what` is its name), reporting any other value.
+    fn int_setting(&self, cx: &mut Ctxt, v: &Value, what: &str) -> Option<i64> {
+        let i = self.typed(cx, v, Ty::Int).as_int();
+        if i.is_none() {
+            push_if_silent(cx, wrong_type(Ty::Int.describe(), v, what));
+        }
+        i
     }
 }
 

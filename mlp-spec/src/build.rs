@@ -7,12 +7,13 @@
 
 use std::collections::HashMap;
 
-use crate::bind::{TCall, TLayer, TModel, TSetting, TVal};
-use crate::check::layer_params;
+use crate::bind::{
+    InitCall, LayerCall, OptimizerCall, RegCall, TCall, TLayer, TModel, TSetting, TVal,
+};
 use crate::diag::line_col;
 use crate::ir::{self, Activation, Initializer, LayerKind, ParamCounts, Regularizer};
 use crate::kw;
-use crate::sig::{Callee, Dflt, Setting};
+use crate::sig::{Dflt, InitCallee, LayerCallee, OptimizerCallee, RegCallee};
 
 /// Builds the IR of every model.
 pub(crate) fn build(source: &str, models: &[TModel]) -> ir::Spec {
@@ -40,22 +41,9 @@ fn model(source: &str, m: &TModel) -> ir::Model {
             continue;
         };
         let kind = layer_kind(c);
-        let output_shape = match &kind {
-            LayerKind::Flatten => vec![shape.iter().product()],
-            LayerKind::Dense(d) => vec![d.units],
-            _ => shape.clone(),
-        };
-        let (units, use_bias) = match &kind {
-            LayerKind::Dense(d) => (d.units, d.use_bias),
-            _ => (0, false),
-        };
-        let (trainable, non_trainable) = layer_params(c.callee(), &shape, units, use_bias);
-        let params = ParamCounts {
-            total: (trainable + non_trainable) as usize,
-            trainable: trainable as usize,
-            non_trainable: non_trainable as usize,
-        };
-        let base = keras_base_name(c.callee());
+        let output_shape = kind.output_shape(&shape);
+        let params = kind.param_counts(&shape);
+        let base = kind.keras_base_name();
         let n = counters.entry(base).or_insert(0);
         let name = if *n == 0 {
             base.to_owned()
@@ -69,7 +57,7 @@ fn model(source: &str, m: &TModel) -> ir::Model {
             input_shape: shape.clone(),
             output_shape: output_shape.clone(),
             params,
-            line: line_of(source, c.span.start),
+            line: line_of(source, c.call.span.start),
         });
         shape = output_shape;
     }
@@ -91,145 +79,163 @@ fn model(source: &str, m: &TModel) -> ir::Model {
     }
 }
 
-/// Keras's base layer name (`dense`, `batch_normalization`, `leaky_re_lu`, …); a
-/// stand-alone sigmoid or tanh is a Keras `Activation` layer, named `activation`.
-fn keras_base_name(callee: Callee) -> &'static str {
-    match callee {
-        Callee::Flatten => "flatten",
-        Callee::Dense => "dense",
-        Callee::Dropout => "dropout",
-        Callee::BatchNorm => "batch_normalization",
-        Callee::LeakyRelu => "leaky_re_lu",
-        Callee::Relu => "re_lu",
-        Callee::Softmax => "softmax",
-        Callee::Rescale => "rescaling",
-        _ => "activation",
-    }
-}
-
+/// The number given for `name`, or the parameter's default (0 for none).
 fn float(c: &TCall, name: &str) -> f32 {
     c.float(name)
         .unwrap_or_else(|| match c.sig.param(name).map(|(_, p)| p.default) {
             Some(Dflt::Float(f)) => f,
-            _ => 0.0,
+            Some(
+                Dflt::Required | Dflt::Bool(_) | Dflt::Activation(_) | Dflt::Init(_) | Dflt::NoReg,
+            )
+            | None => 0.0,
         })
 }
 
-fn layer_kind(c: &TCall) -> LayerKind {
-    match c.callee() {
-        Callee::Flatten => LayerKind::Flatten,
-        Callee::Dense => LayerKind::Dense(ir::Dense {
-            units: c.int(kw::UNITS).unwrap_or(1).max(1) as usize,
-            activation: match c.value(kw::ACTIVATION) {
-                Some(TVal::Activation(a)) => a,
-                _ => Activation::Linear,
-            },
+/// What a bound layer means, defaults filled in. Total: every [`LayerCallee`] is a kind,
+/// and every fact about it (name, shapes, parameters) is then [`LayerKind`]'s.
+///
+/// `check` also calls it, on layers whose arguments may have been reported wrong: a
+/// `units` that is missing, wrong or negative then counts as 0, which `build` never sees.
+pub(crate) fn layer_kind(l: &LayerCall) -> LayerKind {
+    let c = &l.call;
+    match l.callee {
+        LayerCallee::Flatten => LayerKind::Flatten,
+        LayerCallee::Dense => LayerKind::Dense(ir::Dense {
+            units: c.int(kw::UNITS).map_or(0, |u| u.max(0) as usize),
+            activation: c
+                .value(kw::ACTIVATION)
+                .and_then(|v| v.as_activation())
+                .unwrap_or(Activation::Linear),
             kernel_init: init(c, kw::INIT),
             bias_init: init(c, kw::BIAS_INIT),
             kernel_reg: reg(c, kw::REG),
             bias_reg: reg(c, kw::BIAS_REG),
-            use_bias: !matches!(c.value(kw::USE_BIAS), Some(TVal::Bool(false))),
+            use_bias: use_bias(c),
         }),
-        Callee::Dropout => LayerKind::Dropout {
+        LayerCallee::Dropout => LayerKind::Dropout {
             rate: float(c, kw::RATE),
         },
-        Callee::BatchNorm => LayerKind::BatchNorm(ir::BatchNorm {
+        LayerCallee::BatchNorm => LayerKind::BatchNorm(ir::BatchNorm {
             momentum: float(c, kw::MOMENTUM),
             epsilon: float(c, kw::EPSILON),
         }),
-        Callee::LeakyRelu => LayerKind::LeakyRelu {
+        LayerCallee::LeakyRelu => LayerKind::LeakyRelu {
             slope: float(c, kw::SLOPE),
         },
-        Callee::Relu => LayerKind::Activation(Activation::Relu),
-        Callee::Sigmoid => LayerKind::Activation(Activation::Sigmoid),
-        Callee::Tanh => LayerKind::Activation(Activation::Tanh),
-        Callee::Softmax => LayerKind::Activation(Activation::Softmax),
-        Callee::Rescale => LayerKind::Rescale {
+        LayerCallee::Relu => LayerKind::Activation(Activation::Relu),
+        LayerCallee::Sigmoid => LayerKind::Activation(Activation::Sigmoid),
+        LayerCallee::Tanh => LayerKind::Activation(Activation::Tanh),
+        LayerCallee::Softmax => LayerKind::Activation(Activation::Softmax),
+        LayerCallee::Rescale => LayerKind::Rescale {
             scale: float(c, kw::SCALE),
             offset: float(c, kw::OFFSET),
         },
-        _ => {
-            debug_assert!(false, "not a layer: {:?}", c.callee());
-            LayerKind::Flatten
-        }
     }
+}
+
+/// Whether a `Dense` has a bias: unless `use_bias = false` was written.
+fn use_bias(c: &TCall) -> bool {
+    c.value(kw::USE_BIAS).and_then(|v| v.as_bool()) != Some(false)
 }
 
 /// The initialiser given for `param`, or the parameter's default.
 fn init(layer: &TCall, param: &str) -> Initializer {
     match layer.value(param) {
-        Some(TVal::Call(c)) => initializer(&c),
-        _ => match layer.sig.param(param).map(|(_, p)| p.default) {
+        Some(TVal::Init(c)) => initializer(&c),
+        Some(
+            TVal::Int(_)
+            | TVal::Float(_)
+            | TVal::Bool(_)
+            | TVal::Activation(_)
+            | TVal::Reg(_)
+            | TVal::Error,
+        )
+        | None => match layer.sig.param(param).map(|(_, p)| p.default) {
             Some(Dflt::Init(i)) => i,
-            _ => Initializer::GlorotUniform,
+            Some(
+                Dflt::Required | Dflt::Float(_) | Dflt::Bool(_) | Dflt::Activation(_) | Dflt::NoReg,
+            )
+            | None => Initializer::GlorotUniform,
         },
     }
 }
 
-fn initializer(c: &TCall) -> Initializer {
-    match c.callee() {
-        Callee::Zeros => Initializer::Zeros,
-        Callee::Ones => Initializer::Ones,
-        Callee::Constant => Initializer::Constant(float(c, kw::VALUE)),
-        Callee::Uniform => Initializer::Uniform {
+fn initializer(i: &InitCall) -> Initializer {
+    let c = &i.call;
+    match i.callee {
+        InitCallee::Zeros => Initializer::Zeros,
+        InitCallee::Ones => Initializer::Ones,
+        InitCallee::Constant => Initializer::Constant(float(c, kw::VALUE)),
+        InitCallee::Uniform => Initializer::Uniform {
             min: float(c, kw::MIN),
             max: float(c, kw::MAX),
         },
-        Callee::Normal => Initializer::Normal {
+        InitCallee::Normal => Initializer::Normal {
             mean: float(c, kw::MEAN),
             stddev: float(c, kw::STDDEV),
         },
-        Callee::TruncatedNormal => Initializer::TruncatedNormal {
+        InitCallee::TruncatedNormal => Initializer::TruncatedNormal {
             mean: float(c, kw::MEAN),
             stddev: float(c, kw::STDDEV),
         },
-        Callee::GlorotNormal => Initializer::GlorotNormal,
-        Callee::HeNormal => Initializer::HeNormal,
-        Callee::HeUniform => Initializer::HeUniform,
-        Callee::LecunNormal => Initializer::LecunNormal,
-        Callee::LecunUniform => Initializer::LecunUniform,
-        _ => Initializer::GlorotUniform,
+        InitCallee::GlorotUniform => Initializer::GlorotUniform,
+        InitCallee::GlorotNormal => Initializer::GlorotNormal,
+        InitCallee::HeNormal => Initializer::HeNormal,
+        InitCallee::HeUniform => Initializer::HeUniform,
+        InitCallee::LecunNormal => Initializer::LecunNormal,
+        InitCallee::LecunUniform => Initializer::LecunUniform,
     }
 }
 
 /// The regulariser given for `param`, if any.
 fn reg(layer: &TCall, param: &str) -> Option<Regularizer> {
-    let Some(TVal::Call(c)) = layer.value(param) else {
-        return None;
-    };
-    Some(match c.callee() {
-        Callee::L1 => Regularizer {
-            l1: float(&c, kw::L1),
-            l2: 0.0,
-        },
-        Callee::L2 => Regularizer {
-            l1: 0.0,
-            l2: float(&c, kw::L2),
-        },
-        _ => Regularizer {
-            l1: float(&c, kw::L1),
-            l2: float(&c, kw::L2),
-        },
-    })
+    match layer.value(param)? {
+        TVal::Reg(r) => Some(regularizer(&r)),
+        TVal::Int(_)
+        | TVal::Float(_)
+        | TVal::Bool(_)
+        | TVal::Activation(_)
+        | TVal::Init(_)
+        | TVal::Error => None,
+    }
 }
 
-fn optimizer(c: &TCall) -> ir::Optimizer {
-    match c.callee() {
-        Callee::Sgd => ir::Optimizer::Sgd {
-            lr: float(c, kw::LR),
-            momentum: float(c, kw::MOMENTUM),
-            nesterov: matches!(c.value(kw::NESTEROV), Some(TVal::Bool(true))),
+fn regularizer(r: &RegCall) -> Regularizer {
+    let c = &r.call;
+    match r.callee {
+        RegCallee::L1 => Regularizer {
+            l1: float(c, kw::L1),
+            l2: 0.0,
         },
-        Callee::RmsProp => ir::Optimizer::RmsProp {
-            lr: float(c, kw::LR),
-            rho: float(c, kw::RHO),
-            momentum: float(c, kw::MOMENTUM),
-            epsilon: float(c, kw::EPSILON),
+        RegCallee::L2 => Regularizer {
+            l1: 0.0,
+            l2: float(c, kw::L2),
         },
-        _ => ir::Optimizer::Adam {
+        RegCallee::L1L2 => Regularizer {
+            l1: float(c, kw::L1),
+            l2: float(c, kw::L2),
+        },
+    }
+}
+
+fn optimizer(o: &OptimizerCall) -> ir::Optimizer {
+    let c = &o.call;
+    match o.callee {
+        OptimizerCallee::Adam => ir::Optimizer::Adam {
             lr: float(c, kw::LR),
             beta1: float(c, kw::BETA1),
             beta2: float(c, kw::BETA2),
+            epsilon: float(c, kw::EPSILON),
+        },
+        OptimizerCallee::Sgd => ir::Optimizer::Sgd {
+            lr: float(c, kw::LR),
+            momentum: float(c, kw::MOMENTUM),
+            nesterov: c.value(kw::NESTEROV).and_then(|v| v.as_bool()) == Some(true),
+        },
+        OptimizerCallee::RmsProp => ir::Optimizer::RmsProp {
+            lr: float(c, kw::LR),
+            rho: float(c, kw::RHO),
+            momentum: float(c, kw::MOMENTUM),
             epsilon: float(c, kw::EPSILON),
         },
     }
@@ -238,16 +244,16 @@ fn optimizer(c: &TCall) -> ir::Optimizer {
 fn train(m: &TModel) -> ir::TrainConfig {
     let mut t = ir::TrainConfig::default();
     for e in &m.train {
-        match (e.setting, &e.value) {
-            (Setting::Optimizer, TSetting::Optimizer(c)) => t.optimizer = optimizer(c),
-            (Setting::Loss, TSetting::Loss(l)) => t.loss = *l,
-            (Setting::Metrics, TSetting::Metrics(ms)) => t.metrics.clone_from(ms),
-            (Setting::Batch, TSetting::Int(i)) => t.batch = (*i).max(1) as usize,
-            (Setting::Epochs, TSetting::Int(i)) => t.epochs = (*i).max(1) as usize,
-            (Setting::Seed, TSetting::Int(i)) => t.seed = (*i).max(0) as u64,
-            (Setting::ValidationSplit, TSetting::Float(f)) => t.validation_split = Some(*f),
-            (Setting::Shuffle, TSetting::Bool(b)) => t.shuffle = *b,
-            _ => debug_assert!(false, "bind types settings"),
+        match &e.value {
+            TSetting::Optimizer(o) => t.optimizer = optimizer(o),
+            TSetting::Loss(l) => t.loss = *l,
+            TSetting::Metrics(ms) => t.metrics.clone_from(ms),
+            TSetting::Batch(i) => t.batch = (*i).max(1) as usize,
+            TSetting::Epochs(i) => t.epochs = (*i).max(1) as usize,
+            TSetting::Seed(i) => t.seed = (*i).max(0) as u64,
+            TSetting::ValidationSplit(f) => t.validation_split = Some(*f),
+            TSetting::Shuffle(b) => t.shuffle = *b,
+            TSetting::Error => debug_assert!(false, "build runs only on checked models"),
         }
     }
     t

@@ -8,10 +8,11 @@
 //! fail.
 
 use crate::bind::{TArg, TCall, TEntry, TLayer, TModel, TSetting, TVal};
+use crate::build::layer_kind;
 use crate::diag::{code, Ctxt, Diagnostic};
 use crate::ir::{Activation, Loss};
 use crate::kw;
-use crate::sig::{self, Callee, Setting};
+use crate::sig::{self, InitCallee, LayerCallee, Setting};
 use crate::{MAX_EXTENT, MAX_PARAMS};
 
 /// Runs every rule over every model.
@@ -167,7 +168,7 @@ fn check_finite_numbers(cx: &mut Ctxt, m: &TModel) {
         }
     }
     for e in &m.train {
-        if let TSetting::Float(f) = e.value {
+        if let TSetting::ValidationSplit(f) = e.value {
             if !f.is_finite() {
                 cx.push(Diagnostic::new(
                     code::OUT_OF_RANGE,
@@ -185,7 +186,12 @@ fn range(cx: &mut Ctxt, call: &TCall, param: &str, rule: &str, ok: impl Fn(f64) 
     let (v, shown) = match a.value {
         TVal::Float(f) if f.is_finite() => (f64::from(f), format!("{f:?}")),
         TVal::Int(i) => (i as f64, i.to_string()),
-        _ => return,
+        TVal::Float(_)
+        | TVal::Bool(_)
+        | TVal::Activation(_)
+        | TVal::Init(_)
+        | TVal::Reg(_)
+        | TVal::Error => return,
     };
     if !ok(v) {
         cx.push(out_of_range(a, &param_name(call, param), rule, &shown));
@@ -211,13 +217,16 @@ fn out_of_range(a: &TArg, what: &str, rule: &str, shown: &str) -> Diagnostic {
     .with_label("out of range")
 }
 
-fn calls_of(m: &TModel, callee: Callee) -> impl Iterator<Item = &TCall> {
-    m.calls().into_iter().filter(move |c| c.callee() == callee)
+/// The calls of the layers `callee` names.
+fn layers_of(m: &TModel, callee: LayerCallee) -> impl Iterator<Item = &TCall> {
+    m.known_layers()
+        .filter(move |l| l.callee == callee)
+        .map(|l| &l.call)
 }
 
 // Dense has 1..=MAX_EXTENT units: `Dense(0)`.
 fn check_dense_units(cx: &mut Ctxt, m: &TModel) {
-    for c in calls_of(m, Callee::Dense) {
+    for c in layers_of(m, LayerCallee::Dense) {
         range(
             cx,
             c,
@@ -230,14 +239,14 @@ fn check_dense_units(cx: &mut Ctxt, m: &TModel) {
 
 // Dropout's rate is in [0, 1): `Dropout(1.0)`, `Dropout(-0.1)`.
 fn check_dropout_rate(cx: &mut Ctxt, m: &TModel) {
-    for c in calls_of(m, Callee::Dropout) {
+    for c in layers_of(m, LayerCallee::Dropout) {
         range(cx, c, kw::RATE, "in [0, 1)", |v| (0.0..1.0).contains(&v));
     }
 }
 
 // BatchNorm's momentum is in [0, 1): `BatchNorm(momentum = 1.5)`.
 fn check_batchnorm_momentum(cx: &mut Ctxt, m: &TModel) {
-    for c in calls_of(m, Callee::BatchNorm) {
+    for c in layers_of(m, LayerCallee::BatchNorm) {
         range(cx, c, kw::MOMENTUM, "in [0, 1)", |v| {
             (0.0..1.0).contains(&v)
         });
@@ -253,24 +262,23 @@ fn check_positive_epsilon(cx: &mut Ctxt, m: &TModel) {
 
 // LeakyReLU's slope is ≥ 0 (Keras 3 rejects negative slopes): `LeakyReLU(-0.2)`.
 fn check_leaky_slope(cx: &mut Ctxt, m: &TModel) {
-    for c in calls_of(m, Callee::LeakyRelu) {
+    for c in layers_of(m, LayerCallee::LeakyRelu) {
         range(cx, c, kw::SLOPE, "at least 0", |v| v >= 0.0);
     }
 }
 
 // Regularisation factors are ≥ 0: `l2(-0.001)`.
 fn check_reg_factors(cx: &mut Ctxt, m: &TModel) {
-    for c in m.calls() {
-        if matches!(c.callee(), Callee::L1 | Callee::L2 | Callee::L1L2) {
-            range(cx, c, kw::L1, "at least 0", |v| v >= 0.0);
-            range(cx, c, kw::L2, "at least 0", |v| v >= 0.0);
-        }
+    for r in m.regs() {
+        range(cx, &r.call, kw::L1, "at least 0", |v| v >= 0.0);
+        range(cx, &r.call, kw::L2, "at least 0", |v| v >= 0.0);
     }
 }
 
 // A uniform initialiser's bounds are ordered: `uniform(0.1, -0.1)`.
 fn check_uniform_bounds(cx: &mut Ctxt, m: &TModel) {
-    for c in calls_of(m, Callee::Uniform) {
+    let uniforms = m.inits().filter(|i| i.callee == InitCallee::Uniform);
+    for c in uniforms.map(|i| &i.call) {
         let (Some(lo), Some(hi)) = (c.float(kw::MIN), c.float(kw::MAX)) else {
             continue;
         };
@@ -291,40 +299,40 @@ fn check_uniform_bounds(cx: &mut Ctxt, m: &TModel) {
     }
 }
 
-// A normal initialiser's stddev is > 0: `normal(stddev = 0)`.
+// An initialiser's stddev (`normal`, `truncated_normal`) is > 0: `normal(stddev = 0)`.
 fn check_stddev(cx: &mut Ctxt, m: &TModel) {
-    for c in m.calls() {
-        if matches!(c.callee(), Callee::Normal | Callee::TruncatedNormal) {
-            range(cx, c, kw::STDDEV, "greater than 0", |v| v > 0.0);
-        }
+    for i in m.inits() {
+        range(cx, &i.call, kw::STDDEV, "greater than 0", |v| v > 0.0);
     }
 }
 
 // Learning rates are > 0: `adam(lr = 0)`.
 fn check_learning_rate(cx: &mut Ctxt, m: &TModel) {
-    for c in m.calls() {
-        if matches!(c.callee(), Callee::Adam | Callee::Sgd | Callee::RmsProp) {
-            range(cx, c, kw::LR, "greater than 0", |v| v > 0.0);
-        }
+    for o in m.optimizers() {
+        range(cx, &o.call, kw::LR, "greater than 0", |v| v > 0.0);
     }
 }
 
 // Optimiser decay rates and momenta are in [0, 1): `adam(beta1 = 1)`, `sgd(momentum = 2)`.
 fn check_decay_rates(cx: &mut Ctxt, m: &TModel) {
-    for c in m.calls() {
-        if matches!(c.callee(), Callee::Adam | Callee::Sgd | Callee::RmsProp) {
-            for p in [kw::BETA1, kw::BETA2, kw::RHO, kw::MOMENTUM] {
-                range(cx, c, p, "in [0, 1)", |v| (0.0..1.0).contains(&v));
-            }
+    for o in m.optimizers() {
+        for p in [kw::BETA1, kw::BETA2, kw::RHO, kw::MOMENTUM] {
+            range(cx, &o.call, p, "in [0, 1)", |v| (0.0..1.0).contains(&v));
         }
     }
 }
 
+/// The whole-number setting `s` (`batch`, `epochs`, `seed`), if written without mistakes.
 fn int_setting(m: &TModel, s: Setting) -> Option<(i64, &TEntry)> {
     let e = m.setting(s)?;
     match e.value {
-        TSetting::Int(i) => Some((i, e)),
-        _ => None,
+        TSetting::Batch(i) | TSetting::Epochs(i) | TSetting::Seed(i) => Some((i, e)),
+        TSetting::Optimizer(_)
+        | TSetting::Loss(_)
+        | TSetting::Metrics(_)
+        | TSetting::ValidationSplit(_)
+        | TSetting::Shuffle(_)
+        | TSetting::Error => None,
     }
 }
 
@@ -367,7 +375,7 @@ fn check_validation_split(cx: &mut Ctxt, m: &TModel) {
     let Some(e) = m.setting(Setting::ValidationSplit) else {
         return;
     };
-    if let TSetting::Float(f) = e.value {
+    if let TSetting::ValidationSplit(f) = e.value {
         if f.is_finite() && !(f > 0.0 && f < 1.0) {
             cx.push(
                 Diagnostic::new(
@@ -397,30 +405,32 @@ pub(crate) fn infer_shapes(m: &TModel) -> (Vec<Option<Vec<usize>>>, Option<Vec<u
     for layer in &m.layers {
         inputs.push(cur.clone());
         cur = match layer {
-            TLayer::Unknown(_) => None,
-            TLayer::Known(c) => match c.callee() {
-                Callee::Flatten => {
-                    cur.map(|s| vec![s.iter().fold(1usize, |a, &b| a.saturating_mul(b))])
-                }
-                Callee::Dense => c
-                    .int(kw::UNITS)
-                    .filter(|u| (1..=MAX_EXTENT as i64).contains(u))
-                    .map(|u| vec![u as usize]),
-                _ => cur,
-            },
+            TLayer::Known(l) if units_known(&l.call) => {
+                layer_kind(l).output_shape_after(cur.as_deref())
+            }
+            TLayer::Known(_) | TLayer::Unknown(_) => None,
         };
     }
     (inputs, cur)
+}
+
+/// Whether the layer's `units`, if it takes one, is known and in range; a wrong one was
+/// reported, and leaves the output shape unknown.
+fn units_known(c: &TCall) -> bool {
+    c.sig.param(kw::UNITS).is_none()
+        || c.int(kw::UNITS)
+            .is_some_and(|u| (1..=MAX_EXTENT as i64).contains(&u))
 }
 
 // Dense takes a 1-D input: `input [28, 28]  Dense(64)` without `Flatten`.
 fn check_dense_input_rank(cx: &mut Ctxt, m: &TModel) {
     let (inputs, _) = infer_shapes(m);
     for (layer, input) in m.layers.iter().zip(&inputs) {
-        let (TLayer::Known(c), Some(shape)) = (layer, input) else {
+        let (TLayer::Known(l), Some(shape)) = (layer, input) else {
             continue;
         };
-        if c.callee() == Callee::Dense && shape.len() > 1 {
+        let c = &l.call;
+        if l.callee == LayerCallee::Dense && shape.len() > 1 {
             let shown: Vec<String> = shape.iter().map(ToString::to_string).collect();
             cx.push(
                 Diagnostic::new(
@@ -438,36 +448,15 @@ fn check_dense_input_rank(cx: &mut Ctxt, m: &TModel) {
     }
 }
 
-/// Trainable and non-trainable parameters of one layer given its input shape.
-pub(crate) fn layer_params(
-    callee: Callee,
-    input: &[usize],
-    units: usize,
-    use_bias: bool,
-) -> (u128, u128) {
-    let features = input.last().copied().unwrap_or(0) as u128;
-    match callee {
-        Callee::Dense => {
-            let fan_in = input.iter().map(|&d| d as u128).product::<u128>();
-            let units = units as u128;
-            (fan_in * units + if use_bias { units } else { 0 }, 0)
-        }
-        Callee::BatchNorm => (2 * features, 2 * features),
-        _ => (0, 0),
-    }
-}
-
 // A model has at most MAX_PARAMS parameters: `Dense(10000000)` after a large input.
 fn check_model_size(cx: &mut Ctxt, m: &TModel) {
     let (inputs, _) = infer_shapes(m);
     let mut total: u128 = 0;
     for (layer, input) in m.layers.iter().zip(&inputs) {
-        let (TLayer::Known(c), Some(shape)) = (layer, input) else {
+        let (TLayer::Known(l), Some(shape)) = (layer, input) else {
             continue;
         };
-        let units = c.int(kw::UNITS).unwrap_or(0).max(0) as usize;
-        let use_bias = !matches!(c.value(kw::USE_BIAS), Some(TVal::Bool(false)));
-        let (t, n) = layer_params(c.callee(), shape, units, use_bias);
+        let (t, n) = layer_kind(l).param_counts_wide(shape);
         total += t + n;
     }
     if total > MAX_PARAMS as u128 {
@@ -487,21 +476,20 @@ fn check_model_size(cx: &mut Ctxt, m: &TModel) {
 
 /// What ends the model, for the loss check.
 fn final_activation(layers: &[TLayer]) -> Option<(Activation, &TCall)> {
-    let TLayer::Known(c) = layers.last()? else {
+    let TLayer::Known(l) = layers.last()? else {
         return None;
     };
-    let act = match c.callee() {
-        Callee::Dense => match c.value(kw::ACTIVATION)? {
-            TVal::Activation(a) => a,
-            _ => return None,
-        },
-        Callee::Softmax => Activation::Softmax,
-        Callee::Sigmoid => Activation::Sigmoid,
-        Callee::Tanh => Activation::Tanh,
-        Callee::Relu | Callee::LeakyRelu => Activation::Relu,
-        _ => Activation::Linear,
-    };
-    Some((act, c))
+    // An `activation` already reported as unknown decides nothing.
+    if l.call
+        .arg(kw::ACTIVATION)
+        .is_some_and(|a| matches!(a.value, TVal::Error))
+    {
+        return None;
+    }
+    let act = layer_kind(l)
+        .final_activation()
+        .unwrap_or(Activation::Linear);
+    Some((act, &l.call))
 }
 
 // The loss fits the output: sparse_categorical_crossentropy after `Dense(10)` (no softmax).
@@ -509,13 +497,19 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
     if m.layers.iter().any(|l| matches!(l, TLayer::Unknown(_))) {
         return;
     }
-    let (loss, written) = match m.setting(Setting::Loss) {
-        Some(TEntry {
-            value: TSetting::Loss(l),
-            span,
-            ..
-        }) => (*l, Some(span.clone())),
-        Some(_) => return,
+    let (loss, written) = match m.setting(Setting::Loss).map(|e| (&e.value, e)) {
+        Some((TSetting::Loss(l), e)) => (*l, Some(e.span.clone())),
+        Some((
+            TSetting::Optimizer(_)
+            | TSetting::Metrics(_)
+            | TSetting::Batch(_)
+            | TSetting::Epochs(_)
+            | TSetting::Seed(_)
+            | TSetting::ValidationSplit(_)
+            | TSetting::Shuffle(_)
+            | TSetting::Error,
+            _,
+        )) => return,
         None => (Loss::SparseCategoricalCrossentropy, None),
     };
     let (_, output) = infer_shapes(m);
@@ -544,15 +538,16 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
                 None
             }
         }
-        Loss::BinaryCrossentropy => (!matches!(act, Activation::Sigmoid | Activation::Softmax))
-            .then(|| {
-                (
-                    format!(
-                        "`{name}` needs probabilities, but the last layer does not end in sigmoid"
-                    ),
-                    "end the model with `Dense(1, activation = sigmoid)`".to_owned(),
-                )
-            }),
+        Loss::BinaryCrossentropy => match act {
+            Activation::Sigmoid | Activation::Softmax => false,
+            Activation::Linear | Activation::Relu | Activation::Tanh => true,
+        }
+        .then(|| {
+            (
+                format!("`{name}` needs probabilities, but the last layer does not end in sigmoid"),
+                "end the model with `Dense(1, activation = sigmoid)`".to_owned(),
+            )
+        }),
         Loss::MeanSquaredError => None,
     };
     if let Some((message, help)) = problem {

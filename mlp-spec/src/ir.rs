@@ -15,6 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::layout::{LayerTensor, Role};
+
 /// Every model of one spec file, in source order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -80,11 +82,8 @@ impl Model {
             self.train.loss,
             Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy
         );
-        let softmax_last = match self.layers.last().map(|l| &l.kind) {
-            Some(LayerKind::Dense(d)) => d.activation == Activation::Softmax,
-            Some(LayerKind::Activation(a)) => *a == Activation::Softmax,
-            _ => false,
-        };
+        let softmax_last =
+            self.layers.last().and_then(|l| l.kind.final_activation()) == Some(Activation::Softmax);
         cross_entropy && softmax_last
     }
 }
@@ -333,6 +332,20 @@ pub enum Metric {
     Accuracy,
 }
 
+impl Optimizer {
+    /// Number of state slots (each as long as the trainable parameters) the optimiser
+    /// keeps: Adam's two moments, SGD's velocity (with momentum), `RMSprop`'s mean square
+    /// (and momentum).
+    #[must_use]
+    pub fn slots(&self) -> usize {
+        match *self {
+            Optimizer::Adam { .. } => 2,
+            Optimizer::Sgd { momentum, .. } => usize::from(momentum != 0.0),
+            Optimizer::RmsProp { momentum, .. } => 1 + usize::from(momentum > 0.0),
+        }
+    }
+}
+
 impl Default for Optimizer {
     /// Keras's `adam` with its defaults.
     fn default() -> Self {
@@ -364,21 +377,191 @@ impl Default for TrainConfig {
 }
 
 impl Layer {
+    /// The Keras class name shown in `model.summary()` ([`LayerKind::keras_class`]).
+    #[must_use]
+    pub fn keras_class(&self) -> &'static str {
+        self.kind.keras_class()
+    }
+}
+
+/// Every fact about a layer kind, one exhaustive `match` each: adding a variant makes the
+/// compiler list every method here to extend (and the back ends' matches after them).
+impl LayerKind {
     /// The Keras class name shown in `model.summary()`: `Dense`, `BatchNormalization`,
     /// `LeakyReLU`, `ReLU`, `Softmax`, `Activation` (stand-alone sigmoid / tanh),
     /// `Rescaling`, `Flatten`, `Dropout`.
+    ///
+    /// Stand-alone `ReLU` and `Softmax` have classes of their own in Keras; the other
+    /// activations are `Activation` layers.
     #[must_use]
     pub fn keras_class(&self) -> &'static str {
-        match &self.kind {
+        match self {
             LayerKind::Flatten => "Flatten",
             LayerKind::Dense(_) => "Dense",
             LayerKind::Dropout { .. } => "Dropout",
             LayerKind::BatchNorm(_) => "BatchNormalization",
             LayerKind::LeakyRelu { .. } => "LeakyReLU",
-            LayerKind::Activation(Activation::Relu) => "ReLU",
-            LayerKind::Activation(Activation::Softmax) => "Softmax",
-            LayerKind::Activation(_) => "Activation",
+            LayerKind::Activation(a) => match a {
+                Activation::Relu => "ReLU",
+                Activation::Softmax => "Softmax",
+                Activation::Linear | Activation::Sigmoid | Activation::Tanh => "Activation",
+            },
             LayerKind::Rescale { .. } => "Rescaling",
+        }
+    }
+
+    /// Keras's base name for the layer (`dense`, `batch_normalization`, `leaky_re_lu`,
+    /// `re_lu`, …): the snake-case class name, which Keras numbers per model (`dense`,
+    /// `dense_1`, …) to name the layer and, after it, its weights. A stand-alone sigmoid
+    /// or tanh is a Keras `Activation` layer, named `activation`.
+    #[must_use]
+    pub fn keras_base_name(&self) -> &'static str {
+        match self {
+            LayerKind::Flatten => "flatten",
+            LayerKind::Dense(_) => "dense",
+            LayerKind::Dropout { .. } => "dropout",
+            LayerKind::BatchNorm(_) => "batch_normalization",
+            LayerKind::LeakyRelu { .. } => "leaky_re_lu",
+            LayerKind::Activation(a) => match a {
+                Activation::Relu => "re_lu",
+                Activation::Softmax => "softmax",
+                Activation::Linear | Activation::Sigmoid | Activation::Tanh => "activation",
+            },
+            LayerKind::Rescale { .. } => "rescaling",
+        }
+    }
+
+    /// Shape of one output sample given the shape of one input sample: `Flatten` gives
+    /// `[product]`, `Dense` gives `[units]`, every other layer keeps the shape.
+    #[must_use]
+    pub fn output_shape(&self, input: &[usize]) -> Vec<usize> {
+        // A known input always gives a known output; the fallback is never taken.
+        self.output_shape_after(Some(input))
+            .unwrap_or_else(|| input.to_vec())
+    }
+
+    /// [`LayerKind::output_shape`] for an input shape that may be unknown (`None`, after
+    /// a mistake the checks already reported): `None` where the output depends on it.
+    /// Extents saturate rather than overflow.
+    pub(crate) fn output_shape_after(&self, input: Option<&[usize]>) -> Option<Vec<usize>> {
+        match self {
+            LayerKind::Flatten => {
+                input.map(|s| vec![s.iter().fold(1usize, |a, &b| a.saturating_mul(b))])
+            }
+            LayerKind::Dense(d) => Some(vec![d.units]),
+            LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm(_)
+            | LayerKind::LeakyRelu { .. }
+            | LayerKind::Activation(_)
+            | LayerKind::Rescale { .. } => input.map(<[usize]>::to_vec),
+        }
+    }
+
+    /// Trainable and non-trainable parameters of the layer given its input shape, as
+    /// `model.summary()` counts them: `Dense` has `in · units` (+ `units` with a bias)
+    /// trainable; `BatchNorm` has `2 · features` trainable (gamma, beta) and `2 · features`
+    /// non-trainable (moving mean and variance); the other layers have none. Agrees with
+    /// the lengths of [`LayerKind::tensors`] (a test checks it).
+    #[must_use]
+    pub fn param_counts(&self, input: &[usize]) -> ParamCounts {
+        let (trainable, non_trainable) = self.param_counts_wide(input);
+        let narrow = |n: u128| usize::try_from(n).unwrap_or(usize::MAX);
+        ParamCounts {
+            total: narrow(trainable + non_trainable),
+            trainable: narrow(trainable),
+            non_trainable: narrow(non_trainable),
+        }
+    }
+
+    /// [`LayerKind::param_counts`] as `(trainable, non-trainable)` in `u128`, which cannot
+    /// overflow, for the size check on shapes not yet known to be in range.
+    pub(crate) fn param_counts_wide(&self, input: &[usize]) -> (u128, u128) {
+        match self {
+            LayerKind::Dense(d) => {
+                let fan_in = input.iter().map(|&e| e as u128).product::<u128>();
+                let units = d.units as u128;
+                (fan_in * units + if d.use_bias { units } else { 0 }, 0)
+            }
+            LayerKind::BatchNorm(_) => {
+                let features = input.last().copied().unwrap_or(0) as u128;
+                (2 * features, 2 * features)
+            }
+            LayerKind::Flatten
+            | LayerKind::Dropout { .. }
+            | LayerKind::LeakyRelu { .. }
+            | LayerKind::Activation(_)
+            | LayerKind::Rescale { .. } => (0, 0),
+        }
+    }
+
+    /// The layer's tensors given its input shape, in the order the parameter layout
+    /// stores them, with their initialisers, penalties and Keras fans (`(in, units)` for a
+    /// kernel, `(n, n)` for a 1-D tensor): `Dense` has kernel `[in, units]` and bias
+    /// `[units]` (absent without a bias); `BatchNorm` has gamma, beta, moving mean and
+    /// moving variance, each `[features]`; the other layers have none.
+    #[must_use]
+    pub fn tensors(&self, input: &[usize]) -> Vec<LayerTensor> {
+        match self {
+            LayerKind::Dense(d) => {
+                let inputs: usize = input.iter().product();
+                let kernel = LayerTensor {
+                    role: Role::Kernel,
+                    shape: vec![inputs, d.units],
+                    init: d.kernel_init,
+                    regularizer: d.kernel_reg,
+                    fan_in: inputs,
+                    fan_out: d.units,
+                };
+                let bias = d.use_bias.then(|| LayerTensor {
+                    role: Role::Bias,
+                    shape: vec![d.units],
+                    init: d.bias_init,
+                    regularizer: d.bias_reg,
+                    fan_in: d.units,
+                    fan_out: d.units,
+                });
+                std::iter::once(kernel).chain(bias).collect()
+            }
+            LayerKind::BatchNorm(_) => {
+                let f = *input.last().unwrap_or(&1);
+                [
+                    (Role::Gamma, Initializer::Ones),
+                    (Role::Beta, Initializer::Zeros),
+                    (Role::MovingMean, Initializer::Zeros),
+                    (Role::MovingVariance, Initializer::Ones),
+                ]
+                .into_iter()
+                .map(|(role, init)| LayerTensor {
+                    role,
+                    shape: vec![f],
+                    init,
+                    regularizer: None,
+                    fan_in: f,
+                    fan_out: f,
+                })
+                .collect()
+            }
+            LayerKind::Flatten
+            | LayerKind::Dropout { .. }
+            | LayerKind::LeakyRelu { .. }
+            | LayerKind::Activation(_)
+            | LayerKind::Rescale { .. } => Vec::new(),
+        }
+    }
+
+    /// The element-wise [`Activation`] the layer's output ends in, if any: a `Dense`'s
+    /// `activation`, or a stand-alone activation layer's. `LeakyReLU` (not an
+    /// [`Activation`]) and the layers that apply none give `None`.
+    #[must_use]
+    pub fn final_activation(&self) -> Option<Activation> {
+        match self {
+            LayerKind::Dense(d) => Some(d.activation),
+            LayerKind::Activation(a) => Some(*a),
+            LayerKind::Flatten
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm(_)
+            | LayerKind::LeakyRelu { .. }
+            | LayerKind::Rescale { .. } => None,
         }
     }
 }

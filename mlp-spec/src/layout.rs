@@ -14,7 +14,7 @@
 //! - Tensor names are `<layer name>.<role>`: `dense.kernel`, `dense_1.bias`,
 //!   `batch_normalization.gamma`, `batch_normalization.moving_variance`, …
 
-use crate::ir::{self, Initializer, LayerKind, Regularizer};
+use crate::ir::{self, Initializer, Regularizer};
 use serde::Serialize;
 
 /// What a tensor is for.
@@ -48,6 +48,34 @@ impl Role {
             Role::MovingVariance => "moving_variance",
         }
     }
+
+    /// Whether tensors of this role are updated by the optimiser (and so live in
+    /// `params`); the `BatchNorm` moving statistics are not (they live in `state`).
+    #[must_use]
+    pub fn is_trainable(self) -> bool {
+        match self {
+            Role::Kernel | Role::Bias | Role::Gamma | Role::Beta => true,
+            Role::MovingMean | Role::MovingVariance => false,
+        }
+    }
+}
+
+/// One tensor of a layer before it is placed in a buffer, as
+/// [`LayerKind::tensors`](crate::ir::LayerKind::tensors) lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerTensor {
+    /// What the tensor is for.
+    pub role: Role,
+    /// Shape (`[in, units]` for kernels, `[n]` otherwise).
+    pub shape: Vec<usize>,
+    /// How the tensor is initialised.
+    pub init: Initializer,
+    /// Penalty added to the loss, if any.
+    pub regularizer: Option<Regularizer>,
+    /// Keras fan-in: `in` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`.
+    pub fan_in: usize,
+    /// Keras fan-out: `units` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`.
+    pub fan_out: usize,
 }
 
 /// One tensor of a model.
@@ -104,58 +132,24 @@ impl ParamLayout {
         let mut p = 0usize;
         let mut s = 0usize;
         for (li, layer) in model.layers.iter().enumerate() {
-            let mut push = |role: Role,
-                            shape: Vec<usize>,
-                            init: Initializer,
-                            regularizer: Option<Regularizer>| {
-                let len: usize = shape.iter().product();
-                let trainable = !matches!(role, Role::MovingMean | Role::MovingVariance);
-                let (fan_in, fan_out) = if shape.len() == 2 {
-                    (shape[0], shape[1])
-                } else {
-                    (len, len)
-                };
+            for t in layer.kind.tensors(&layer.input_shape) {
+                let len: usize = t.shape.iter().product();
+                let trainable = t.role.is_trainable();
                 let cursor = if trainable { &mut p } else { &mut s };
                 tensors.push(TensorInfo {
-                    name: format!("{}.{}", layer.name, role.as_str()),
+                    name: format!("{}.{}", layer.name, t.role.as_str()),
                     layer: li,
-                    role,
+                    role: t.role,
                     offset: *cursor,
-                    shape,
+                    shape: t.shape,
                     len,
                     trainable,
-                    init,
-                    fan_in,
-                    fan_out,
-                    regularizer,
+                    init: t.init,
+                    fan_in: t.fan_in,
+                    fan_out: t.fan_out,
+                    regularizer: t.regularizer,
                 });
                 *cursor += len;
-            };
-            match &layer.kind {
-                LayerKind::Dense(d) => {
-                    let inputs: usize = layer.input_shape.iter().product();
-                    push(
-                        Role::Kernel,
-                        vec![inputs, d.units],
-                        d.kernel_init,
-                        d.kernel_reg,
-                    );
-                    if d.use_bias {
-                        push(Role::Bias, vec![d.units], d.bias_init, d.bias_reg);
-                    }
-                }
-                LayerKind::BatchNorm(_) => {
-                    let f = *layer.input_shape.last().unwrap_or(&1);
-                    push(Role::Gamma, vec![f], Initializer::Ones, None);
-                    push(Role::Beta, vec![f], Initializer::Zeros, None);
-                    push(Role::MovingMean, vec![f], Initializer::Zeros, None);
-                    push(Role::MovingVariance, vec![f], Initializer::Ones, None);
-                }
-                LayerKind::Flatten
-                | LayerKind::Dropout { .. }
-                | LayerKind::LeakyRelu { .. }
-                | LayerKind::Activation(_)
-                | LayerKind::Rescale { .. } => {}
             }
         }
         ParamLayout {
@@ -261,6 +255,39 @@ mod tests {
             .map(|r| (r.range.start, r.range.end, r.regularizer, r.tensors))
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn tensor_lengths_agree_with_parameter_counts() {
+        for source in [
+            include_str!("../../specs/notebook/batchnorm.mlp"),
+            include_str!("../../specs/notebook/l2.mlp"),
+            include_str!("../../specs/examples/zoo.mlp"),
+        ] {
+            let spec = crate::compile(source).unwrap_or_else(|e| panic!("{e:?}"));
+            for model in &spec.models {
+                let layout = ParamLayout::new(model);
+                assert_eq!(
+                    layout.trainable_len, model.params.trainable,
+                    "{}",
+                    model.name
+                );
+                assert_eq!(
+                    layout.state_len, model.params.non_trainable,
+                    "{}",
+                    model.name
+                );
+                for (li, layer) in model.layers.iter().enumerate() {
+                    let len: usize = layout
+                        .tensors
+                        .iter()
+                        .filter(|t| t.layer == li)
+                        .map(|t| t.len)
+                        .sum();
+                    assert_eq!(len, layer.params.total, "{}", layer.name);
+                }
+            }
+        }
     }
 
     #[test]

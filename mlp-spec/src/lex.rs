@@ -98,7 +98,7 @@ pub(crate) fn too_deep(source: &str, max: usize) -> Option<Range<usize>> {
                 }
             }
             Tok::Close(_) => depth = depth.saturating_sub(1),
-            _ => {}
+            Tok::Ident | Tok::Comment | Tok::DocComment | Tok::Other => {}
         }
     }
     None
@@ -125,7 +125,7 @@ pub(crate) fn open_bracket_at(source: &str, offset: usize) -> Option<(char, Opti
             Tok::Close(_) => {
                 stack.pop();
             }
-            _ => {}
+            Tok::Ident | Tok::Comment | Tok::DocComment | Tok::Other => {}
         }
     }
     stack.pop()
@@ -162,7 +162,9 @@ pub(crate) fn comments(source: &str) -> Vec<Comment> {
                     blank_after: gap.matches('\n').count() >= 2 && !rest.trim_start().is_empty(),
                 });
             }
-            _ => last_code_line_end = Some(span.end),
+            Tok::Open(_) | Tok::Close(_) | Tok::Ident | Tok::DocComment | Tok::Other => {
+                last_code_line_end = Some(span.end);
+            }
         }
     }
     out

@@ -513,6 +513,73 @@ pub struct Plan {
     pub backward: Vec<BackOp>,
     /// The loss head.
     pub head: Head,
+    /// Optimiser slots, each as long as the trainable parameters.
+    pub optimizer_slots: usize,
+}
+
+/// The bytes a model holds, by kind (see [`Plan::memory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Memory {
+    /// Trainable parameters.
+    pub params: u64,
+    /// Their gradients.
+    pub grads: u64,
+    /// The optimiser's slots.
+    pub slots: u64,
+    /// Non-trainable state.
+    pub state: u64,
+    /// Every buffer of the plan (activations, their gradients, batch statistics, folded
+    /// weights, probabilities) at the batch.
+    pub buffers: u64,
+}
+
+impl Memory {
+    /// Everything, in bytes (saturating).
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.params
+            .saturating_add(self.grads)
+            .saturating_add(self.slots)
+            .saturating_add(self.state)
+            .saturating_add(self.buffers)
+    }
+}
+
+impl fmt::Display for Memory {
+    /// `1.23 MiB (parameters 205.66 KiB, gradients …, optimiser slots …, state …,
+    /// buffers …)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (parameters {}, gradients {}, optimiser slots {}, state {}, buffers {})",
+            Bytes(self.total()),
+            Bytes(self.params),
+            Bytes(self.grads),
+            Bytes(self.slots),
+            Bytes(self.state),
+            Bytes(self.buffers)
+        )
+    }
+}
+
+/// A byte count in binary units, two decimals: `512 B`, `1.50 KiB`, `6.36 GiB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.2} {}", UNITS[unit])
+    }
 }
 
 /// Per-layer facts the lowering derives first.
@@ -547,6 +614,26 @@ impl Plan {
     #[must_use]
     pub fn tensor(&self, id: TensorId) -> &crate::layout::TensorInfo {
         &self.layout.tensors[id.0]
+    }
+
+    /// The bytes the model holds for batches of up to `max_batch` rows: parameters,
+    /// gradients, optimiser slots, state and every buffer (f32 each), saturating instead of
+    /// overflowing, so an estimate of a model too big for any machine is still a number.
+    #[must_use]
+    pub fn memory(&self, max_batch: usize) -> Memory {
+        let bytes = |floats: usize| (floats as u64).saturating_mul(4);
+        let trainable = bytes(self.layout.trainable_len);
+        Memory {
+            params: trainable,
+            grads: trainable,
+            slots: trainable.saturating_mul(self.optimizer_slots as u64),
+            state: bytes(self.layout.state_len),
+            buffers: self
+                .buffers
+                .iter()
+                .map(|b| bytes(b.floats(max_batch)))
+                .fold(0, u64::saturating_add),
+        }
     }
 
     /// The element range of tensor `id` in its buffer (`params` or `state`).
@@ -935,7 +1022,15 @@ impl<'a> Lower<'a> {
                                     AfterKind::LeakyRelu { slope: *slope }
                                 }
                                 Some(LayerKind::Activation(act)) => AfterKind::Activation(*act),
-                                _ => continue,
+                                // `fused_after` only names the two kinds above.
+                                Some(
+                                    LayerKind::Flatten
+                                    | LayerKind::Dense(_)
+                                    | LayerKind::Dropout { .. }
+                                    | LayerKind::BatchNorm(_)
+                                    | LayerKind::Rescale { .. },
+                                )
+                                | None => continue,
                             };
                             Some(AfterOp {
                                 kind,
@@ -1174,6 +1269,7 @@ impl<'a> Lower<'a> {
             train,
             backward,
             head,
+            optimizer_slots: self.m.train.optimizer.slots(),
         })
     }
 }

@@ -57,7 +57,7 @@ pub(crate) enum Dflt {
 }
 
 /// One parameter.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Param {
     /// Accepted names; the first is canonical (used in messages and by the formatter).
     pub(crate) names: &'static [&'static str],
@@ -73,10 +73,10 @@ impl Param {
     }
 }
 
-/// Everything that can be called (or named bare): layers, initialisers, regularisers,
-/// optimisers.
+/// A layer the language knows. [`crate::build::layer_kind`] maps each one to its
+/// [`crate::ir::LayerKind`], which holds every fact about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Callee {
+pub(crate) enum LayerCallee {
     Flatten,
     Dense,
     Dropout,
@@ -87,6 +87,11 @@ pub(crate) enum Callee {
     Tanh,
     Softmax,
     Rescale,
+}
+
+/// An initialiser the language knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InitCallee {
     Zeros,
     Ones,
     Constant,
@@ -99,29 +104,31 @@ pub(crate) enum Callee {
     HeUniform,
     LecunNormal,
     LecunUniform,
+}
+
+/// A regulariser the language knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RegCallee {
     L1,
     L2,
     L1L2,
+}
+
+/// An optimiser the language knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OptimizerCallee {
     Adam,
     Sgd,
     RmsProp,
 }
 
-/// A callable's signature.
-#[derive(Debug)]
+/// A callable's signature: its names and parameters.
+#[derive(Debug, PartialEq)]
 pub(crate) struct Sig {
     /// Accepted names; the first is canonical.
     pub(crate) names: &'static [&'static str],
-    /// Which callable.
-    pub(crate) callee: Callee,
     /// Parameters in positional order.
     pub(crate) params: &'static [Param],
-}
-
-impl PartialEq for Sig {
-    fn eq(&self, other: &Self) -> bool {
-        self.callee == other.callee
-    }
 }
 
 impl Sig {
@@ -138,6 +145,16 @@ impl Sig {
     }
 }
 
+/// One row of a signature table: which callable of kind `C` (a layer, an initialiser, a
+/// regulariser or an optimiser), and its signature.
+#[derive(Debug)]
+pub(crate) struct Entry<C: 'static> {
+    /// Which callable.
+    pub(crate) callee: C,
+    /// What it accepts.
+    pub(crate) sig: Sig,
+}
+
 const fn p(names: &'static [&'static str], ty: Ty, default: Dflt) -> Param {
     Param { names, ty, default }
 }
@@ -145,82 +162,102 @@ const fn p(names: &'static [&'static str], ty: Ty, default: Dflt) -> Param {
 const NO_PARAMS: &[Param] = &[];
 
 /// Layers. Defaults are Keras 3's.
-pub(crate) const LAYERS: &[Sig] = &[
-    Sig {
-        names: &[kw::FLATTEN],
-        callee: Callee::Flatten,
-        params: NO_PARAMS,
+pub(crate) const LAYERS: &[Entry<LayerCallee>] = &[
+    Entry {
+        callee: LayerCallee::Flatten,
+        sig: Sig {
+            names: &[kw::FLATTEN],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::DENSE],
-        callee: Callee::Dense,
-        params: &[
-            p(&[kw::UNITS], Ty::Int, Dflt::Required),
-            p(
-                &[kw::ACTIVATION],
-                Ty::Activation,
-                Dflt::Activation(Activation::Linear),
-            ),
-            p(
-                &[kw::INIT],
-                Ty::Init,
-                Dflt::Init(Initializer::GlorotUniform),
-            ),
-            p(&[kw::BIAS_INIT], Ty::Init, Dflt::Init(Initializer::Zeros)),
-            p(&[kw::REG], Ty::Reg, Dflt::NoReg),
-            p(&[kw::BIAS_REG], Ty::Reg, Dflt::NoReg),
-            p(&[kw::USE_BIAS], Ty::Bool, Dflt::Bool(true)),
-        ],
+    Entry {
+        callee: LayerCallee::Dense,
+        sig: Sig {
+            names: &[kw::DENSE],
+            params: &[
+                p(&[kw::UNITS], Ty::Int, Dflt::Required),
+                p(
+                    &[kw::ACTIVATION],
+                    Ty::Activation,
+                    Dflt::Activation(Activation::Linear),
+                ),
+                p(
+                    &[kw::INIT],
+                    Ty::Init,
+                    Dflt::Init(Initializer::GlorotUniform),
+                ),
+                p(&[kw::BIAS_INIT], Ty::Init, Dflt::Init(Initializer::Zeros)),
+                p(&[kw::REG], Ty::Reg, Dflt::NoReg),
+                p(&[kw::BIAS_REG], Ty::Reg, Dflt::NoReg),
+                p(&[kw::USE_BIAS], Ty::Bool, Dflt::Bool(true)),
+            ],
+        },
     },
-    Sig {
-        names: &[kw::DROPOUT],
-        callee: Callee::Dropout,
-        params: &[p(&[kw::RATE], Ty::Float, Dflt::Required)],
+    Entry {
+        callee: LayerCallee::Dropout,
+        sig: Sig {
+            names: &[kw::DROPOUT],
+            params: &[p(&[kw::RATE], Ty::Float, Dflt::Required)],
+        },
     },
-    Sig {
-        names: &[kw::BATCH_NORM, kw::BATCH_NORMALIZATION],
-        callee: Callee::BatchNorm,
-        params: &[
-            p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.99)),
-            p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-3)),
-        ],
+    Entry {
+        callee: LayerCallee::BatchNorm,
+        sig: Sig {
+            names: &[kw::BATCH_NORM, kw::BATCH_NORMALIZATION],
+            params: &[
+                p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.99)),
+                p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-3)),
+            ],
+        },
     },
-    Sig {
-        names: &[kw::LEAKY_RELU],
-        callee: Callee::LeakyRelu,
-        params: &[p(
-            &[kw::SLOPE, kw::ALPHA, kw::NEGATIVE_SLOPE],
-            Ty::Float,
-            Dflt::Float(0.3),
-        )],
+    Entry {
+        callee: LayerCallee::LeakyRelu,
+        sig: Sig {
+            names: &[kw::LEAKY_RELU],
+            params: &[p(
+                &[kw::SLOPE, kw::ALPHA, kw::NEGATIVE_SLOPE],
+                Ty::Float,
+                Dflt::Float(0.3),
+            )],
+        },
     },
-    Sig {
-        names: &[kw::RELU_LAYER],
-        callee: Callee::Relu,
-        params: NO_PARAMS,
+    Entry {
+        callee: LayerCallee::Relu,
+        sig: Sig {
+            names: &[kw::RELU_LAYER],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::SIGMOID_LAYER],
-        callee: Callee::Sigmoid,
-        params: NO_PARAMS,
+    Entry {
+        callee: LayerCallee::Sigmoid,
+        sig: Sig {
+            names: &[kw::SIGMOID_LAYER],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::TANH_LAYER],
-        callee: Callee::Tanh,
-        params: NO_PARAMS,
+    Entry {
+        callee: LayerCallee::Tanh,
+        sig: Sig {
+            names: &[kw::TANH_LAYER],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::SOFTMAX_LAYER],
-        callee: Callee::Softmax,
-        params: NO_PARAMS,
+    Entry {
+        callee: LayerCallee::Softmax,
+        sig: Sig {
+            names: &[kw::SOFTMAX_LAYER],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::RESCALE, kw::RESCALING],
-        callee: Callee::Rescale,
-        params: &[
-            p(&[kw::SCALE], Ty::Float, Dflt::Required),
-            p(&[kw::OFFSET], Ty::Float, Dflt::Float(0.0)),
-        ],
+    Entry {
+        callee: LayerCallee::Rescale,
+        sig: Sig {
+            names: &[kw::RESCALE, kw::RESCALING],
+            params: &[
+                p(&[kw::SCALE], Ty::Float, Dflt::Required),
+                p(&[kw::OFFSET], Ty::Float, Dflt::Float(0.0)),
+            ],
+        },
     },
 ];
 
@@ -231,125 +268,161 @@ const MEAN_STDDEV: &[Param] = &[
 
 /// Initialisers, by their Keras names. `uniform` / `normal` default to Keras's
 /// `RandomUniform(-0.05, 0.05)` / `RandomNormal(0, 0.05)`.
-pub(crate) const INITS: &[Sig] = &[
-    Sig {
-        names: &[kw::ZEROS],
-        callee: Callee::Zeros,
-        params: NO_PARAMS,
+pub(crate) const INITS: &[Entry<InitCallee>] = &[
+    Entry {
+        callee: InitCallee::Zeros,
+        sig: Sig {
+            names: &[kw::ZEROS],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::ONES],
-        callee: Callee::Ones,
-        params: NO_PARAMS,
+    Entry {
+        callee: InitCallee::Ones,
+        sig: Sig {
+            names: &[kw::ONES],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::CONSTANT],
-        callee: Callee::Constant,
-        params: &[p(&[kw::VALUE], Ty::Float, Dflt::Float(0.0))],
+    Entry {
+        callee: InitCallee::Constant,
+        sig: Sig {
+            names: &[kw::CONSTANT],
+            params: &[p(&[kw::VALUE], Ty::Float, Dflt::Float(0.0))],
+        },
     },
-    Sig {
-        names: &[kw::UNIFORM, kw::RANDOM_UNIFORM],
-        callee: Callee::Uniform,
-        params: &[
-            p(&[kw::MIN, kw::MINVAL], Ty::Float, Dflt::Float(-0.05)),
-            p(&[kw::MAX, kw::MAXVAL], Ty::Float, Dflt::Float(0.05)),
-        ],
+    Entry {
+        callee: InitCallee::Uniform,
+        sig: Sig {
+            names: &[kw::UNIFORM, kw::RANDOM_UNIFORM],
+            params: &[
+                p(&[kw::MIN, kw::MINVAL], Ty::Float, Dflt::Float(-0.05)),
+                p(&[kw::MAX, kw::MAXVAL], Ty::Float, Dflt::Float(0.05)),
+            ],
+        },
     },
-    Sig {
-        names: &[kw::NORMAL, kw::RANDOM_NORMAL],
-        callee: Callee::Normal,
-        params: MEAN_STDDEV,
+    Entry {
+        callee: InitCallee::Normal,
+        sig: Sig {
+            names: &[kw::NORMAL, kw::RANDOM_NORMAL],
+            params: MEAN_STDDEV,
+        },
     },
-    Sig {
-        names: &[kw::TRUNCATED_NORMAL],
-        callee: Callee::TruncatedNormal,
-        params: MEAN_STDDEV,
+    Entry {
+        callee: InitCallee::TruncatedNormal,
+        sig: Sig {
+            names: &[kw::TRUNCATED_NORMAL],
+            params: MEAN_STDDEV,
+        },
     },
-    Sig {
-        names: &[kw::GLOROT_UNIFORM, kw::XAVIER_UNIFORM],
-        callee: Callee::GlorotUniform,
-        params: NO_PARAMS,
+    Entry {
+        callee: InitCallee::GlorotUniform,
+        sig: Sig {
+            names: &[kw::GLOROT_UNIFORM, kw::XAVIER_UNIFORM],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::GLOROT_NORMAL, kw::XAVIER_NORMAL],
-        callee: Callee::GlorotNormal,
-        params: NO_PARAMS,
+    Entry {
+        callee: InitCallee::GlorotNormal,
+        sig: Sig {
+            names: &[kw::GLOROT_NORMAL, kw::XAVIER_NORMAL],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::HE_NORMAL],
-        callee: Callee::HeNormal,
-        params: NO_PARAMS,
+    Entry {
+        callee: InitCallee::HeNormal,
+        sig: Sig {
+            names: &[kw::HE_NORMAL],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::HE_UNIFORM],
-        callee: Callee::HeUniform,
-        params: NO_PARAMS,
+    Entry {
+        callee: InitCallee::HeUniform,
+        sig: Sig {
+            names: &[kw::HE_UNIFORM],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::LECUN_NORMAL],
-        callee: Callee::LecunNormal,
-        params: NO_PARAMS,
+    Entry {
+        callee: InitCallee::LecunNormal,
+        sig: Sig {
+            names: &[kw::LECUN_NORMAL],
+            params: NO_PARAMS,
+        },
     },
-    Sig {
-        names: &[kw::LECUN_UNIFORM],
-        callee: Callee::LecunUniform,
-        params: NO_PARAMS,
+    Entry {
+        callee: InitCallee::LecunUniform,
+        sig: Sig {
+            names: &[kw::LECUN_UNIFORM],
+            params: NO_PARAMS,
+        },
     },
 ];
 
 /// Regularisers. A bare `l1` / `l2` means a factor of 0.01 (Keras); `l1_l2` defaults both
 /// factors to 0 (Keras `L1L2(l1=0.0, l2=0.0)`).
-pub(crate) const REGS: &[Sig] = &[
-    Sig {
-        names: &[kw::L1],
-        callee: Callee::L1,
-        params: &[p(&[kw::L1], Ty::Float, Dflt::Float(0.01))],
+pub(crate) const REGS: &[Entry<RegCallee>] = &[
+    Entry {
+        callee: RegCallee::L1,
+        sig: Sig {
+            names: &[kw::L1],
+            params: &[p(&[kw::L1], Ty::Float, Dflt::Float(0.01))],
+        },
     },
-    Sig {
-        names: &[kw::L2],
-        callee: Callee::L2,
-        params: &[p(&[kw::L2], Ty::Float, Dflt::Float(0.01))],
+    Entry {
+        callee: RegCallee::L2,
+        sig: Sig {
+            names: &[kw::L2],
+            params: &[p(&[kw::L2], Ty::Float, Dflt::Float(0.01))],
+        },
     },
-    Sig {
-        names: &[kw::L1_L2],
-        callee: Callee::L1L2,
-        params: &[
-            p(&[kw::L1], Ty::Float, Dflt::Float(0.0)),
-            p(&[kw::L2], Ty::Float, Dflt::Float(0.0)),
-        ],
+    Entry {
+        callee: RegCallee::L1L2,
+        sig: Sig {
+            names: &[kw::L1_L2],
+            params: &[
+                p(&[kw::L1], Ty::Float, Dflt::Float(0.0)),
+                p(&[kw::L2], Ty::Float, Dflt::Float(0.0)),
+            ],
+        },
     },
 ];
 
 /// Optimisers with Keras 3 defaults.
-pub(crate) const OPTIMIZERS: &[Sig] = &[
-    Sig {
-        names: &[kw::ADAM],
-        callee: Callee::Adam,
-        params: &[
-            p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
-            p(&[kw::BETA1, kw::BETA_1], Ty::Float, Dflt::Float(0.9)),
-            p(&[kw::BETA2, kw::BETA_2], Ty::Float, Dflt::Float(0.999)),
-            p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
-        ],
+pub(crate) const OPTIMIZERS: &[Entry<OptimizerCallee>] = &[
+    Entry {
+        callee: OptimizerCallee::Adam,
+        sig: Sig {
+            names: &[kw::ADAM],
+            params: &[
+                p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
+                p(&[kw::BETA1, kw::BETA_1], Ty::Float, Dflt::Float(0.9)),
+                p(&[kw::BETA2, kw::BETA_2], Ty::Float, Dflt::Float(0.999)),
+                p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
+            ],
+        },
     },
-    Sig {
-        names: &[kw::SGD],
-        callee: Callee::Sgd,
-        params: &[
-            p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.01)),
-            p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
-            p(&[kw::NESTEROV], Ty::Bool, Dflt::Bool(false)),
-        ],
+    Entry {
+        callee: OptimizerCallee::Sgd,
+        sig: Sig {
+            names: &[kw::SGD],
+            params: &[
+                p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.01)),
+                p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
+                p(&[kw::NESTEROV], Ty::Bool, Dflt::Bool(false)),
+            ],
+        },
     },
-    Sig {
-        names: &[kw::RMSPROP],
-        callee: Callee::RmsProp,
-        params: &[
-            p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
-            p(&[kw::RHO], Ty::Float, Dflt::Float(0.9)),
-            p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
-            p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
-        ],
+    Entry {
+        callee: OptimizerCallee::RmsProp,
+        sig: Sig {
+            names: &[kw::RMSPROP],
+            params: &[
+                p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
+                p(&[kw::RHO], Ty::Float, Dflt::Float(0.9)),
+                p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
+                p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
+            ],
+        },
     },
 ];
 
@@ -405,14 +478,14 @@ pub(crate) const ACTIVATIONS: &[(&str, Activation)] = &[
     (kw::SOFTMAX, Activation::Softmax),
 ];
 
-/// The signature called `name` in `table`.
-pub(crate) fn find(table: &'static [Sig], name: &str) -> Option<&'static Sig> {
-    table.iter().find(|s| s.names.contains(&name))
+/// The entry called `name` in `table`.
+pub(crate) fn find<C>(table: &'static [Entry<C>], name: &str) -> Option<&'static Entry<C>> {
+    table.iter().find(|e| e.sig.names.contains(&name))
 }
 
 /// Every name of every entry of `table`.
-pub(crate) fn names(table: &'static [Sig]) -> impl Iterator<Item = &'static str> {
-    table.iter().flat_map(|s| s.names.iter().copied())
+pub(crate) fn names<C>(table: &'static [Entry<C>]) -> impl Iterator<Item = &'static str> {
+    table.iter().flat_map(|e| e.sig.names.iter().copied())
 }
 
 /// Canonical name of the loss.
@@ -425,9 +498,10 @@ pub(crate) fn loss_name(loss: Loss) -> &'static str {
 
 /// Whether `name` is a built-in name (so a `let` may not take it).
 pub(crate) fn is_builtin(name: &str) -> bool {
-    [LAYERS, INITS, REGS, OPTIMIZERS]
-        .iter()
-        .any(|t| find(t, name).is_some())
+    find(LAYERS, name).is_some()
+        || find(INITS, name).is_some()
+        || find(REGS, name).is_some()
+        || find(OPTIMIZERS, name).is_some()
         || LOSSES.iter().any(|(n, _)| *n == name)
         || METRICS.iter().any(|(n, _)| *n == name)
         || ACTIVATIONS.iter().any(|(n, _)| *n == name)

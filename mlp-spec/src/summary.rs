@@ -16,7 +16,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ir::{Activation, LayerKind, Model, ParamCounts};
+use crate::ir::{Model, ParamCounts};
 
 /// Width of the text inside each column, between the one-space paddings: `Layer (type)`,
 /// `Output Shape`, `Param #`. With the borders and paddings the table is 76 characters.
@@ -84,7 +84,7 @@ pub fn summary(model: &Model) -> String {
         if index > 0 {
             push_rule(&mut out, &BETWEEN_ROWS);
         }
-        let name = format!("{} ({})", layer.name, keras_class_name(&layer.kind));
+        let name = format!("{} ({})", layer.name, layer.kind.keras_class());
         let shape = format_shape(&layer.output_shape);
         let params = format_count(layer.params.total);
         push_row(&mut out, [&name, &shape, &params], '│');
@@ -92,27 +92,6 @@ pub fn summary(model: &Model) -> String {
     push_rule(&mut out, &BOTTOM);
     push_totals(&mut out, model.params);
     out
-}
-
-/// The Keras class a layer kind becomes: `Dense`, `BatchNormalization`, `LeakyReLU`, …
-///
-/// Stand-alone `ReLU` and `Softmax` have classes of their own in Keras; the other
-/// activations are `Activation` layers.
-#[must_use]
-pub fn keras_class_name(kind: &LayerKind) -> &'static str {
-    match kind {
-        LayerKind::Flatten => "Flatten",
-        LayerKind::Dense(_) => "Dense",
-        LayerKind::Dropout { .. } => "Dropout",
-        LayerKind::BatchNorm(_) => "BatchNormalization",
-        LayerKind::LeakyRelu { .. } => "LeakyReLU",
-        LayerKind::Activation(Activation::Relu) => "ReLU",
-        LayerKind::Activation(Activation::Softmax) => "Softmax",
-        LayerKind::Activation(Activation::Linear | Activation::Sigmoid | Activation::Tanh) => {
-            "Activation"
-        }
-        LayerKind::Rescale { .. } => "Rescaling",
-    }
 }
 
 /// A shape with the batch dimension in front, as Python prints the tuple:

@@ -43,7 +43,7 @@ pub fn definition(g: &Gen) -> TokenStream {
     }
 }
 
-/// `new` and `with_max_batch`.
+/// `new`, `with_max_batch`, `try_with_max_batch` and `memory_bytes`.
 pub fn constructors(g: &Gen) -> TokenStream {
     let ty = &g.ty;
     let name = &g.m.name;
@@ -53,17 +53,50 @@ pub fn constructors(g: &Gen) -> TokenStream {
         size(g.m.train.batch),
         "The spec's batch size (`train { batch }`).".to_owned(),
     );
+    let (per_row, fixed) = g
+        .plan
+        .buffers
+        .iter()
+        .fold((0usize, 0usize), |(r, f), b| match b.len {
+            Len::PerRow(n) => (r + n, f),
+            Len::Fixed(n) => (r, f + n),
+        });
+    let per_row = g.konst(
+        "BUFFER_FLOATS_PER_ROW",
+        quote!(usize),
+        size(per_row),
+        "Floats per batch row of every activation, gradient and probability buffer.".to_owned(),
+    );
+    let fixed = g.konst(
+        "BUFFER_FLOATS",
+        quote!(usize),
+        size(fixed),
+        "Floats of the buffers whose length does not depend on the batch (batch statistics, folded weights).".to_owned(),
+    );
+    let slots = g.konst(
+        "OPTIMIZER_SLOTS",
+        quote!(usize),
+        size(g.plan.optimizer_slots),
+        "Optimiser slots, each `PARAMS` floats.".to_owned(),
+    );
     let new_doc = docs(&format!(
-        "A fresh `{name}` with parameters initialised from `seed`, its buffers sized for the spec's batch of {}.",
+        "A fresh `{name}` with parameters initialised from `seed`, its buffers sized for the spec's batch of {}.\n\n# Panics\nWhen the model does not fit in memory (see `try_with_max_batch`).",
         g.m.train.batch
     ));
     let with_doc = docs(&format!(
-        "A fresh `{name}` with parameters initialised from `seed`, its buffers sized for batches of up to `max_batch` rows (at least 1)."
+        "A fresh `{name}` with parameters initialised from `seed`, its buffers sized for batches of up to `max_batch` rows (at least 1).\n\n# Panics\nWhen the model does not fit in memory (see `try_with_max_batch`)."
     ));
+    let try_doc = docs(
+        "`with_max_batch`, refusing instead of panicking when the model needs more memory than the machine has available (`memory_bytes` is checked before anything is allocated, and every buffer is allocated fallibly).\n\n# Errors\n`AllocError` with the bytes needed and available, or the buffer the allocator refused.",
+    );
+    let bytes_doc = docs(
+        "The bytes the model holds for batches of up to `max_batch` rows: parameters, gradients, optimiser slots, state and every buffer, as `Plan::memory` counts them (saturating).",
+    );
     let fields = g.plan.buffers.iter().map(|b| {
         let field = crate::lit::ident(&b.name);
         let len = buffer_len(g, b);
-        quote!(#field: ::std::vec![0.0; #len])
+        let buffer = &b.name;
+        quote!(#field: ::mlp::runtime::memory::zeros(#len, #buffer)?)
     });
     quote! {
         #new_doc
@@ -75,14 +108,33 @@ pub fn constructors(g: &Gen) -> TokenStream {
         #with_doc
         #[must_use]
         pub fn with_max_batch(max_batch: usize, seed: u64) -> Self {
-            let core = ::mlp::runtime::ModelCore::new(model_ir(), seed, max_batch, Self::PARAMS, Self::STATE);
-            let max_batch = core.max_batch;
+            match Self::try_with_max_batch(max_batch, seed) {
+                Ok(model) => model,
+                Err(e) => ::core::panic!("{e}"),
+            }
+        }
+
+        #try_doc
+        pub fn try_with_max_batch(max_batch: usize, seed: u64) -> ::core::result::Result<Self, ::mlp::runtime::AllocError> {
+            let max_batch = max_batch.max(1);
+            ::mlp::runtime::memory::check(Self::memory_bytes(max_batch), None)?;
+            let core = ::mlp::runtime::ModelCore::try_new(model_ir(), seed, max_batch, Self::PARAMS, Self::STATE)?;
             let mut model = #ty {
                 #(#fields,)*
                 core,
             };
             model.initialize();
-            model
+            Ok(model)
+        }
+
+        #bytes_doc
+        #[must_use]
+        pub fn memory_bytes(max_batch: usize) -> u64 {
+            let fixed = (2 + #slots as u64) * Self::PARAMS as u64 + Self::STATE as u64 + #fixed as u64;
+            (max_batch as u64)
+                .saturating_mul(#per_row as u64)
+                .saturating_add(fixed)
+                .saturating_mul(4)
         }
     }
 }

@@ -26,7 +26,7 @@ pub fn bias_activation(
         // The hot cases, vectorised: the same operations, in the same order, as below.
         Activation::Relu => bias_relu(cols, bias, y),
         Activation::Linear => bias_add(cols, bias, y),
-        _ => {
+        Activation::Sigmoid | Activation::Tanh | Activation::Softmax => {
             for row in y.chunks_exact_mut(cols) {
                 for (v, &bb) in row.iter_mut().zip(bias) {
                     *v += bb;

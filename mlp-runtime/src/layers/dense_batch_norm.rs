@@ -134,7 +134,7 @@ pub fn dense_batch_norm_forward_train(args: DenseBatchNormTrain<'_>) {
     let (gamma, beta) = (&gamma[..units], &beta[..units]);
     let mut out = match after {
         AfterBatchNorm::Nothing => None,
-        _ => out.map(|o| &mut o[..n]),
+        AfterBatchNorm::LeakyRelu(_) | AfterBatchNorm::Activation(_) => out.map(|o| &mut o[..n]),
     };
     for (r, (yr, zr)) in y
         .chunks_exact_mut(units)

@@ -21,11 +21,7 @@ use mlp_spec::ir::{Optimizer, Regularizer};
 /// Number of state slots (each `trainable_len` floats) `opt` needs.
 #[must_use]
 pub fn slots(opt: &Optimizer) -> usize {
-    match *opt {
-        Optimizer::Adam { .. } => 2,
-        Optimizer::Sgd { momentum, .. } => usize::from(momentum != 0.0),
-        Optimizer::RmsProp { momentum, .. } => 1 + usize::from(momentum > 0.0),
-    }
+    opt.slots()
 }
 
 /// Updates one tensor: `w` its parameters, `g` their data-loss gradient, `state` the WHOLE

@@ -1,0 +1,129 @@
+//! `mlp export SPEC --weights CKPT [--format rust|c] -o FILE [--model NAME]`: a trained
+//! model as standalone inference code with the weights compiled in — one `#![no_std]`
+//! Rust module, or a C99 header plus the `.c` beside it (see `mlp_codegen::export`).
+//!
+//! The checkpoint is loaded into a `Network` of the spec (every tensor name, shape and
+//! value checked), whose inference folds give the exported weights, so the exported code
+//! computes what `Network::forward` computes. Files are written atomically: a refused
+//! export leaves nothing behind.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use mlp_codegen::export::{self, ExportOptions, Weights};
+use mlp_runtime::{checkpoint, Model, Network};
+use sha2::{Digest, Sha256};
+
+use crate::error::CliError;
+use crate::spec_file::SpecFile;
+use crate::train::choose_model;
+
+/// What to export to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One `#![no_std]`-compatible Rust module (`model.rs`).
+    Rust,
+    /// A C99 header (`model.h`) and its source (`model.c`, written beside it).
+    C,
+}
+
+/// The flags of `mlp export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The `.mlp` file.
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// The model to export, when the file defines several.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// The checkpoint to compile in (`mlp train --save`, or a `--checkpoint-dir` file).
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// `rust` or `c`.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub format: Format,
+    /// The output: `model.rs`, or `model.h` (then `model.c` is written beside it).
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Exports the model (see the module docs).
+///
+/// # Errors
+/// [`CliError`]: spec mistakes or an unknown model (exit 1), a checkpoint that does not
+/// fit the spec (exit 1), an output name of the wrong kind (exit 2), I/O (exit 2).
+pub fn run(args: &ExportArgs) -> Result<(), CliError> {
+    let c_source = match args.format {
+        Format::Rust => None,
+        Format::C => {
+            if args.out.extension().and_then(|e| e.to_str()) != Some("h") {
+                return Err(CliError::Usage(format!(
+                    "`--format c` writes a header: name it `….h` (the `.c` goes beside it), not `{}`",
+                    args.out.display()
+                )));
+            }
+            Some(args.out.with_extension("c"))
+        }
+    };
+    let file = SpecFile::read(&args.spec)?;
+    let spec = file.compile()?;
+    let model = choose_model(&spec, &args.spec, args.model.as_deref())?;
+    let mut network = Network::new(model, 0, 1).map_err(|source| CliError::Network {
+        model: model.name.clone(),
+        source,
+    })?;
+    let bytes = std::fs::read(&args.weights).map_err(|source| CliError::Io {
+        action: "read",
+        path: args.weights.clone(),
+        source,
+    })?;
+    checkpoint::load(&mut network, &args.weights).map_err(|source| CliError::Weights {
+        model: model.name.clone(),
+        source: Box::new(source),
+    })?;
+    let options = ExportOptions {
+        source_name: args.spec.to_string_lossy().replace('\\', "/"),
+        checkpoint_sha256: hex(&Sha256::digest(&bytes)),
+    };
+    let (params, state) = (network.params().to_vec(), network.state().to_vec());
+    let weights = Weights {
+        params: &params,
+        state: &state,
+        folded: network.folded_weights(),
+    };
+    let bad = |e: export::ExportError| CliError::Usage(e.to_string());
+    match c_source {
+        None => {
+            let text = export::rust(model, &weights, &options).map_err(bad)?;
+            write(&args.out, &text)
+        }
+        Some(source_path) => {
+            let header_name = args.out.file_name().map_or_else(
+                || "model.h".to_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let (header, source) =
+                export::c(model, &weights, &options, &header_name).map_err(bad)?;
+            write(&source_path, &source)?;
+            write(&args.out, &header)
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), CliError> {
+    mlp_runtime::fs::write_atomic(path, text.as_bytes()).map_err(|e| CliError::Io {
+        action: "write",
+        path: path.to_owned(),
+        source: e.source,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        // Writing into a `String` cannot fail.
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
