@@ -65,8 +65,9 @@ pub struct CheckpointArgs {
     /// is also the `--checkpoint-dir` (then it is created).
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
-    /// Resume even when the spec's training configuration (optimiser, learning rate, loss,
-    /// batch, …) differs from the checkpoint's, listing what changed; the spec's is used.
+    /// Resume even when this run's training configuration (optimiser, learning rate, loss,
+    /// batch, …, from the spec and the flags) differs from the checkpoint's, listing what
+    /// changed; this run's is used.
     #[arg(long)]
     pub allow_config_change: bool,
     /// What a NaN or infinite training loss does.
