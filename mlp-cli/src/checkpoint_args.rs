@@ -8,10 +8,12 @@
 //! an unreadable or unwritable path is 2 (I/O), a checkpoint that is broken or of another
 //! model is 1 (data).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use mlp_runtime::checkpoint::{self, CheckpointErrorKind, Snapshot, TrainingState};
+use mlp_runtime::checkpoint::{
+    self, compare_spec, CheckpointErrorKind, DirLock, Snapshot, TrainingState,
+};
 use mlp_runtime::{
     CheckpointDir, CheckpointError, FitOptions, History, Model, Network, OnNan, Progress,
     TrainError,
@@ -27,6 +29,15 @@ pub enum OnNanArg {
     /// the last good one).
     Stop,
     /// Keep training.
+    Continue,
+}
+
+/// What a file that cannot be written (disk full, quota, read-only folder) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnWriteErrorArg {
+    /// Stop with an error naming the file (the previous file, if any, is left as it was).
+    Stop,
+    /// Warn on standard error naming the file, and keep training.
     Continue,
 }
 
@@ -50,12 +61,31 @@ pub struct CheckpointArgs {
     )]
     pub keep: usize,
     /// Resume from the newest checkpoint in this folder (the `--checkpoint-dir` of an
-    /// interrupted run); start from scratch if it holds none.
+    /// interrupted run); start from scratch if it holds none, or if it does not exist and
+    /// is also the `--checkpoint-dir` (then it is created).
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Resume even when this run's training configuration (optimiser, learning rate, loss,
+    /// batch, …, from the spec and the flags) differs from the checkpoint's, listing what
+    /// changed; this run's is used.
+    #[arg(long)]
+    pub allow_config_change: bool,
     /// What a NaN or infinite training loss does.
     #[arg(long, value_name = "WHAT", value_enum, default_value = "stop")]
     pub on_nan: OnNanArg,
+    /// What a checkpoint, History or plot file that cannot be written (disk full, read-only
+    /// folder) does; the previous file is left intact either way.
+    #[arg(long, value_name = "WHAT", value_enum, default_value = "stop")]
+    pub on_write_error: OnWriteErrorArg,
+}
+
+/// The checkpoint folder a run holds ([`CheckpointArgs::lock`]); released when dropped.
+#[derive(Debug, Default)]
+pub struct Locks {
+    /// The `--checkpoint-dir`'s lock, until the saver takes it.
+    checkpoint: Option<DirLock>,
+    /// Whether the `--checkpoint-dir` did not exist and was created for this run.
+    created: bool,
 }
 
 impl CheckpointArgs {
@@ -88,9 +118,66 @@ impl CheckpointArgs {
             }
         }
         if let Some(dir) = &self.resume {
-            std::fs::read_dir(dir).map_err(|e| CliError::io("read", dir, e))?;
+            let created_later = !dir.exists() && self.checkpoint_dir.as_deref() == Some(dir);
+            if !created_later {
+                std::fs::read_dir(dir).map_err(|e| CliError::Io {
+                    action: "read",
+                    path: dir.clone(),
+                    source: std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{e} (to start from scratch while it is missing, pass it as \
+                             --checkpoint-dir too)"
+                        ),
+                    ),
+                })?;
+            }
         }
         Ok(())
+    }
+
+    /// Takes the checkpoint folder for this run, `--checkpoint-dir` (created if missing),
+    /// and checks that no run holds the `--resume` folder when it is another one.
+    ///
+    /// # Errors
+    /// [`CliError::Io`] (exit 2) naming the folder when another run holds it (with its
+    /// pid), or when the folder or its lock file cannot be created.
+    pub fn lock(&self) -> Result<Locks, CliError> {
+        let busy = |e: mlp_runtime::CheckpointError| match e.kind {
+            CheckpointErrorKind::Io(source) => CliError::Io {
+                action: "lock",
+                path: e.path,
+                source,
+            },
+            kind => CliError::Io {
+                action: "use",
+                path: e.path,
+                source: std::io::Error::other(kind.to_string()),
+            },
+        };
+        // The folder resumed from first: a refused run creates nothing.
+        if let Some(dir) = self.resume.as_deref().filter(|d| d.is_dir()) {
+            let same = self
+                .checkpoint_dir
+                .as_deref()
+                .is_some_and(|c| c.is_dir() && same_folder(c, dir));
+            if !same {
+                // Only read: refused if a run holds it, but not taken (nothing is created).
+                DirLock::ensure_free(dir).map_err(busy)?;
+            }
+        }
+        let created = self.checkpoint_dir.as_deref().is_some_and(|d| !d.exists());
+        let checkpoint = match &self.checkpoint_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| CliError::io("create", dir, e))?;
+                Some(DirLock::acquire(dir).map_err(busy)?)
+            }
+            None => None,
+        };
+        Ok(Locks {
+            checkpoint,
+            created,
+        })
     }
 
     /// The runtime's [`OnNan`].
@@ -103,46 +190,121 @@ impl CheckpointArgs {
     }
 
     /// With `--resume`, loads the newest checkpoint into `network` and sets `options` to
-    /// continue its run; returns the History so far (empty without one).
+    /// continue its run; returns the History so far (empty without one). What was resumed
+    /// (or that there was nothing to resume) is told through `say`, one line each.
     ///
     /// # Errors
-    ///
-    /// A broken checkpoint or one of another model (exit 1), an unreadable one (exit 2).
+    /// A broken checkpoint, one of another architecture, or one of another training
+    /// configuration without `--allow-config-change` (exit 1); an unreadable one (exit 2).
     pub fn resume(
         &self,
+        locks: &Locks,
         network: &mut Network,
         model: &str,
         options: &mut FitOptions,
+        say: &dyn Fn(&str),
     ) -> Result<History, CliError> {
         let Some(dir) = &self.resume else {
             return Ok(History::default());
         };
-        let Some(info) =
-            CheckpointDir::resume(dir, network).map_err(|e| checkpoint_error(model, e))?
+        let Some(path) =
+            CheckpointDir::latest(dir).map_err(|e| checkpoint_error(model, "read", e))?
         else {
+            let why = if locks.created && self.checkpoint_dir.as_deref() == Some(dir) {
+                "did not exist (created it)"
+            } else {
+                "holds no checkpoint"
+            };
+            say(&format!("`{}` {why}: training from scratch", dir.display()));
             return Ok(History::default());
         };
+        let header =
+            checkpoint::read_header(&path).map_err(|e| checkpoint_error(model, "read", e))?;
+        let changes = compare_spec(&header.spec, network.ir()).map_err(|kind| {
+            checkpoint_error(
+                model,
+                "read",
+                mlp_runtime::CheckpointError::new(&path, kind),
+            )
+        })?;
+        if let Some(change) = changes.architecture {
+            return Err(CliError::Resume {
+                path,
+                reason: format!("it was written for another architecture: {change}"),
+            });
+        }
+        if !changes.training.is_empty() {
+            // The configuration may come from the flags as well as the spec: "this run".
+            let listed: Vec<String> = changes
+                .training
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} in the checkpoint, {} in this run",
+                        c.what, c.checkpoint, c.current
+                    )
+                })
+                .collect();
+            if !self.allow_config_change {
+                return Err(CliError::Resume {
+                    path,
+                    reason: format!(
+                        "its training configuration differs from this run's: {}; pass \
+                         --allow-config-change to resume with this run's",
+                        listed.join("; ")
+                    ),
+                });
+            }
+            say(&format!(
+                "training configuration changed since the checkpoint (--allow-config-change): {}",
+                listed.join("; ")
+            ));
+        }
+        let info =
+            checkpoint::load(network, &path).map_err(|e| checkpoint_error(model, "read", e))?;
         // A checkpoint without `fit`'s position (written by `Model::save`) gives weights and
         // optimiser state only: training starts at epoch 0 with the flags' options.
         let Some(state) = info.training else {
+            say(&format!(
+                "resumed `{}` (saved outside training, at step {}): training starts at epoch 1",
+                path.display(),
+                info.iterations
+            ));
             return Ok(History::default());
         };
+        say(&format!(
+            "resumed `{}`: epoch {}, step {}",
+            path.display(),
+            state.epoch,
+            info.iterations
+        ));
         *options = state.resume_options(options);
         Ok(state.history)
     }
 
-    /// The per-epoch checkpoint hook (`--checkpoint-dir`), or one that does nothing.
+    /// Whether a file that cannot be written only warns (`--on-write-error continue`).
+    #[must_use]
+    pub fn continue_on_write_error(&self) -> bool {
+        self.on_write_error == OnWriteErrorArg::Continue
+    }
+
+    /// The per-epoch checkpoint hook (`--checkpoint-dir`, holding its lock from `locks`),
+    /// or one that does nothing.
     ///
     /// # Errors
     ///
-    /// [`CliError::Io`] when the folder cannot be created.
-    pub fn saver(&self, model: &str) -> Result<Saver, CliError> {
-        match &self.checkpoint_dir {
-            Some(dir) => CheckpointDir::new(dir, self.keep)
-                .map(|d| Saver(Some(d)))
-                .map_err(|e| checkpoint_error(model, e)),
-            None => Ok(Saver(None)),
-        }
+    /// [`CliError::Io`] when the folder cannot be listed (or locked, if `locks` lacks it).
+    pub fn saver(&self, model: &str, locks: &mut Locks) -> Result<Saver, CliError> {
+        let dir = match (&self.checkpoint_dir, locks.checkpoint.take()) {
+            (Some(_), Some(lock)) => CheckpointDir::with_lock(lock, self.keep),
+            (Some(dir), None) => CheckpointDir::new(dir, self.keep),
+            (None, _) => return Ok(Saver::default()),
+        };
+        dir.map(|d| Saver {
+            dir: Some(d),
+            continue_on_write_error: self.continue_on_write_error(),
+        })
+        .map_err(|e| checkpoint_error(model, "write", e))
     }
 
     /// With `--save`, writes the trained `network` and its run (`options`, `history`).
@@ -166,29 +328,58 @@ impl CheckpointArgs {
             history: history.clone(),
         };
         checkpoint::save(network, path, Some(&state))
-            .map_err(|e| checkpoint_error(&network.ir().name, e))
+            .map_err(|e| checkpoint_error(&network.ir().name, "write", e))
+    }
+}
+
+/// Whether `a` and `b` name the same folder (both must exist to be told apart from a
+/// spelling difference; otherwise they are compared as written).
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
 /// The `--checkpoint-dir` hook of `fit`, or nothing.
-#[derive(Debug)]
-pub struct Saver(Option<CheckpointDir>);
+#[derive(Debug, Default)]
+pub struct Saver {
+    dir: Option<CheckpointDir>,
+    /// `--on-write-error continue`: a checkpoint that cannot be written is a warning.
+    continue_on_write_error: bool,
+}
 
 impl Progress for Saver {
     fn on_epoch_state(&mut self, snapshot: &Snapshot<'_>) -> Result<(), CheckpointError> {
-        match &mut self.0 {
-            Some(dir) => dir.on_epoch_state(snapshot),
-            None => Ok(()),
+        let Some(dir) = &mut self.dir else {
+            return Ok(());
+        };
+        match dir.on_epoch_state(snapshot) {
+            Err(e)
+                if self.continue_on_write_error && matches!(e.kind, CheckpointErrorKind::Io(_)) =>
+            {
+                warn_write(&e.path, &e.kind);
+                Ok(())
+            }
+            other => other,
         }
     }
 }
 
-/// A checkpoint problem as a CLI error: I/O is exit 2, the rest (a broken checkpoint, one
-/// of another model, non-finite values) exit 1.
-fn checkpoint_error(model: &str, error: CheckpointError) -> CliError {
+/// The warning of `--on-write-error continue` for a file that could not be written.
+pub fn warn_write(path: &Path, why: &dyn std::fmt::Display) {
+    eprintln!(
+        "warning: cannot write `{}`: {why}; carrying on (--on-write-error continue)",
+        path.display()
+    );
+}
+
+/// A checkpoint problem as a CLI error: I/O is exit 2 (`action` says what failed: `read`,
+/// `write`), the rest (a broken checkpoint, one of another model, non-finite values) exit 1.
+fn checkpoint_error(model: &str, action: &'static str, error: CheckpointError) -> CliError {
     match error.kind {
         CheckpointErrorKind::Io(source) => CliError::Io {
-            action: "use",
+            action,
             path: error.path,
             source,
         },
@@ -202,7 +393,7 @@ fn checkpoint_error(model: &str, error: CheckpointError) -> CliError {
 /// A training failure as a CLI error, with checkpoint I/O failures as exit 2.
 pub fn train_error(model: &str, error: TrainError) -> CliError {
     match error {
-        TrainError::Checkpoint(e) => checkpoint_error(model, e),
+        TrainError::Checkpoint(e) => checkpoint_error(model, "write", e),
         other => CliError::Train {
             model: model.to_owned(),
             source: Box::new(other),

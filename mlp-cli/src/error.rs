@@ -93,6 +93,15 @@ pub enum CliError {
         /// Why.
         source: Box<TrainError>,
     },
+    /// A checkpoint cannot be resumed from: another architecture, or another training
+    /// configuration without `--allow-config-change`.
+    #[error("cannot resume from `{}`: {reason}", path.display())]
+    Resume {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why, naming the difference.
+        reason: String,
+    },
     /// A result file (history, plot, table) could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
@@ -139,6 +148,7 @@ impl CliError {
             | CliError::WouldReformat { .. }
             | CliError::Data(_)
             | CliError::Network { .. }
+            | CliError::Resume { .. }
             | CliError::Weights { .. }
             | CliError::Train { .. } => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,

@@ -19,9 +19,24 @@ pub struct ThreadsArg {
 }
 
 impl ThreadsArg {
-    /// Puts the count into effect for the kernels; returns the count in effect (lower
-    /// when the machine has fewer cores).
+    /// Puts the count into effect for the kernels; returns the count in effect, and warns
+    /// on standard error when it is lower than asked (the machine has fewer cores, or the
+    /// system refused a thread).
     pub fn apply(self) -> usize {
-        parallel::set_threads(self.threads)
+        let effective = parallel::set_threads(self.threads);
+        if effective < self.threads {
+            eprintln!("{}", capped_warning(self.threads, effective));
+        }
+        effective
     }
+}
+
+/// The warning for `--threads asked` running on `effective` threads.
+fn capped_warning(asked: usize, effective: usize) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    format!(
+        "warning: --threads {asked} capped at {effective}: this machine has {cores} core{} \
+         available (at most one thread per core)",
+        if cores == 1 { "" } else { "s" }
+    )
 }

@@ -39,8 +39,9 @@ pub struct TrainArgs {
     /// Seed of initialisation, shuffling and dropout [default: the spec's].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
-    /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
-    #[arg(long, value_name = "DIR")]
+    /// Folder holding MNIST, or a Keras `mnist.npz` file (else `$MLP_DATA/mnist`, the user
+    /// cache, or a download).
+    #[arg(long, value_name = "DIR|FILE.npz")]
     pub data: Option<PathBuf>,
     /// Write the History here, as JSON or CSV by the file's extension.
     #[arg(long, value_name = "FILE")]
@@ -54,7 +55,8 @@ pub struct TrainArgs {
     /// `--threads N`.
     #[command(flatten)]
     pub threads: ThreadsArg,
-    /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`, `--on-nan`.
+    /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`,
+    /// `--allow-config-change`, `--on-nan`, `--on-write-error`.
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
 }
@@ -97,17 +99,39 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
     options.batch_size = options.batch_size.min(data.train.len().max(1));
-    let mut network = Network::new(model, options.seed, options.batch_size).map_err(|source| {
-        CliError::Network {
-            model: model.name.clone(),
-            source,
-        }
-    })?;
-    let history = args
-        .checkpoint
-        .resume(&mut network, &model.name, &mut options)?;
-    let mut saver = args.checkpoint.saver(&model.name)?;
+    // Taken before any training: a second run on the same folder is refused at once.
+    let mut locks = args.checkpoint.lock()?;
+    // The network's IR carries the run's effective training configuration (the flags over
+    // the spec), so that a checkpoint records what was run and a resumed run is compared
+    // with it.
+    let mut effective = model.clone();
+    effective.train.epochs = options.epochs;
+    effective.train.batch = options.batch_size;
+    effective.train.seed = options.seed;
+    let mut network =
+        Network::new(&effective, options.seed, options.batch_size).map_err(|source| {
+            CliError::Network {
+                model: model.name.clone(),
+                source,
+            }
+        })?;
     let reporter = Reporter::new(Mode::detect(args.quiet));
+    let history =
+        args.checkpoint
+            .resume(&locks, &mut network, &model.name, &mut options, &|line| {
+                reporter.println(line);
+            })?;
+    if args.checkpoint.resume.is_some() && options.initial_epoch >= options.epochs {
+        let limit = match args.epochs {
+            Some(epochs) => format!("--epochs {epochs}"),
+            None => format!("the spec's epochs = {}", options.epochs),
+        };
+        reporter.println(&format!(
+            "checkpoint at epoch {} ≥ {limit}: nothing to train",
+            options.initial_epoch
+        ));
+    }
+    let mut saver = args.checkpoint.saver(&model.name, &mut locks)?;
     let mut progress = reporter.model(None, model.train.metrics.contains(&Metric::Accuracy));
     let validation = options.validation_split.is_none().then_some(&data.test);
     let trained = fit_continue(
@@ -120,11 +144,35 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     )
     .map_err(|source| checkpoint_args::train_error(&model.name, source))?;
     drop(progress);
-    args.checkpoint.save(&network, &options, &trained)?;
+    let carry_on = args.checkpoint.continue_on_write_error();
+    // With `--on-write-error continue`, a file that cannot be written is a warning and the
+    // other files are still written.
+    let written = |result: Result<(), CliError>, done: Option<String>| -> Result<(), CliError> {
+        match result {
+            Ok(()) => {
+                if let Some(done) = done {
+                    reporter.println(&done);
+                }
+                Ok(())
+            }
+            Err(CliError::Io { path, source, .. }) if carry_on => {
+                checkpoint_args::warn_write(&path, &source);
+                Ok(())
+            }
+            Err(CliError::Output(OutputError::Write { path, source })) if carry_on => {
+                checkpoint_args::warn_write(&path, &source);
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    };
+    written(args.checkpoint.save(&network, &options, &trained), None)?;
 
     if let Some(path) = &args.history {
-        history::write(path, &trained)?;
-        reporter.println(&format!("History written to {}", path.display()));
+        written(
+            history::write(path, &trained).map_err(CliError::from),
+            Some(format!("History written to {}", path.display())),
+        )?;
     }
     if let Some(path) = &args.plot {
         let chart = Chart {
@@ -144,8 +192,10 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
                 },
             ],
         };
-        plot::draw(path, &chart)?;
-        reporter.println(&format!("Plot drawn in {}", path.display()));
+        written(
+            plot::draw(path, &chart).map_err(CliError::from),
+            Some(format!("Plot drawn in {}", path.display())),
+        )?;
     }
     Ok(())
 }
@@ -233,13 +283,21 @@ pub fn check_data_shape(
         || "the MNIST found through $MLP_DATA or the cache".to_owned(),
         |dir| format!("the images in `{}`", dir.display()),
     );
+    // The shape only when it says more than the count (`28×28`, not `13`).
+    let with_shape = |count: usize, dims: &[usize]| {
+        if dims.len() > 1 {
+            format!("{count} ({})", shape(dims))
+        } else {
+            count.to_string()
+        }
+    };
     Err(mlp_runtime::data::DataError::InvalidDataset {
         reason: format!(
-            "{source} are {} ({found} features per sample), but `{}` in `{}` takes input {} ({wanted})",
-            shape(&data.sample_shape),
+            "{source} have {} features per sample, but `{}` in `{}` takes {} input features",
+            with_shape(found, &data.sample_shape),
             model.name,
             spec.display(),
-            shape(&model.input),
+            with_shape(wanted, &model.input),
         ),
     }
     .into())

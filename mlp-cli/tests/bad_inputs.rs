@@ -433,6 +433,11 @@ fn flag_cases() -> Vec<Case> {
         ),
         flag("keep 0", &[T, S, "--keep", "0"], "--keep"),
         flag("on-nan maybe", &[T, S, "--on-nan", "maybe"], "--on-nan"),
+        flag(
+            "on-write-error maybe",
+            &[T, S, "--on-write-error", "maybe"],
+            "--on-write-error",
+        ),
         flag("epochs empty", &[T, S, "--epochs", ""], "--epochs"),
         flag("epochs without value", &[T, S, "--epochs"], "--epochs"),
         flag(
@@ -757,8 +762,31 @@ fn data_cases() -> Vec<Case> {
             "images of another size (14x14) than the model's input",
             images_14x14,
             1,
-            "`data` are 14×14",
+            "`data` have 196 (14×14) features per sample, but `Tiny` in `tiny.mlp` takes 784 (28×28) input features",
         ),
+        Case {
+            name: "a model of 13 input features on MNIST (said in words, not `13 (13)`)",
+            prepare: |d| {
+                spec(
+                    d,
+                    &TINY
+                        .replace("input [28, 28]", "input [13]")
+                        .replace("    Flatten\n", ""),
+                );
+            },
+            args: &["train", "bad.mlp", "--quiet", "--data", "data"],
+            outputs: true,
+            code: 1,
+            cause: Cause::Line("but `Tiny` in `bad.mlp` takes 13 input features"),
+        },
+        Case {
+            name: "a corrupt .npz named directly by --data",
+            prepare: |d| write(d, "data/mnist.npz", b"PK\x03\x04 this is not really a zip"),
+            args: &["train", "tiny.mlp", "--quiet", "--data", "data/mnist.npz"],
+            outputs: true,
+            code: 1,
+            cause: Cause::Line("mnist.npz"),
+        },
         Case {
             name: "compare on images of another size",
             prepare: images_14x14,
@@ -767,7 +795,7 @@ fn data_cases() -> Vec<Case> {
             ],
             outputs: false,
             code: 1,
-            cause: Cause::Line("`data` are 14×14"),
+            cause: Cause::Line("`data` have 196 (14×14) features per sample"),
         },
         Case {
             name: "bench on an empty test set",
@@ -834,7 +862,12 @@ fn checkpoint_cases() -> Vec<Case> {
         bad(
             "checkpoint of another model",
             |d| checkpoint_of(OTHER, d),
-            file,
+            "it was written for another architecture: layer 1 `dense`: units 12 in the checkpoint, 10 in the spec",
+        ),
+        bad(
+            "checkpoint of another training configuration",
+            |d| checkpoint_of(&TINY.replace("optimizer = adam", "optimizer = sgd"), d),
+            "its training configuration differs from this run's: optimizer",
         ),
         bad(
             "missing tensor",

@@ -81,7 +81,7 @@ fn stopped_after_epoch_two_and_resumed_equals_the_uninterrupted_run() {
         ),
         0,
     );
-    assert_eq!(listing(&d.join("ck")), ["epoch-0002.safetensors"]);
+    assert_eq!(listing(&d.join("ck")), [".lock", "epoch-0002.safetensors"]);
     assert_exit(
         &mlp(
             d,
@@ -105,7 +105,7 @@ fn stopped_after_epoch_two_and_resumed_equals_the_uninterrupted_run() {
         metrics(&d.join("resumed.json")),
         metrics(&d.join("whole.json"))
     );
-    assert_eq!(listing(&d.join("ck")), ["epoch-0003.safetensors"]);
+    assert_eq!(listing(&d.join("ck")), [".lock", "epoch-0003.safetensors"]);
     // The saved model is the final one of the run, resumable and loadable.
     let model = mlp_spec::compile(SPEC).unwrap().models.remove(0);
     let mut net = Network::new(&model, 0, 1).unwrap();
@@ -217,7 +217,7 @@ fn bad_checkpoint_flags_and_files_are_refused_naming_them() {
         &["small.mlp", "--resume", "ck"],
         |d| checkpoint_of(&SPEC.replace("Dense(16,", "Dense(32,"), &d.join("ck")),
         1,
-        "tensor `dense.kernel` has shape [784, 32] but model `Small` needs [784, 16]",
+        "cannot resume from `ck/epoch-0001.safetensors`: it was written for another architecture: layer 2 `dense`: units 32 in the checkpoint, 16 in the spec",
     );
     refused(
         "resume a checkpoint with a NaN",
@@ -262,7 +262,7 @@ fn a_non_finite_loss_stops_unless_told_to_continue() {
         ),
         "{stderr}"
     );
-    assert_eq!(listing(&d.join("ck")), Vec::<String>::new());
+    assert_eq!(listing(&d.join("ck")), [".lock"]);
     assert!(!d.join("h.json").exists());
     let output = mlp(
         d,

@@ -426,16 +426,22 @@ pub fn fit_continue<M: Model + ?Sized>(
 }
 
 /// Mean loss (incl. weight penalty) and accuracy of `model` over `data`, in batches of
-/// `batch` (inference mode). An empty set gives `(NaN, NaN)`.
+/// `batch` rows, or of `model.max_batch()` rows when `batch` is larger (as Keras's
+/// `evaluate(batch_size=…)` splits any amount of data; the mean is weighted by batch size,
+/// so only rounding depends on the split). Inference mode. An empty set gives
+/// `(NaN, NaN)`.
 ///
 /// # Errors
-/// [`TrainError`] when `batch` is 0 or above `model.max_batch()`, or the data does not fit
-/// the model (features, labels).
+/// [`TrainError`] when `batch` is 0, or the data does not fit the model (features, labels).
 pub fn evaluate<M: Model + ?Sized>(
     model: &mut M,
     data: &Dataset,
     batch: usize,
 ) -> Result<(f32, f32), TrainError> {
+    if batch == 0 {
+        return Err(TrainError::ZeroBatch);
+    }
+    let batch = batch.min(model.max_batch().max(1));
     check_batch(model, batch)?;
     check_data(model, data)?;
     let mut x = vec![0.0f32; batch * data.features()];

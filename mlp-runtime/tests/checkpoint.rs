@@ -282,8 +282,8 @@ fn checkpoint_dir_keeps_the_last_k() {
     names.sort();
     assert_eq!(
         names,
-        ["epoch-0004.safetensors", "epoch-0005.safetensors"],
-        "no temporary file is left"
+        [".lock", "epoch-0004.safetensors", "epoch-0005.safetensors"],
+        "no temporary file is left (the lock file stays, unlocked once the run ends)"
     );
     assert_eq!(
         CheckpointDir::latest(saver.dir()).unwrap().unwrap(),

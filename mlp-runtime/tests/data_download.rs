@@ -304,6 +304,18 @@ fn data_dir_may_hold_the_files_a_mnist_folder_or_mnist_npz() {
     std::fs::create_dir_all(&keras).expect("mkdir");
     write_npz(&keras.join("mnist.npz"), &mnist_npz_members(3, 2));
     check_fixture(&load_mnist(Some(&keras)).expect("mnist.npz"), 3, 2);
+    // The .npz file itself, named directly.
+    let npz = keras.join("mnist.npz");
+    check_fixture(&load_mnist(Some(&npz)).expect("the .npz file itself"), 3, 2);
+    // Another file: a clear message that a folder (or an .npz) was expected.
+    let other = keras.join("notes.txt");
+    std::fs::write(&other, "not data").expect("write");
+    let error = load_mnist(Some(&other)).expect_err("a text file");
+    assert!(matches!(error, DataError::NotAFolder { .. }), "{error}");
+    assert!(
+        error.to_string().contains("is a file, not a folder"),
+        "{error}"
+    );
     // The dotted spelling some distributions use.
     let dotted = root.path().join("dotted");
     std::fs::create_dir_all(&dotted).expect("mkdir");

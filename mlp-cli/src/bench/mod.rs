@@ -212,9 +212,29 @@ fn measure_network(setup: &Setup<'_>) -> Result<Measured, CliError> {
     })
 }
 
-/// How many times faster `ours` is than `theirs` (times: lower is better).
+/// How `ours` compares with `theirs` (times: lower is better): `1.28x faster` or
+/// `1.28x slower`, never a ratio below 1 called faster.
 fn speedup(theirs: f64, ours: f64) -> String {
-    format!("{:.2}x", theirs / ours)
+    let ratio = theirs / ours;
+    if !ratio.is_finite() || ratio <= 0.0 {
+        "not comparable".to_owned()
+    } else if ratio >= 1.0 {
+        format!("{ratio:.2}x faster")
+    } else {
+        format!("{:.2}x slower", 1.0 / ratio)
+    }
+}
+
+/// A duration in seconds, with a unit that keeps three significant digits when it is
+/// small (`0.00082 s` is shown as `820 µs`, not `0.000`).
+fn duration(seconds: f64) -> String {
+    if seconds >= 1.0 {
+        format!("{seconds:.3} s")
+    } else if seconds >= 1e-3 {
+        format!("{:.3} ms", seconds * 1e3)
+    } else {
+        format!("{:.1} µs", seconds * 1e6)
+    }
 }
 
 /// The results as a plain-text table: per model a row per implementation, the notes on
@@ -229,9 +249,9 @@ fn table(reports: &[Report]) -> String {
         );
         let _ = writeln!(
             out,
-            "  {:<10} {:>9} {:>9} {:>8} {:>7} {:>10} {:>8} {:>8} {:>11}",
+            "  {:<10} {:>10} {:>9} {:>8} {:>7} {:>10} {:>8} {:>8} {:>11}",
             "",
-            "s/epoch",
+            "epoch",
             "µs/step",
             "GFLOP/s",
             "% peak",
@@ -247,9 +267,9 @@ fn table(reports: &[Report]) -> String {
             let Some(m) = m else { continue };
             let _ = writeln!(
                 out,
-                "  {:<10} {:>9.3} {:>9.1} {:>8.1} {:>7.1} {:>10.2} {:>8.2} {:>8.2} {:>11}",
+                "  {:<10} {:>10} {:>9.1} {:>8.1} {:>7.1} {:>10.2} {:>8.2} {:>8.2} {:>11}",
                 name,
-                m.epoch_s,
+                duration(m.epoch_s),
                 m.step_us,
                 m.gflops,
                 m.percent_of_peak,
@@ -260,16 +280,28 @@ fn table(reports: &[Report]) -> String {
             );
         }
         if let Some(b) = &r.ndarray_baseline {
-            let _ = writeln!(out, "  {:<10} {:>9.3}", "ndarray", b.epoch_s);
+            let _ = writeln!(out, "  {:<10} {:>10}", "ndarray", duration(b.epoch_s));
         }
         for note in &r.notes {
             let _ = writeln!(out, "  note: {note}");
+        }
+        let above_peak = [r.generated.as_ref(), Some(&r.network)]
+            .into_iter()
+            .flatten()
+            .any(|m| m.percent_of_peak > 100.0);
+        if above_peak {
+            let _ = writeln!(
+                out,
+                "  note: % peak is relative to the GEMM peak measured above; over 100 % means \
+                 this model's small products ran faster than that 512³ GEMM (caches, clock), \
+                 not faster than the hardware"
+            );
         }
         let n = &r.network;
         if let Some(g) = &r.generated {
             let _ = writeln!(
                 out,
-                "  generated vs Network: epoch {}, step {}, batch-1 {}, inference {} faster",
+                "  generated vs Network: epoch {}, step {}, batch-1 {}, inference {}",
                 speedup(n.epoch_s, g.epoch_s),
                 speedup(n.step_us, g.step_us),
                 speedup(n.batch1_us, g.batch1_us),
@@ -280,16 +312,36 @@ fn table(reports: &[Report]) -> String {
             if let Some(g) = &r.generated {
                 let _ = writeln!(
                     out,
-                    "  generated vs ndarray: epoch {} faster",
+                    "  generated vs ndarray: epoch {}",
                     speedup(b.epoch_s, g.epoch_s)
                 );
             }
             let _ = writeln!(
                 out,
-                "  Network vs ndarray: epoch {} faster",
+                "  Network vs ndarray: epoch {}",
                 speedup(b.epoch_s, n.epoch_s)
             );
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{duration, speedup};
+
+    #[test]
+    fn a_ratio_below_one_is_called_slower() {
+        assert_eq!(speedup(2.0, 1.0), "2.00x faster");
+        assert_eq!(speedup(0.78, 1.0), "1.28x slower");
+        assert_eq!(speedup(1.0, 1.0), "1.00x faster");
+        assert_eq!(speedup(1.0, 0.0), "not comparable");
+    }
+
+    #[test]
+    fn tiny_epochs_keep_their_digits() {
+        assert_eq!(duration(2.5), "2.500 s");
+        assert_eq!(duration(0.0534), "53.400 ms");
+        assert_eq!(duration(0.000_82), "820.0 µs");
+    }
 }

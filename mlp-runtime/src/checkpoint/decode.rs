@@ -3,7 +3,9 @@
 //! [`super`]). Nothing here touches a model.
 
 use super::state::{Dest, Plan};
-use super::{history_key, key, CheckpointErrorKind, CheckpointInfo, TrainingState};
+use super::{
+    history_key, key, CheckpointErrorKind, CheckpointHeader, CheckpointInfo, TrainingState,
+};
 use super::{FORMAT, FORMAT_VERSION};
 use crate::train::History;
 use mlp_spec::ir;
@@ -31,25 +33,7 @@ pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, Checkpoint
     };
     let empty = HashMap::new();
     let meta = Meta(file.header.metadata().as_ref().unwrap_or(&empty));
-    match meta.get(key::FORMAT) {
-        Ok(FORMAT) => {}
-        Ok(other) => {
-            return Err(CheckpointErrorKind::Metadata(format!(
-                "a safetensors file of format `{other}`, not an mlp checkpoint"
-            )))
-        }
-        Err(_) => {
-            return Err(CheckpointErrorKind::Metadata(
-                "a safetensors file without the `format` metadata of an mlp checkpoint".into(),
-            ))
-        }
-    }
-    let version: u32 = meta.parse(key::VERSION)?;
-    if version != FORMAT_VERSION {
-        return Err(CheckpointErrorKind::Metadata(format!(
-            "checkpoint format version {version}; this build reads version {FORMAT_VERSION}"
-        )));
-    }
+    check_format(&meta)?;
     let seed: u64 = meta.parse(key::SEED)?;
     let iterations: u64 = meta.parse(key::ITERATIONS)?;
     let epoch: Option<usize> = meta.parse_opt(key::EPOCH)?;
@@ -128,6 +112,46 @@ pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, Checkpoint
         });
     }
     Ok(decoded)
+}
+
+/// Checks the `format` and `format_version` metadata.
+fn check_format(meta: &Meta<'_>) -> Result<(), CheckpointErrorKind> {
+    match meta.get(key::FORMAT) {
+        Ok(FORMAT) => {}
+        Ok(other) => {
+            return Err(CheckpointErrorKind::Metadata(format!(
+                "a safetensors file of format `{other}`, not an mlp checkpoint"
+            )))
+        }
+        Err(_) => {
+            return Err(CheckpointErrorKind::Metadata(
+                "a safetensors file without the `format` metadata of an mlp checkpoint".into(),
+            ))
+        }
+    }
+    let version: u32 = meta.parse(key::VERSION)?;
+    if version != FORMAT_VERSION {
+        return Err(CheckpointErrorKind::Metadata(format!(
+            "checkpoint format version {version}; this build reads version {FORMAT_VERSION}"
+        )));
+    }
+    Ok(())
+}
+
+/// The metadata of checkpoint `bytes` (validated as far as the header goes), without
+/// reading any tensor or needing the model.
+pub(super) fn header(bytes: &[u8]) -> Result<CheckpointHeader, CheckpointErrorKind> {
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| CheckpointErrorKind::Format(e.to_string()))?;
+    let empty = HashMap::new();
+    let meta = Meta(header.metadata().as_ref().unwrap_or(&empty));
+    check_format(&meta)?;
+    Ok(CheckpointHeader {
+        model: meta.get(key::MODEL)?.to_owned(),
+        spec: meta.get(key::SPEC)?.to_owned(),
+        iterations: meta.parse(key::ITERATIONS)?,
+        epoch: meta.parse_opt(key::EPOCH)?,
+    })
 }
 
 /// The History tensors of a checkpoint at `epoch` completed epochs (the last `n ≤ epoch`

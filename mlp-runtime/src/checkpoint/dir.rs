@@ -3,7 +3,7 @@
 
 use super::save::write;
 use super::state::Snapshot;
-use super::{load, CheckpointError, CheckpointInfo, EXTENSION};
+use super::{load, CheckpointError, CheckpointInfo, DirLock, EXTENSION};
 use crate::model::Model;
 use crate::train::Progress;
 use std::fs;
@@ -15,22 +15,40 @@ use std::path::{Path, PathBuf};
 ///
 /// With `OnNan::Continue`, an epoch whose model holds a NaN or an infinity is not written,
 /// so the newest checkpoint stays the last good one.
+///
+/// It holds the folder's [`DirLock`] for its lifetime: a second `CheckpointDir` on the same
+/// folder, in this process or another, is refused while this one lives.
 #[derive(Debug)]
 pub struct CheckpointDir {
     dir: PathBuf,
     keep: usize,
     skipped: usize,
+    _lock: DirLock,
 }
 
 impl CheckpointDir {
     /// A checkpoint folder at `dir` (created if missing) keeping the last `keep` (at least
-    /// 1) checkpoints. Temporary files left by an interrupted write are removed.
+    /// one) checkpoints, locked for this run ([`DirLock`]). Temporary files left by an
+    /// interrupted write are removed.
     ///
     /// # Errors
-    /// [`CheckpointError`] naming `dir` when it cannot be created or listed, or is a file.
+    /// [`CheckpointError`] naming `dir` when it cannot be created or listed, or is a file;
+    /// [`CheckpointErrorKind::Locked`](super::CheckpointErrorKind::Locked) when another run
+    /// holds it.
     pub fn new(dir: impl Into<PathBuf>, keep: usize) -> Result<CheckpointDir, CheckpointError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(|e| CheckpointError::new(&dir, e))?;
+        let lock = DirLock::acquire(&dir)?;
+        Self::with_lock(lock, keep)
+    }
+
+    /// [`CheckpointDir::new`] on a folder already locked by `lock` (taken early, before a
+    /// long setup, so a second run is refused at once).
+    ///
+    /// # Errors
+    /// [`CheckpointError`] naming the folder when it cannot be listed.
+    pub fn with_lock(lock: DirLock, keep: usize) -> Result<CheckpointDir, CheckpointError> {
+        let dir = lock.dir().to_owned();
         let entries = fs::read_dir(&dir).map_err(|e| CheckpointError::new(&dir, e))?;
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -44,6 +62,7 @@ impl CheckpointDir {
             dir,
             keep: keep.max(1),
             skipped: 0,
+            _lock: lock,
         })
     }
 

@@ -86,6 +86,15 @@ pub enum CheckpointErrorKind {
         /// The value.
         value: f32,
     },
+    /// Another run holds the checkpoint folder ([`DirLock`](super::DirLock)).
+    #[error(
+        "the folder is in use by another run{}; wait for it to end or choose another folder",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The process id the holder recorded, if it could.
+        pid: Option<u32>,
+    },
     /// The model does not expose what a checkpoint must hold (see [`Model::rng_seed`](crate::Model::rng_seed),
     /// [`Model::optimizer_slots`](crate::Model::optimizer_slots), [`Model::set_iterations`](crate::Model::set_iterations)).
     #[error("model `{model}` does not expose its {what}, which a checkpoint must hold")]

@@ -1,8 +1,8 @@
 //! Reading checkpoints: the file read within [`Limits`], validated whole by `decode`,
 //! and only then copied into the model.
 
-use super::decode::decode;
-use super::{CheckpointError, CheckpointErrorKind, CheckpointInfo};
+use super::decode::{decode, header};
+use super::{CheckpointError, CheckpointErrorKind, CheckpointHeader, CheckpointInfo};
 use crate::model::Model;
 use std::fs::File;
 use std::io::{self, Read};
@@ -52,6 +52,19 @@ pub fn load_with<M: Model + ?Sized>(
 ) -> Result<CheckpointInfo, CheckpointError> {
     let bytes = read_bounded(path, limits.max_bytes).map_err(|k| CheckpointError::new(path, k))?;
     load_bytes(model, &bytes).map_err(|k| CheckpointError::new(path, k))
+}
+
+/// Reads the metadata of the checkpoint at `path` (within the default [`Limits`]) without
+/// loading it into a model: which model it was written for, its IR, its step count and
+/// epoch. Only the header is validated; [`load`] validates the rest.
+///
+/// # Errors
+/// [`CheckpointError`] naming `path`: I/O, a file over the limit, not safetensors, not an
+/// mlp checkpoint of this version, missing or malformed metadata.
+pub fn read_header(path: &Path) -> Result<CheckpointHeader, CheckpointError> {
+    let bytes = read_bounded(path, Limits::default().max_bytes)
+        .map_err(|k| CheckpointError::new(path, k))?;
+    header(&bytes).map_err(|k| CheckpointError::new(path, k))
 }
 
 /// Reads a file of at most `max_bytes` bytes, refusing a larger one before reading.

@@ -37,28 +37,36 @@
 //!   and version, then every expected tensor in layout order (present, dtype, shape, all
 //!   finite), then no unexpected tensor. The first problem is reported with the file's
 //!   path and, for a tensor problem, the tensor's name.
+//! - One run writes a checkpoint folder at a time: [`CheckpointDir`] holds an advisory
+//!   `flock` on [`LOCK_FILE`] in it for its lifetime, released by the kernel when the
+//!   process ends however it ends, so a crash never leaves the folder locked.
 //!
 //! # Modules
 //! `state` (what a checkpoint holds, and the plan of its tensors), `save` (encoding and
 //! writing), `load` (reading within [`Limits`], then copying into the model), `decode`
 //! (validating bytes against the model's IR), `dir` ([`CheckpointDir`]: one file per epoch,
-//! the last `keep` kept), `error`. Everything public is re-exported here.
+//! the last `keep` kept), `lock` ([`DirLock`]: one run per folder), `compare` (the
+//! checkpoint's model against the current one, before resuming), `error`. Everything public is re-exported here.
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
+mod compare;
 mod decode;
 mod dir;
 mod error;
 mod load;
+mod lock;
 mod save;
 mod state;
 
 pub use crate::fs::write_atomic;
+pub use compare::{compare_spec, SpecChange, SpecChanges};
 pub use dir::CheckpointDir;
 pub use error::{CheckpointError, CheckpointErrorKind};
-pub use load::{load, load_bytes, load_with, Limits};
+pub use load::{load, load_bytes, load_with, read_header, Limits};
+pub use lock::{DirLock, LOCK_FILE};
 pub use save::{save, to_bytes, write};
-pub use state::{slot_names, CheckpointInfo, Snapshot, TrainingState};
+pub use state::{slot_names, CheckpointHeader, CheckpointInfo, Snapshot, TrainingState};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "mlp-checkpoint";

@@ -177,3 +177,17 @@ impl Plan {
         }
     }
 }
+
+/// What a checkpoint's metadata says, read without a model (see
+/// [`read_header`](super::read_header)): enough to decide whether to load it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointHeader {
+    /// Name of the model the checkpoint was written from.
+    pub model: String,
+    /// The IR of that model, as JSON (compare it with [`compare_spec`](super::compare_spec)).
+    pub spec: String,
+    /// Its optimiser step count.
+    pub iterations: u64,
+    /// Epochs completed, when written during `fit`.
+    pub epoch: Option<usize>,
+}

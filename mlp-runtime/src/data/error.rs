@@ -175,6 +175,17 @@ pub enum DataError {
         missing: Vec<String>,
     },
 
+    /// The dataset path names a file that is not a Keras `.npz` (a folder was expected).
+    #[error(
+        "`{}` is a file, not a folder: name a folder holding MNIST (the four IDX files, a \
+         mnist/ folder with them, or mnist.npz), or a Keras `.npz` file itself",
+        path.display()
+    )]
+    NotAFolder {
+        /// The path given.
+        path: PathBuf,
+    },
+
     /// No dataset was found anywhere it was looked for (and no download was attempted, or it
     /// failed).
     #[error("{}", not_found_message(searched, *explicit, download.as_deref()))]
@@ -186,6 +197,14 @@ pub enum DataError {
         /// Why the download into the cache failed, if one was attempted.
         download: Option<Box<DataError>>,
     },
+
+    /// A download was needed, but this build has no HTTP client (mlp-runtime without its
+    /// `download` feature).
+    #[error(
+        "this build cannot download (mlp-runtime was built without its `download` feature); \
+         put the dataset in a folder and name it"
+    )]
+    DownloadDisabled,
 
     /// Every mirror failed to deliver a file with the expected checksum.
     #[error("could not download {file}: {}", attempts_list(attempts))]

@@ -3,7 +3,8 @@
 //!
 //! A folder holds MNIST if it has the four IDX files (each plain or `.gz`, with the
 //! `train-images-idx3-ubyte` or `train-images.idx3-ubyte` spelling) or Keras's
-//! `mnist.npz`. A folder that has some of the IDX files but not all is an error, not a
+//! `mnist.npz`; a path the user named may also be such an `.npz` file itself. A folder
+//! that has some of the IDX files but not all is an error, not a
 //! reason to look elsewhere, and so is a malformed file: the user meant that data.
 
 use std::path::{Path, PathBuf};
@@ -31,8 +32,9 @@ const NPZ_FILE: &str = "mnist.npz";
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// A folder the user named (`--data DIR`); it may hold the files itself, a `mnist/`
-    /// folder holding them, or `mnist.npz`. When set, nothing else is searched and nothing
-    /// is downloaded. Default: none.
+    /// folder holding them, or `mnist.npz`; or a Keras `.npz` file itself (`--data
+    /// mnist.npz`). When set, nothing else is searched and nothing is downloaded. Default:
+    /// none.
     pub data_dir: Option<PathBuf>,
     /// The `$MLP_DATA` folder; its `mnist/` subfolder is searched. Default
     /// ([`LoadOptions::from_env`]): the environment variable, if set and non-empty.
@@ -42,7 +44,7 @@ pub struct LoadOptions {
     /// `$HOME/.cache/mlp/mnist`; none without either.
     pub cache_dir: Option<PathBuf>,
     /// Where to download MNIST from when it is found nowhere; `None` disables the
-    /// download. Default: [`Remote::mnist`].
+    /// download. Default: [`Remote::mnist`] (none without the crate's `download` feature).
     pub remote: Option<Remote>,
     /// Bounds on each file read. Default: [`Limits::default`].
     pub limits: Limits,
@@ -56,7 +58,9 @@ impl LoadOptions {
             data_dir: data_dir.map(Path::to_owned),
             mlp_data: env_path("MLP_DATA"),
             cache_dir: default_cache_dir(),
-            remote: Some(Remote::mnist()),
+            // Without an HTTP client, a missing dataset is reported as not found, naming
+            // where to put it, rather than as a failed download.
+            remote: cfg!(feature = "download").then(Remote::mnist),
             limits: Limits::default(),
         }
     }
@@ -81,6 +85,16 @@ pub fn load_mnist_with(options: &LoadOptions) -> Result<Mnist, DataError> {
     let limits = options.limits;
     let mut searched = Vec::new();
     if let Some(dir) = &options.data_dir {
+        if dir.is_file() {
+            let npz = dir
+                .extension()
+                .is_some_and(|extension| extension.eq_ignore_ascii_case("npz"));
+            return if npz {
+                read_mnist_npz_with(dir, limits)
+            } else {
+                Err(DataError::NotAFolder { path: dir.clone() })
+            };
+        }
         for candidate in [dir.clone(), dir.join("mnist")] {
             if let Some(mnist) = load_from(&candidate, limits)? {
                 return Ok(mnist);
