@@ -1,5 +1,5 @@
 //! `Network`: runs any IR model known only at run time by interpreting its
-//! [`Plan`](mlp_spec::plan::Plan), one `match` on the op kind per step.
+//! [`Plan`], one `match` on the op kind per step.
 //!
 //! The plan decides everything: which buffer each op reads and writes, what aliases, what
 //! is fused in training and folded in inference, which layers compute an input gradient.
