@@ -19,7 +19,6 @@
 //! user's crate needs only the `mlp` facade.
 
 #![forbid(unsafe_code)]
-
 // A `match` whose other arm is the "absent" case reads better than `if let … else` here.
 #![allow(clippy::single_match_else)]
 

@@ -566,6 +566,7 @@ fn run_back(
             put(bufs, *dx, d_in);
         }
         BackKind::Activation {
+            x: input,
             y,
             dy,
             dx,
@@ -578,6 +579,7 @@ fn run_back(
                 batch * rows,
                 *cols,
                 *act,
+                value(bufs, x, *input),
                 &bufs[y.0],
                 &bufs[dy.0],
                 &mut d_in,
