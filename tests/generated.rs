@@ -33,6 +33,7 @@ pub mod notebook {
 pub mod examples {
     mlp::include_mlp!("specs/examples/zoo.mlp");
     mlp::include_mlp!("specs/examples/regression.mlp");
+    mlp::include_mlp!("specs/examples/activations.mlp");
 }
 
 /// Specs written inline, for optimiser variants the spec files leave out.
@@ -92,6 +93,45 @@ pub mod inline {
                 loss = sparse_categorical_crossentropy
                 batch = 8
                 seed = 5
+            }
+        }
+
+        /// Every activation of Keras 3 beyond the classic four: in a `Dense` (in its epilogue,
+        /// or with its pre-activation kept when the derivative needs it), as `Activation`
+        /// layers, fused after a `Dense` -> `BatchNorm`, and with their arguments.
+        model EveryActivation {
+            input [7]
+            Dense(12, activation = gelu)
+            BatchNorm
+            Activation(elu)
+            Dense(12, activation = silu)
+            Activation(leaky_relu)
+            Dense(12, activation = softplus, use_bias = false)
+            Dense(12)
+            BatchNorm(momentum = 0.9)
+            Activation(gelu)
+            Dense(10, activation = elu(alpha = -0.5))
+            Activation(swish)
+            Dense(10, activation = selu)
+            Dense(10)
+            BatchNorm
+            Activation(softplus)
+            Dense(9, activation = leaky_relu(negative_slope = -0.3))
+            Activation(selu)
+            Dense(9, activation = gelu(approximate = true))
+            Dense(8, activation = elu(0.5))
+            Dense(8)
+            BatchNorm
+            Activation(leaky_relu(negative_slope = 0.1))
+            Activation(gelu(approximate = true))
+            Dense(4)
+            Activation(softmax)
+
+            train {
+                optimizer = adam(lr = 0.01)
+                loss = sparse_categorical_crossentropy
+                batch = 8
+                seed = 9
             }
         }
 
@@ -288,6 +328,9 @@ fn example_models_match_network_bit_for_bit() {
     differential(inline::RmsMomentum::new(16), 16);
     differential(inline::SgdMomentum::new(17), 17);
     differential(inline::FusedActivations::new(18), 18);
+    differential(examples::Smooth::new(19), 19);
+    differential(examples::Layers::new(20), 20);
+    differential(inline::EveryActivation::new(21), 21);
 }
 
 #[test]
@@ -416,6 +459,7 @@ fn training_steps_and_forward_passes_allocate_nothing() {
     assert_allocation_free(examples::Zoo::new(0));
     assert_allocation_free(examples::NormalFamily::new(0));
     assert_allocation_free(inline::RmsMomentum::new(0));
+    assert_allocation_free(inline::EveryActivation::new(0));
 }
 
 /// Trains `model` one sample at a time: input 0 is lit in the first step only, so its two

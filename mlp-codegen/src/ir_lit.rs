@@ -6,8 +6,8 @@
 
 use crate::lit::{float, int, size};
 use mlp_spec::ir::{
-    Activation, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric, Model, Optimizer,
-    ParamCounts, Regularizer, TrainConfig,
+    Activation, ActivationClass, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric,
+    Model, Optimizer, ParamCounts, Regularizer, TrainConfig,
 };
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -84,9 +84,16 @@ fn kind(k: &LayerKind) -> TokenStream {
             let slope = float(*slope);
             quote!(ir::LayerKind::LeakyRelu { slope: #slope })
         }
-        LayerKind::Activation(a) => {
+        LayerKind::Activation {
+            activation: a,
+            class,
+        } => {
             let a = activation(*a);
-            quote!(ir::LayerKind::Activation(#a))
+            let class = match class {
+                ActivationClass::Dedicated => quote!(ir::ActivationClass::Dedicated),
+                ActivationClass::Generic => quote!(ir::ActivationClass::Generic),
+            };
+            quote!(ir::LayerKind::Activation { activation: #a, class: #class })
         }
         LayerKind::Rescale { scale, offset } => {
             let (scale, offset) = (float(*scale), float(*offset));
@@ -131,6 +138,20 @@ pub fn activation(a: Activation) -> TokenStream {
         Activation::Sigmoid => quote!(ir::Activation::Sigmoid),
         Activation::Tanh => quote!(ir::Activation::Tanh),
         Activation::Softmax => quote!(ir::Activation::Softmax),
+        Activation::Elu { alpha } => {
+            let alpha = float(alpha);
+            quote!(ir::Activation::Elu { alpha: #alpha })
+        }
+        Activation::Selu => quote!(ir::Activation::Selu),
+        Activation::Gelu { approximate } => {
+            quote!(ir::Activation::Gelu { approximate: #approximate })
+        }
+        Activation::Silu => quote!(ir::Activation::Silu),
+        Activation::Softplus => quote!(ir::Activation::Softplus),
+        Activation::LeakyRelu { negative_slope } => {
+            let negative_slope = float(negative_slope);
+            quote!(ir::Activation::LeakyRelu { negative_slope: #negative_slope })
+        }
     }
 }
 

@@ -132,20 +132,62 @@ impl Builder {
 
     /// `act(x)` as a new value (or `x` itself for linear).
     fn activation(&mut self, act: Activation, x: &str, base: &str) -> String {
-        let op = match act {
+        let (op, attributes) = match act {
             Activation::Linear => return x.to_owned(),
-            Activation::Relu => "Relu",
-            Activation::Sigmoid => "Sigmoid",
-            Activation::Tanh => "Tanh",
-            Activation::Softmax => "Softmax",
+            Activation::Relu => ("Relu", Vec::new()),
+            Activation::Sigmoid => ("Sigmoid", Vec::new()),
+            Activation::Tanh => ("Tanh", Vec::new()),
+            Activation::Softmax => ("Softmax", vec![int("axis", -1)]),
+            Activation::Softplus => ("Softplus", Vec::new()),
+            Activation::Elu { alpha } => ("Elu", vec![float("alpha", alpha)]),
+            // TensorFlow's constants (ONNX's defaults are the same numbers, rounded).
+            Activation::Selu => (
+                "Selu",
+                vec![float("alpha", 1.673_263_2), float("gamma", 1.050_701)],
+            ),
+            Activation::LeakyRelu { negative_slope } if negative_slope != 0.0 => {
+                ("LeakyRelu", vec![float("alpha", negative_slope)])
+            }
+            Activation::LeakyRelu { .. } => ("Relu", Vec::new()),
+            Activation::Silu => {
+                let s = self.fresh(base);
+                self.node("Sigmoid", &[x], &s, Vec::new());
+                let out = self.fresh(base);
+                self.node("Mul", &[x, &s], &out, Vec::new());
+                return out;
+            }
+            Activation::Gelu { approximate } => return self.gelu(x, base, approximate),
         };
         let out = self.fresh(base);
-        let attributes = if act == Activation::Softmax {
-            vec![int("axis", -1)]
-        } else {
-            Vec::new()
-        };
         self.node(op, &[x], &out, attributes);
+        out
+    }
+
+    /// `0.5·x·(1 + erf(x/√2))`, or the tanh form, from opset-17 operators.
+    fn gelu(&mut self, x: &str, base: &str, approximate: bool) -> String {
+        let half = self.constant(&format!("{base}_half"), &[], &[0.5]);
+        let one = self.constant(&format!("{base}_one"), &[], &[1.0]);
+        let inner = self.fresh(base);
+        let squashed = self.fresh(base);
+        if approximate {
+            let cubic = self.constant(&format!("{base}_cubic"), &[], &[0.044_715]);
+            let scale = self.constant(&format!("{base}_scale"), &[], &[0.797_884_6]);
+            let (x2, x3, t, u) = (self.fresh(base), self.fresh(base), self.fresh(base), self.fresh(base));
+            self.node("Mul", &[x, x], &x2, Vec::new());
+            self.node("Mul", &[&x2, x], &x3, Vec::new());
+            self.node("Mul", &[&x3, &cubic], &t, Vec::new());
+            self.node("Add", &[x, &t], &u, Vec::new());
+            self.node("Mul", &[&u, &scale], &inner, Vec::new());
+            self.node("Tanh", &[&inner], &squashed, Vec::new());
+        } else {
+            let root2 = self.constant(&format!("{base}_sqrt2"), &[], &[std::f32::consts::SQRT_2]);
+            self.node("Div", &[x, &root2], &inner, Vec::new());
+            self.node("Erf", &[&inner], &squashed, Vec::new());
+        }
+        let (plus, halfx, out) = (self.fresh(base), self.fresh(base), self.fresh(base));
+        self.node("Add", &[&squashed, &one], &plus, Vec::new());
+        self.node("Mul", &[x, &half], &halfx, Vec::new());
+        self.node("Mul", &[&halfx, &plus], &out, Vec::new());
         out
     }
 }

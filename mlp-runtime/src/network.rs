@@ -601,6 +601,7 @@ fn run_back(
             put(bufs, *dx, d_in);
         }
         BackKind::Activation {
+            x: input,
             y,
             dy,
             dx,
@@ -613,6 +614,7 @@ fn run_back(
                 batch * rows,
                 *cols,
                 *act,
+                value(bufs, x, *input),
                 &bufs[y.0],
                 &bufs[dy.0],
                 &mut d_in,

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{check_grad, dot, values};
-use mlp_runtime::ir::{Activation, Loss, Optimizer, Regularizer};
+use mlp_runtime::ir::{Activation, ActivationClass, Loss, Optimizer, Regularizer};
 use mlp_runtime::layers::{
     activation_backward, activation_forward, batch_norm_backward, batch_norm_forward_train,
     dense_backward, dense_forward, dropout_backward, dropout_forward, leaky_relu_backward,
@@ -17,13 +17,40 @@ use mlp_runtime::layers::{
 };
 use mlp_runtime::{kernels::epilogue, loss, regularize, rng, Model, Network, ParamLayout};
 
-const ACTS: [Activation; 5] = [
+const ACTS: [Activation; 17] = [
     Activation::Linear,
     Activation::Relu,
     Activation::Sigmoid,
     Activation::Tanh,
     Activation::Softmax,
+    Activation::Elu { alpha: 1.0 },
+    Activation::Elu { alpha: 0.5 },
+    // A negative alpha: the derivative then needs the input.
+    Activation::Elu { alpha: -0.5 },
+    Activation::Selu,
+    Activation::Gelu { approximate: false },
+    Activation::Gelu { approximate: true },
+    Activation::Silu,
+    Activation::Softplus,
+    Activation::LeakyRelu {
+        negative_slope: 0.2,
+    },
+    Activation::LeakyRelu {
+        negative_slope: 0.0,
+    },
+    Activation::LeakyRelu {
+        negative_slope: -0.3,
+    },
+    Activation::Elu { alpha: 0.0 },
 ];
+
+/// A stand-alone `Activation(act)` layer.
+fn activation_layer(act: Activation) -> mlp_runtime::ir::LayerKind {
+    mlp_runtime::ir::LayerKind::Activation {
+        activation: act,
+        class: ActivationClass::Generic,
+    }
+}
 
 /// Values in ±[0.1, 1): away from the kinks of relu-like functions at 0.
 fn away_from_zero(n: usize, seed: u64) -> Vec<f32> {
@@ -41,15 +68,31 @@ fn dense_every_activation() {
         let w = values(i * u, 2, -0.6, 0.6);
         let bias = values(u, 3, -0.3, 0.3);
         let r = values(b * u, 4, -1.0, 1.0);
+        // As the plan runs it: the activation in the epilogue, or, when its derivative
+        // needs its input, a linear `Dense` into the pre-activation `z`, then the layer.
+        let split = act.derivative_needs_input();
+        let pre = |x: &[f32], w: &[f32], bias: &[f32]| {
+            let mut z = vec![f32::NAN; b * u];
+            let epilogue_act = if split { Activation::Linear } else { act };
+            dense_forward(b, i, u, x, w, Some(bias), epilogue_act, &mut z);
+            z
+        };
         let fwd = |x: &[f32], w: &[f32], bias: &[f32]| {
+            let z = pre(x, w, bias);
+            if !split {
+                return z;
+            }
             let mut y = vec![f32::NAN; b * u];
-            dense_forward(b, i, u, x, w, Some(bias), act, &mut y);
+            activation_forward(b, u, act, &z, &mut y);
             y
         };
-        let y = fwd(&x, &w, &bias);
-        // Relu kinks: keep pre-activations away from 0 by skipping the check when close.
+        let (z, y) = (pre(&x, &w, &bias), fwd(&x, &w, &bias));
         let mut dz = r.clone();
-        epilogue::activation_backward(b, u, act, &y, &mut dz);
+        if split {
+            activation_backward(b, u, act, &z, &y, &r, &mut dz);
+        } else {
+            epilogue::activation_backward(b, u, act, &y, &mut dz);
+        }
         let (mut dw, mut db, mut dx) = (
             vec![f32::NAN; i * u],
             vec![f32::NAN; u],
@@ -117,7 +160,7 @@ fn activation_layers() {
             y
         };
         let mut dx = vec![f32::NAN; b * f];
-        activation_backward(b, f, act, &fwd(&x), &r, &mut dx);
+        activation_backward(b, f, act, &x, &fwd(&x), &r, &mut dx);
         check_grad(&format!("{act:?}"), &x, &dx, None, 1e-3, 2e-2, 1e-4, |x| {
             dot(&r, &fwd(x))
         });
@@ -412,7 +455,7 @@ fn other_heads_and_layers_in_a_model() {
                 },
                 dense(5, Activation::Tanh),
                 dense(3, Activation::Linear),
-                LayerKind::Activation(Activation::Softmax),
+                activation_layer(Activation::Softmax),
             ],
             Loss::CategoricalCrossentropy,
             sgd,
@@ -455,4 +498,60 @@ fn other_heads_and_layers_in_a_model() {
     );
     let bl: Vec<u8> = (0..batch).map(|i| (i % 2) as u8).collect();
     check_model(&binary, &x, &bl, batch, 4, 1e-3);
+}
+
+/// Every activation in whole models, through `Network` and the plan: in a `Dense` (in its
+/// epilogue, or with its pre-activation kept), in a `Dense` followed by a `BatchNorm`, as
+/// an `Activation` layer, and as one fused after a `Dense` → `BatchNorm`.
+#[test]
+fn every_activation_in_models() {
+    use common::{batch_norm, dense, model};
+    let batch = 6;
+    let x = values(batch * 6, 19, -1.5, 1.5);
+    let labels: Vec<u8> = (0..batch).map(|i| (i % 3) as u8).collect();
+    let sgd = Optimizer::Sgd {
+        lr: 0.01,
+        momentum: 0.0,
+        nesterov: false,
+    };
+    for act in ACTS.into_iter().filter(|a| *a != Activation::Softmax) {
+        let cases = [
+            (
+                "InDense",
+                vec![dense(5, act), dense(3, Activation::Softmax)],
+            ),
+            (
+                "InDenseBeforeBatchNorm",
+                vec![dense(5, act), batch_norm(), dense(3, Activation::Softmax)],
+            ),
+            (
+                "Layer",
+                vec![
+                    dense(5, Activation::Linear),
+                    activation_layer(act),
+                    dense(3, Activation::Softmax),
+                ],
+            ),
+            (
+                "FusedAfterBatchNorm",
+                vec![
+                    dense(5, Activation::Linear),
+                    batch_norm(),
+                    activation_layer(act),
+                    dense(3, Activation::Softmax),
+                ],
+            ),
+        ];
+        for (what, layers) in cases {
+            let name = format!("{what}{act:?}");
+            let m = model(
+                &name,
+                &[6],
+                layers,
+                Loss::SparseCategoricalCrossentropy,
+                sgd,
+            );
+            check_model(&m, &x, &labels, batch, 4, 1e-3);
+        }
+    }
 }

@@ -13,10 +13,11 @@
 
 use crate::ast::{self, Span, Value, ValueKind};
 use crate::diag::{code, did_you_mean, Ctxt, Diagnostic};
-use crate::ir::{Activation, Loss, Metric};
+use crate::ir::{Loss, Metric};
 use crate::kw;
 use crate::sig::{
-    self, Dflt, Entry, InitCallee, LayerCallee, OptimizerCallee, RegCallee, Setting, Sig, Ty,
+    self, ActivationCallee, Dflt, Entry, InitCallee, LayerCallee, OptimizerCallee, RegCallee,
+    Setting, Sig, Ty,
 };
 
 /// A typed value.
@@ -25,7 +26,7 @@ pub(crate) enum TVal {
     Int(i64),
     Float(f32),
     Bool(bool),
-    Activation(Activation),
+    Activation(ActivationCall),
     Init(InitCall),
     Reg(RegCall),
     /// A mistake already reported.
@@ -71,19 +72,6 @@ impl TVal {
             | TVal::Error => None,
         }
     }
-
-    /// The activation, if this is one.
-    pub(crate) fn as_activation(&self) -> Option<Activation> {
-        match self {
-            TVal::Activation(a) => Some(*a),
-            TVal::Int(_)
-            | TVal::Float(_)
-            | TVal::Bool(_)
-            | TVal::Init(_)
-            | TVal::Reg(_)
-            | TVal::Error => None,
-        }
-    }
 }
 
 /// A bound argument.
@@ -117,6 +105,8 @@ pub(crate) struct Bound<C> {
 
 /// A bound layer.
 pub(crate) type LayerCall = Bound<LayerCallee>;
+/// A bound activation.
+pub(crate) type ActivationCall = Bound<ActivationCallee>;
 /// A bound initialiser.
 pub(crate) type InitCall = Bound<InitCallee>;
 /// A bound regulariser.
@@ -141,9 +131,8 @@ impl TCall {
             None => match param.default {
                 Dflt::Float(f) => Some(TVal::Float(f)),
                 Dflt::Bool(b) => Some(TVal::Bool(b)),
-                Dflt::Activation(a) => Some(TVal::Activation(a)),
-                // Initialiser and regulariser defaults are filled in by `build`.
-                Dflt::Required | Dflt::Init(_) | Dflt::NoReg => None,
+                // Activation, initialiser and regulariser defaults are filled in by `build`.
+                Dflt::Required | Dflt::Activation(_) | Dflt::Init(_) | Dflt::NoReg => None,
             },
         }
     }
@@ -161,13 +150,10 @@ impl TCall {
         out.push(self);
         for a in &self.args {
             match &a.value {
+                TVal::Activation(c) => c.call.walk(out),
                 TVal::Init(c) => c.call.walk(out),
                 TVal::Reg(c) => c.call.walk(out),
-                TVal::Int(_)
-                | TVal::Float(_)
-                | TVal::Bool(_)
-                | TVal::Activation(_)
-                | TVal::Error => {}
+                TVal::Int(_) | TVal::Float(_) | TVal::Bool(_) | TVal::Error => {}
             }
         }
     }
@@ -430,7 +416,7 @@ impl Binder<'_> {
         }
     }
 
-    /// Binds the initialiser or regulariser (`ty`) that `v` names or calls, looked up in
+    /// Binds the activation, initialiser or regulariser (`ty`) that `v` names or calls, looked up in
     /// `table`; an unknown name is reported, any other value returns `None` unreported.
     fn callable<C: Copy>(
         &self,
@@ -558,7 +544,8 @@ impl Binder<'_> {
             if param.default == Dflt::Required && seen[idx].is_none() {
                 let example = match param.ty {
                     Ty::Int => "64",
-                    Ty::Float | Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg => "0.2",
+                    Ty::Activation => kw::RELU,
+                    Ty::Float | Ty::Bool | Ty::Init | Ty::Reg => "0.2",
                 };
                 cx.push(
                     Diagnostic::new(
@@ -628,12 +615,9 @@ impl Binder<'_> {
             },
             (ValueKind::Name(n), Ty::Bool) if n == kw::TRUE => TVal::Bool(true),
             (ValueKind::Name(n), Ty::Bool) if n == kw::FALSE => TVal::Bool(false),
-            (ValueKind::Name(n), Ty::Activation) => {
-                match sig::ACTIVATIONS.iter().find(|(name, _)| name == n) {
-                    Some((_, a)) => TVal::Activation(*a),
-                    None => self.unknown_name(cx, v, n, ty),
-                }
-            }
+            (ValueKind::Name(_) | ValueKind::Call(..), Ty::Activation) => self
+                .callable(cx, sig::ACTIVATIONS, v, ty)
+                .map_or(TVal::Error, TVal::Activation),
             (ValueKind::Name(_) | ValueKind::Call(..), Ty::Init) => self
                 .callable(cx, sig::INITS, v, ty)
                 .map_or(TVal::Error, TVal::Init),
@@ -652,7 +636,7 @@ impl Binder<'_> {
                 ValueKind::Str(_) | ValueKind::List(_),
                 Ty::Int | Ty::Float | Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg,
             )
-            | (ValueKind::Call(..), Ty::Int | Ty::Float | Ty::Bool | Ty::Activation) => TVal::Error,
+            | (ValueKind::Call(..), Ty::Int | Ty::Float | Ty::Bool) => TVal::Error,
         }
     }
 
@@ -665,7 +649,7 @@ impl Binder<'_> {
                         what: "activation",
                         code: code::UNKNOWN_ACTIVATION,
                     },
-                    sig::ACTIVATIONS.iter().map(|(n, _)| *n).collect(),
+                    sig::names(sig::ACTIVATIONS).collect(),
                 ),
                 Ty::Init => (
                     Want {
@@ -976,7 +960,7 @@ fn wrong_type(expected: &str, v: &Value, place: &str) -> Diagnostic {
     )
     .with_label(format!("expected {expected}"));
     if let ValueKind::Name(n) = &v.kind {
-        if sig::ACTIVATIONS.iter().any(|(a, _)| a == n) {
+        if sig::find(sig::ACTIVATIONS, n).is_some() {
             d = d.with_help(format!("`{n}` is an activation; write `activation = {n}`"));
         } else if sig::find(sig::INITS, n).is_some() {
             d = d.with_help(format!("`{n}` is an initialiser; write `init = {n}`"));

@@ -8,12 +8,15 @@
 use std::collections::HashMap;
 
 use crate::bind::{
-    InitCall, LayerCall, OptimizerCall, RegCall, TCall, TLayer, TModel, TSetting, TVal,
+    ActivationCall, InitCall, LayerCall, OptimizerCall, RegCall, TCall, TLayer, TModel, TSetting,
+    TVal,
 };
 use crate::diag::line_col;
-use crate::ir::{self, Activation, Initializer, LayerKind, ParamCounts, Regularizer};
+use crate::ir::{
+    self, Activation, ActivationClass, Initializer, LayerKind, ParamCounts, Regularizer,
+};
 use crate::kw;
-use crate::sig::{Dflt, InitCallee, LayerCallee, OptimizerCallee, RegCallee};
+use crate::sig::{ActivationCallee, Dflt, InitCallee, LayerCallee, OptimizerCallee, RegCallee};
 
 /// Builds the IR of every model.
 pub(crate) fn build(source: &str, models: &[TModel]) -> ir::Spec {
@@ -102,10 +105,7 @@ pub(crate) fn layer_kind(l: &LayerCall) -> LayerKind {
         LayerCallee::Flatten => LayerKind::Flatten,
         LayerCallee::Dense => LayerKind::Dense(ir::Dense {
             units: c.int(kw::UNITS).map_or(0, |u| u.max(0) as usize),
-            activation: c
-                .value(kw::ACTIVATION)
-                .and_then(|v| v.as_activation())
-                .unwrap_or(Activation::Linear),
+            activation: activation_arg(c),
             kernel_init: init(c, kw::INIT),
             bias_init: init(c, kw::BIAS_INIT),
             kernel_reg: reg(c, kw::REG),
@@ -122,13 +122,73 @@ pub(crate) fn layer_kind(l: &LayerCall) -> LayerKind {
         LayerCallee::LeakyRelu => LayerKind::LeakyRelu {
             slope: float(c, kw::SLOPE),
         },
-        LayerCallee::Relu => LayerKind::Activation(Activation::Relu),
-        LayerCallee::Sigmoid => LayerKind::Activation(Activation::Sigmoid),
-        LayerCallee::Tanh => LayerKind::Activation(Activation::Tanh),
-        LayerCallee::Softmax => LayerKind::Activation(Activation::Softmax),
+        LayerCallee::Relu => LayerKind::Activation {
+            activation: Activation::Relu,
+            class: ActivationClass::Dedicated,
+        },
+        LayerCallee::Sigmoid => LayerKind::Activation {
+            activation: Activation::Sigmoid,
+            class: ActivationClass::Generic,
+        },
+        LayerCallee::Tanh => LayerKind::Activation {
+            activation: Activation::Tanh,
+            class: ActivationClass::Generic,
+        },
+        LayerCallee::Softmax => LayerKind::Activation {
+            activation: Activation::Softmax,
+            class: ActivationClass::Dedicated,
+        },
+        LayerCallee::Activation => LayerKind::Activation {
+            activation: activation_arg(c),
+            class: ActivationClass::Generic,
+        },
         LayerCallee::Rescale => LayerKind::Rescale {
             scale: float(c, kw::SCALE),
             offset: float(c, kw::OFFSET),
+        },
+    }
+}
+
+/// The activation given for a layer's `activation` parameter, or its default (linear).
+fn activation_arg(layer: &TCall) -> Activation {
+    match layer.value(kw::ACTIVATION) {
+        Some(TVal::Activation(a)) => activation(&a),
+        Some(
+            TVal::Int(_)
+            | TVal::Float(_)
+            | TVal::Bool(_)
+            | TVal::Init(_)
+            | TVal::Reg(_)
+            | TVal::Error,
+        )
+        | None => match layer.sig.param(kw::ACTIVATION).map(|(_, p)| p.default) {
+            Some(Dflt::Activation(a)) => a,
+            Some(Dflt::Required | Dflt::Float(_) | Dflt::Bool(_) | Dflt::Init(_) | Dflt::NoReg)
+            | None => Activation::Linear,
+        },
+    }
+}
+
+/// What a bound activation means, its Keras defaults filled in.
+fn activation(a: &ActivationCall) -> Activation {
+    let c = &a.call;
+    match a.callee {
+        ActivationCallee::Linear => Activation::Linear,
+        ActivationCallee::Relu => Activation::Relu,
+        ActivationCallee::Sigmoid => Activation::Sigmoid,
+        ActivationCallee::Tanh => Activation::Tanh,
+        ActivationCallee::Softmax => Activation::Softmax,
+        ActivationCallee::Elu => Activation::Elu {
+            alpha: float(c, kw::ALPHA),
+        },
+        ActivationCallee::Selu => Activation::Selu,
+        ActivationCallee::Gelu => Activation::Gelu {
+            approximate: c.value(kw::APPROXIMATE).and_then(|v| v.as_bool()) == Some(true),
+        },
+        ActivationCallee::Silu => Activation::Silu,
+        ActivationCallee::Softplus => Activation::Softplus,
+        ActivationCallee::LeakyRelu => Activation::LeakyRelu {
+            negative_slope: float(c, kw::NEGATIVE_SLOPE),
         },
     }
 }

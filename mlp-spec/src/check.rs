@@ -540,7 +540,15 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
         }
         Loss::BinaryCrossentropy => match act {
             Activation::Sigmoid | Activation::Softmax => false,
-            Activation::Linear | Activation::Relu | Activation::Tanh => true,
+            Activation::Linear
+            | Activation::Relu
+            | Activation::Tanh
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Gelu { .. }
+            | Activation::Silu
+            | Activation::Softplus
+            | Activation::LeakyRelu { .. } => true,
         }
         .then(|| {
             (

@@ -137,8 +137,14 @@ pub enum LayerKind {
         /// Slope for negative inputs (Keras 3 default 0.3; the notebook uses 0.2).
         slope: f32,
     },
-    /// A stand-alone activation layer (`ReLU`, `Sigmoid`, `Tanh`, `Softmax`).
-    Activation(Activation),
+    /// A stand-alone activation layer: `ReLU`, `Sigmoid`, `Tanh`, `Softmax`, or
+    /// `Activation(name)` for any activation.
+    Activation {
+        /// The function.
+        activation: Activation,
+        /// Which Keras layer class it is (its summary type and name).
+        class: ActivationClass,
+    },
     /// `y = x · scale + offset` (Keras `Rescaling`).
     Rescale {
         /// Multiplier.
@@ -178,8 +184,27 @@ pub struct BatchNorm {
     pub epsilon: f32,
 }
 
-/// Element-wise activation functions.
+/// Which Keras layer class a stand-alone activation layer is. Keras has classes of its own
+/// for some activations (`ReLU`, `Softmax`) and the generic `Activation(name)` for every
+/// one, and names and prints the two differently (`re_lu (ReLU)` and
+/// `activation (Activation)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActivationClass {
+    /// Keras's own class for the activation: `ReLU` (`re_lu`) for [`Activation::Relu`],
+    /// `Softmax` (`softmax`) for [`Activation::Softmax`]. Written `ReLU`, `Softmax`. Only
+    /// those two have one; with any other activation it means [`ActivationClass::Generic`].
+    Dedicated,
+    /// Keras's `Activation` class (`activation`): written `Activation(name)`, and the
+    /// `Sigmoid` and `Tanh` layers (Keras has no classes of their own for them).
+    Generic,
+}
+
+/// Element-wise activation functions, with Keras 3's formulas (its TensorFlow backend's).
+///
+/// Every one but softmax acts on each element alone. The backward pass of most can be
+/// computed from the output alone; [`Activation::derivative_needs_input`] names those that
+/// need the input too.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Activation {
     /// Identity.
     Linear,
@@ -191,6 +216,77 @@ pub enum Activation {
     Tanh,
     /// Softmax over the last axis.
     Softmax,
+    /// `x` for `x > 0`, `alpha·(e^x - 1)` otherwise (Keras `elu`, `alpha` default 1).
+    Elu {
+        /// Scale of the negative part (any finite number; Keras default 1).
+        alpha: f32,
+    },
+    /// `scale·x` for `x > 0`, `scale·alpha·(e^x - 1)` otherwise, with TensorFlow's
+    /// constants `scale = 1.0507009873554805`, `alpha = 1.6732632423543772` (Keras `selu`).
+    Selu,
+    /// `0.5·x·(1 + erf(x/√2))`, or with `approximate` the tanh form
+    /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (Keras `gelu`, default exact).
+    Gelu {
+        /// Whether to use the tanh approximation (Keras default false).
+        approximate: bool,
+    },
+    /// `x·sigmoid(x)` (Keras `silu`, alias `swish`).
+    Silu,
+    /// `log(1 + e^x)`, as TensorFlow computes it: `x` above 13.94, `e^x` below -13.94
+    /// (Keras `softplus`).
+    Softplus,
+    /// `x` for `x > 0`, `negative_slope·x` otherwise (Keras `activations.leaky_relu`,
+    /// `negative_slope` default 0.2; the `LeakyReLU` layer is [`LayerKind::LeakyRelu`]).
+    LeakyRelu {
+        /// Slope for negative inputs (any finite number; Keras default 0.2).
+        negative_slope: f32,
+    },
+}
+
+impl Activation {
+    /// Keras's own layer class for the activation and its base name, if it has one:
+    /// `("ReLU", "re_lu")`, `("Softmax", "softmax")`. Every other activation is only ever
+    /// an `Activation` layer.
+    #[must_use]
+    pub fn dedicated_layer(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Activation::Relu => Some(("ReLU", "re_lu")),
+            Activation::Softmax => Some(("Softmax", "softmax")),
+            Activation::Linear
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Gelu { .. }
+            | Activation::Silu
+            | Activation::Softplus
+            | Activation::LeakyRelu { .. } => None,
+        }
+    }
+
+    /// Whether the derivative needs the activation's input `x`: true when it cannot be
+    /// computed from the output `y` alone. Gelu, silu and softplus are not monotonic or
+    /// have derivatives that are no function of `y`; elu and leaky relu follow from `y`'s
+    /// sign and value only while their negative part keeps a negative sign (`alpha ≥ 0`,
+    /// `negative_slope ≥ 0`). Relu, sigmoid, tanh, softmax, selu and linear never need it.
+    ///
+    /// A `Dense` with such an activation keeps its pre-activation (see the plan).
+    #[must_use]
+    pub fn derivative_needs_input(self) -> bool {
+        match self {
+            Activation::Gelu { .. } | Activation::Silu | Activation::Softplus => true,
+            Activation::Elu { alpha } => alpha.is_sign_negative() && alpha != 0.0,
+            Activation::LeakyRelu { negative_slope } => {
+                negative_slope.is_sign_negative() && negative_slope != 0.0
+            }
+            Activation::Linear
+            | Activation::Relu
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Softmax
+            | Activation::Selu => false,
+        }
+    }
 }
 
 /// Weight initialisers with Keras 3 semantics. `fan_in`/`fan_out` are the kernel's
@@ -388,11 +484,11 @@ impl Layer {
 /// compiler list every method here to extend (and the back ends' matches after them).
 impl LayerKind {
     /// The Keras class name shown in `model.summary()`: `Dense`, `BatchNormalization`,
-    /// `LeakyReLU`, `ReLU`, `Softmax`, `Activation` (stand-alone sigmoid / tanh),
-    /// `Rescaling`, `Flatten`, `Dropout`.
+    /// `LeakyReLU`, `ReLU`, `Softmax`, `Activation` (`Activation(name)`, stand-alone
+    /// sigmoid / tanh), `Rescaling`, `Flatten`, `Dropout`.
     ///
-    /// Stand-alone `ReLU` and `Softmax` have classes of their own in Keras; the other
-    /// activations are `Activation` layers.
+    /// Stand-alone `ReLU` and `Softmax` have classes of their own in Keras
+    /// ([`ActivationClass::Dedicated`]); the other activation layers are `Activation`.
     #[must_use]
     pub fn keras_class(&self) -> &'static str {
         match self {
@@ -401,10 +497,11 @@ impl LayerKind {
             LayerKind::Dropout { .. } => "Dropout",
             LayerKind::BatchNorm(_) => "BatchNormalization",
             LayerKind::LeakyRelu { .. } => "LeakyReLU",
-            LayerKind::Activation(a) => match a {
-                Activation::Relu => "ReLU",
-                Activation::Softmax => "Softmax",
-                Activation::Linear | Activation::Sigmoid | Activation::Tanh => "Activation",
+            LayerKind::Activation { activation, class } => match class {
+                ActivationClass::Dedicated => {
+                    activation.dedicated_layer().map_or("Activation", |d| d.0)
+                }
+                ActivationClass::Generic => "Activation",
             },
             LayerKind::Rescale { .. } => "Rescaling",
         }
@@ -412,8 +509,8 @@ impl LayerKind {
 
     /// Keras's base name for the layer (`dense`, `batch_normalization`, `leaky_re_lu`,
     /// `re_lu`, …): the snake-case class name, which Keras numbers per model (`dense`,
-    /// `dense_1`, …) to name the layer and, after it, its weights. A stand-alone sigmoid
-    /// or tanh is a Keras `Activation` layer, named `activation`.
+    /// `dense_1`, …) to name the layer and, after it, its weights. `Activation(name)` and
+    /// a stand-alone sigmoid or tanh are Keras `Activation` layers, named `activation`.
     #[must_use]
     pub fn keras_base_name(&self) -> &'static str {
         match self {
@@ -422,10 +519,11 @@ impl LayerKind {
             LayerKind::Dropout { .. } => "dropout",
             LayerKind::BatchNorm(_) => "batch_normalization",
             LayerKind::LeakyRelu { .. } => "leaky_re_lu",
-            LayerKind::Activation(a) => match a {
-                Activation::Relu => "re_lu",
-                Activation::Softmax => "softmax",
-                Activation::Linear | Activation::Sigmoid | Activation::Tanh => "activation",
+            LayerKind::Activation { activation, class } => match class {
+                ActivationClass::Dedicated => {
+                    activation.dedicated_layer().map_or("activation", |d| d.1)
+                }
+                ActivationClass::Generic => "activation",
             },
             LayerKind::Rescale { .. } => "rescaling",
         }
@@ -452,7 +550,7 @@ impl LayerKind {
             LayerKind::Dropout { .. }
             | LayerKind::BatchNorm(_)
             | LayerKind::LeakyRelu { .. }
-            | LayerKind::Activation(_)
+            | LayerKind::Activation { .. }
             | LayerKind::Rescale { .. } => input.map(<[usize]>::to_vec),
         }
     }
@@ -489,7 +587,7 @@ impl LayerKind {
             LayerKind::Flatten
             | LayerKind::Dropout { .. }
             | LayerKind::LeakyRelu { .. }
-            | LayerKind::Activation(_)
+            | LayerKind::Activation { .. }
             | LayerKind::Rescale { .. } => (0, 0),
         }
     }
@@ -544,7 +642,7 @@ impl LayerKind {
             LayerKind::Flatten
             | LayerKind::Dropout { .. }
             | LayerKind::LeakyRelu { .. }
-            | LayerKind::Activation(_)
+            | LayerKind::Activation { .. }
             | LayerKind::Rescale { .. } => Vec::new(),
         }
     }
@@ -556,7 +654,7 @@ impl LayerKind {
     pub fn final_activation(&self) -> Option<Activation> {
         match self {
             LayerKind::Dense(d) => Some(d.activation),
-            LayerKind::Activation(a) => Some(*a),
+            LayerKind::Activation { activation, .. } => Some(*activation),
             LayerKind::Flatten
             | LayerKind::Dropout { .. }
             | LayerKind::BatchNorm(_)

@@ -37,6 +37,8 @@ pub const SIGMOID_LAYER: &str = "Sigmoid";
 pub const TANH_LAYER: &str = "Tanh";
 /// `Softmax`.
 pub const SOFTMAX_LAYER: &str = "Softmax";
+/// `Activation(name)`: Keras's generic activation layer.
+pub const ACTIVATION_LAYER: &str = "Activation";
 /// `Rescale(scale, offset)`.
 pub const RESCALE: &str = "Rescale";
 /// Keras's spelling, an alias of [`RESCALE`].
@@ -99,6 +101,8 @@ pub const BETA_1: &str = "beta_1";
 pub const BETA2: &str = "beta2";
 /// Keras name of [`BETA2`].
 pub const BETA_2: &str = "beta_2";
+/// `gelu`: the tanh approximation.
+pub const APPROXIMATE: &str = "approximate";
 /// SGD: Nesterov momentum.
 pub const NESTEROV: &str = "nesterov";
 /// `RMSprop`: decay of the squared-gradient average.
@@ -203,3 +207,17 @@ pub const SIGMOID: &str = "sigmoid";
 pub const TANH: &str = "tanh";
 /// Softmax.
 pub const SOFTMAX: &str = "softmax";
+/// Exponential linear unit.
+pub const ELU: &str = "elu";
+/// Scaled exponential linear unit.
+pub const SELU: &str = "selu";
+/// Gaussian error linear unit.
+pub const GELU: &str = "gelu";
+/// `x·sigmoid(x)`.
+pub const SILU: &str = "silu";
+/// Keras alias of [`SILU`].
+pub const SWISH: &str = "swish";
+/// `log(1 + e^x)`.
+pub const SOFTPLUS: &str = "softplus";
+/// Leaky rectifier as an activation (the layer is [`LEAKY_RELU`]).
+pub const LEAKY_RELU_ACTIVATION: &str = "leaky_relu";

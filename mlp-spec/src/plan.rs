@@ -27,10 +27,11 @@
 //!    sequence (or, for folds, parameters and state), and its destination buffers are
 //!    distinct from each other and from its sources. Every destination is written over
 //!    `batch` rows before anything reads it.
-//! 3. **Training forward.** A `Dense` whose output only a 1-D `BatchNorm` reads is fused
-//!    with it into one [`OpKind::DenseBatchNorm`]; when a `LeakyReLU` or activation layer
-//!    with a buffer of its own reads that `BatchNorm`'s output, it joins the same op.
-//!    A `Dropout` of rate 0 is a copy.
+//! 3. **Training forward.** A `Dense` whose output only a 1-D `BatchNorm` reads, and
+//!    whose activation is applied in its epilogue (rule 7), is fused with it into one
+//!    [`OpKind::DenseBatchNorm`]; when a `LeakyReLU` or activation layer with a buffer of
+//!    its own reads that `BatchNorm`'s output, it joins the same op. A `Dropout` of rate 0
+//!    is a copy.
 //! 4. **Inference forward.** Dropout is a copy. A 1-D `BatchNorm` right after a `Dense`
 //!    with a linear activation is folded into that `Dense` ([`FoldSide::IntoPrevious`]);
 //!    otherwise a `BatchNorm` reading a buffer (not `x`) right before a `Dense` is folded
@@ -43,6 +44,16 @@
 //!    buffer an op reads was written by the loss or by a later layer's backward op.
 //! 6. **The head.** A logits head reads the final softmax's input: the last `Dense` then
 //!    runs with a linear activation, forward and backward.
+//! 7. **Pre-activations.** A `Dense` whose activation's derivative needs its input
+//!    ([`Activation::derivative_needs_input`]: gelu, silu, softplus, …) keeps that input,
+//!    its pre-activation, in a [`BufferKind::PreActivation`] buffer with a gradient of its
+//!    own: in both modes it runs as a linear [`OpKind::Dense`] into the pre-activation and
+//!    then an [`OpKind::Activation`] into its output (two ops of the same layer); backward,
+//!    a [`BackKind::Activation`] (`x` the pre-activation) writes the pre-activation's
+//!    gradient, then the [`BackKind::Dense`] runs with a linear activation on it. Every
+//!    other `Dense` applies its activation in the GEMM epilogue, so a [`DenseOp::act`] and
+//!    a [`BackKind::Dense`]'s `act` never need the input: the in-place backward derives
+//!    `act'` from the output.
 //!
 //! The plan performs no I/O and allocates only while it is built.
 
@@ -110,6 +121,12 @@ pub enum BufferKind {
         /// The `Dense` layer.
         dense: usize,
     },
+    /// The pre-activation of `Dense` layer `layer` (`x · kernel + bias`), kept when its
+    /// activation's derivative needs its input (rule 7), `[batch, units]`.
+    PreActivation {
+        /// The `Dense` layer.
+        layer: usize,
+    },
     /// The softmax of a logits head's logits, `[batch, units]`.
     Probs,
 }
@@ -119,7 +136,7 @@ pub enum BufferKind {
 pub struct Buffer {
     /// A unique identifier-safe name: the layer's name for its output (`dense_1`),
     /// `d_<name>` for a gradient, `<bn>_mean` / `<bn>_inv_std`, `<dense>_folded_kernel` /
-    /// `<dense>_folded_bias`, `probs`. Generated code uses it as the field name.
+    /// `<dense>_folded_bias`, `<dense>_preact`, `probs`. Generated code uses it as the field name.
     pub name: String,
     /// What it holds.
     pub kind: BufferKind,
@@ -161,7 +178,8 @@ pub struct DenseOp {
     pub inputs: usize,
     /// Output units.
     pub units: usize,
-    /// Applied in the epilogue (linear for a logits head's last `Dense`).
+    /// Applied in the epilogue (linear for a logits head's last `Dense`, and for a `Dense`
+    /// that writes its pre-activation, rule 7); never one whose derivative needs its input.
     pub act: Activation,
     /// Which kernel and bias.
     pub weights: DenseWeights,
@@ -371,7 +389,8 @@ pub struct BackOp {
 /// gradient of its input (written when present).
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackKind {
-    /// `act'` in place on `dy` (unless linear), then `dkernel = xᵀ·dy`, `dbias = Σ dy`,
+    /// `act'` in place on `dy` from the output `y` (unless linear; never an activation whose
+    /// derivative needs its input, rule 7), then `dkernel = xᵀ·dy`, `dbias = Σ dy`,
     /// `dx = dy·kernelᵀ`.
     Dense {
         /// The forward input.
@@ -435,8 +454,11 @@ pub enum BackKind {
         /// Slope.
         slope: f32,
     },
-    /// `dx = act'(y) · dy` (the softmax Jacobian per row for softmax).
+    /// `dx = act'(x) · dy`, from the output `y` where it suffices (the softmax Jacobian per
+    /// row for softmax), from the input `x` where the derivative needs it.
     Activation {
+        /// The forward input.
+        x: Value,
         /// The forward output.
         y: BufferId,
         /// Output gradient.
@@ -660,11 +682,13 @@ struct Lower<'a> {
     flow: Flow,
     from_logits: bool,
     buffers: Vec<Buffer>,
-    /// Per layer: its output buffer, gradient buffer, batch-statistics pair, folded pair.
+    /// Per layer: its output buffer, gradient buffer, batch-statistics pair, folded pair,
+    /// pre-activation and its gradient.
     out_buf: Vec<Option<BufferId>>,
     grad_buf: Vec<Option<BufferId>>,
     stats: Vec<Option<(BufferId, BufferId)>>,
     folded: Vec<Option<(BufferId, BufferId)>>,
+    preact: Vec<Option<(BufferId, BufferId)>>,
 }
 
 impl<'a> Lower<'a> {
@@ -698,7 +722,7 @@ impl<'a> Lower<'a> {
                 | LayerKind::Flatten
                 | LayerKind::Dropout { .. }
                 | LayerKind::LeakyRelu { .. }
-                | LayerKind::Activation(_)
+                | LayerKind::Activation { .. }
                 | LayerKind::Rescale { .. } => {}
             }
         }
@@ -715,6 +739,7 @@ impl<'a> Lower<'a> {
             grad_buf: vec![None; n],
             stats: vec![None; n],
             folded: vec![None; n],
+            preact: vec![None; n],
         })
     }
 
@@ -735,9 +760,27 @@ impl<'a> Lower<'a> {
             && self.layer(i).input_shape.len() == 1
     }
 
+    /// Rule 7: `Dense` `i` writes its pre-activation, then applies its activation as an
+    /// op of its own.
+    fn splits_activation(&self, i: usize) -> bool {
+        match self.kind(i) {
+            Some(LayerKind::Dense(d)) => self.dense_act(i, d).derivative_needs_input(),
+            Some(
+                LayerKind::Flatten
+                | LayerKind::Dropout { .. }
+                | LayerKind::BatchNorm(_)
+                | LayerKind::LeakyRelu { .. }
+                | LayerKind::Activation { .. }
+                | LayerKind::Rescale { .. },
+            )
+            | None => false,
+        }
+    }
+
     /// Rule 3: `Dense` `i` runs fused with the `BatchNorm` `i + 1` in training.
     fn fuses_batch_norm(&self, i: usize) -> bool {
         self.is_dense(i)
+            && !self.splits_activation(i)
             && self.is_flat_batch_norm(i + 1)
             && self.flow.own[i]
             && self.flow.src[i + 1] == Some(i)
@@ -749,7 +792,7 @@ impl<'a> Lower<'a> {
         (self.fuses_batch_norm(i)
             && matches!(
                 self.kind(a),
-                Some(LayerKind::LeakyRelu { .. } | LayerKind::Activation(_))
+                Some(LayerKind::LeakyRelu { .. } | LayerKind::Activation { .. })
             )
             && self.flow.own[a]
             && self.flow.src[a] == Some(i + 1))
@@ -837,6 +880,20 @@ impl<'a> Lower<'a> {
                 );
                 self.folded[i] = Some((k, b));
             }
+            if self.splits_activation(i) {
+                let name = format!("{}_preact", layer.name);
+                let pre = self.push(
+                    name.clone(),
+                    BufferKind::PreActivation { layer: i },
+                    Len::PerRow(n),
+                );
+                let d_pre = self.push(
+                    format!("d_{name}"),
+                    BufferKind::Gradient { of: pre },
+                    Len::PerRow(n),
+                );
+                self.preact[i] = Some((pre, d_pre));
+            }
             if let LayerKind::BatchNorm(_) = layer.kind {
                 let f = features(layer);
                 let mean = self.push(
@@ -902,7 +959,7 @@ impl<'a> Lower<'a> {
         self.grad_buf[i].unwrap_or(BufferId(usize::MAX))
     }
 
-    /// The activation `Dense` `i` applies (linear for a logits head's last `Dense`).
+    /// The activation of `Dense` `i` (linear for a logits head's last `Dense`).
     fn dense_act(&self, i: usize, d: &ir::Dense) -> Activation {
         if self.from_logits && i + 1 == self.m.layers.len() {
             Activation::Linear
@@ -911,14 +968,27 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// The pre-activation buffer of `Dense` `i` and its gradient (rule 7; callers only ask
+    /// for a `Dense` that splits its activation).
+    fn preact(&self, i: usize) -> (BufferId, BufferId) {
+        self.preact[i].unwrap_or((BufferId(usize::MAX), BufferId(usize::MAX)))
+    }
+
+    /// The affine map of `Dense` `i`: into its output with its activation in the
+    /// epilogue, or, rule 7, linear into its pre-activation.
     fn dense_op(&self, i: usize, d: &ir::Dense) -> Result<DenseOp, PlanError> {
         let (inputs, units) = dense_extent(self.layer(i));
+        let (dst, act) = if self.splits_activation(i) {
+            (self.preact(i).0, Activation::Linear)
+        } else {
+            (self.out(i), self.dense_act(i, d))
+        };
         Ok(DenseOp {
             src: self.value(self.flow.src[i]),
-            dst: self.out(i),
+            dst,
             inputs,
             units,
-            act: self.dense_act(i, d),
+            act,
             weights: DenseWeights::Params {
                 kernel: self.tensor(i, Role::Kernel)?,
                 bias: self.tensor(i, Role::Bias).ok(),
@@ -961,7 +1031,9 @@ impl<'a> Lower<'a> {
                 n,
                 slope: *slope,
             }),
-            LayerKind::Activation(act) => {
+            LayerKind::Activation {
+                activation: act, ..
+            } => {
                 if self.is_head_softmax(i) {
                     // Rule 1: the head's softmax has a buffer only when it reads `x`
                     // itself: a copy of the logits.
@@ -987,10 +1059,21 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// Rule 7: the activation op after the linear `Dense` `i` that splits its activation.
+    fn preact_activation_op(&self, i: usize, d: &ir::Dense) -> OpKind {
+        OpKind::Activation {
+            src: Value::Buffer(self.preact(i).0),
+            dst: self.out(i),
+            rows: 1,
+            cols: d.units,
+            act: self.dense_act(i, d),
+        }
+    }
+
     fn is_head_softmax(&self, i: usize) -> bool {
         self.from_logits
             && i + 1 == self.m.layers.len()
-            && matches!(self.kind(i), Some(LayerKind::Activation(_)))
+            && matches!(self.kind(i), Some(LayerKind::Activation { .. }))
     }
 
     fn op(&self, i: usize, kind: OpKind) -> Op {
@@ -1021,7 +1104,9 @@ impl<'a> Lower<'a> {
                                 Some(LayerKind::LeakyRelu { slope }) => {
                                     AfterKind::LeakyRelu { slope: *slope }
                                 }
-                                Some(LayerKind::Activation(act)) => AfterKind::Activation(*act),
+                                Some(LayerKind::Activation {
+                                    activation: act, ..
+                                }) => AfterKind::Activation(*act),
                                 // `fused_after` only names the two kinds above.
                                 Some(
                                     LayerKind::Flatten
@@ -1062,13 +1147,18 @@ impl<'a> Lower<'a> {
                 },
                 LayerKind::Flatten
                 | LayerKind::LeakyRelu { .. }
-                | LayerKind::Activation(_)
+                | LayerKind::Activation { .. }
                 | LayerKind::Rescale { .. } => match self.common_op(i) {
                     Some(kind) => kind,
                     None => continue,
                 },
             };
             ops.push(self.op(i, kind));
+            if let LayerKind::Dense(d) = &layer.kind {
+                if self.splits_activation(i) {
+                    ops.push(self.op(i, self.preact_activation_op(i, d)));
+                }
+            }
         }
         Ok(ops)
     }
@@ -1108,13 +1198,18 @@ impl<'a> Lower<'a> {
                 },
                 LayerKind::Flatten
                 | LayerKind::LeakyRelu { .. }
-                | LayerKind::Activation(_)
+                | LayerKind::Activation { .. }
                 | LayerKind::Rescale { .. } => match self.common_op(i) {
                     Some(kind) => kind,
                     None => continue,
                 },
             };
             ops.push(self.op(i, kind));
+            if let LayerKind::Dense(d) = &layer.kind {
+                if self.splits_activation(i) {
+                    ops.push(self.op(i, self.preact_activation_op(i, d)));
+                }
+            }
         }
         Ok(ops)
     }
@@ -1169,17 +1264,40 @@ impl<'a> Lower<'a> {
                 })
             };
             let kind = match &layer.kind {
-                LayerKind::Dense(d) => BackKind::Dense {
-                    x,
-                    y: self.out(i),
-                    dy,
-                    dx,
-                    inputs: dense_extent(layer).0,
-                    units: d.units,
-                    act: self.dense_act(i, d),
-                    kernel: self.tensor(i, Role::Kernel)?,
-                    bias: self.tensor(i, Role::Bias).ok(),
-                },
+                LayerKind::Dense(d) => {
+                    // Rule 7: the activation's backward first, into the pre-activation's
+                    // gradient, which the linear `Dense` backward then reads.
+                    let (y, dy, act) = if self.splits_activation(i) {
+                        let (pre, d_pre) = self.preact(i);
+                        ops.push(BackOp {
+                            kind: BackKind::Activation {
+                                x: Value::Buffer(pre),
+                                y: self.out(i),
+                                dy,
+                                dx: d_pre,
+                                rows: 1,
+                                cols: d.units,
+                                act: self.dense_act(i, d),
+                            },
+                            layer: i,
+                            line: layer.line,
+                        });
+                        (pre, d_pre, Activation::Linear)
+                    } else {
+                        (self.out(i), dy, self.dense_act(i, d))
+                    };
+                    BackKind::Dense {
+                        x,
+                        y,
+                        dy,
+                        dx,
+                        inputs: dense_extent(layer).0,
+                        units: d.units,
+                        act,
+                        kernel: self.tensor(i, Role::Kernel)?,
+                        bias: self.tensor(i, Role::Bias).ok(),
+                    }
+                }
                 LayerKind::BatchNorm(b) => BackKind::BatchNorm {
                     op: self.batch_norm_op(i, *b)?,
                     dy,
@@ -1203,9 +1321,12 @@ impl<'a> Lower<'a> {
                     n,
                     slope: *slope,
                 },
-                LayerKind::Activation(act) => {
+                LayerKind::Activation {
+                    activation: act, ..
+                } => {
                     let cols = layer.output_shape.last().copied().unwrap_or(1).max(1);
                     BackKind::Activation {
+                        x,
                         y: self.out(i),
                         dy,
                         dx: need(dx)?,
@@ -1289,7 +1410,7 @@ fn flow(m: &ir::Model, from_logits: bool) -> Flow {
     let mut seen_params = false;
     for (i, layer) in m.layers.iter().enumerate() {
         let head_softmax =
-            from_logits && i == last && matches!(layer.kind, LayerKind::Activation(_));
+            from_logits && i == last && matches!(layer.kind, LayerKind::Activation { .. });
         let aliases = matches!(layer.kind, LayerKind::Flatten) || head_softmax;
         let own = !aliases || (i == last && current.is_none());
         let dx = seen_params && current.is_some() && own;
@@ -1299,7 +1420,7 @@ fn flow(m: &ir::Model, from_logits: bool) -> Flow {
                 LayerKind::Flatten => false,
                 LayerKind::Dropout { .. }
                 | LayerKind::LeakyRelu { .. }
-                | LayerKind::Activation(_)
+                | LayerKind::Activation { .. }
                 | LayerKind::Rescale { .. } => dx,
             };
         flow.src.push(current);
@@ -1347,6 +1468,7 @@ impl fmt::Display for Plan {
                 BufferKind::BatchInvStd { layer } => format!("batch 1/std of layer {layer}"),
                 BufferKind::FoldedKernel { dense } => format!("folded kernel of layer {dense}"),
                 BufferKind::FoldedBias { dense } => format!("folded bias of layer {dense}"),
+                BufferKind::PreActivation { layer } => format!("pre-activation of layer {layer}"),
                 BufferKind::Probs => "softmax of the logits".to_owned(),
             };
             writeln!(f, "  b{i:<3} {:<30} {len:<14} {what}", b.name)?;
@@ -1594,6 +1716,7 @@ impl Printer<'_> {
                 self.buf(*dx)
             ),
             BackKind::Activation {
+                x,
                 y,
                 dy,
                 dx,
@@ -1601,8 +1724,9 @@ impl Printer<'_> {
                 cols,
                 act,
             } => format!(
-                "activation {act:?}' {} y {} -> {}, {rows}x{cols}",
+                "activation {act:?}' {} x {} y {} -> {}, {rows}x{cols}",
                 self.buf(*dy),
+                self.value(*x),
                 self.buf(*y),
                 self.buf(*dx)
             ),

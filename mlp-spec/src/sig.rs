@@ -17,7 +17,7 @@ pub(crate) enum Ty {
     Float,
     /// `true` / `false`.
     Bool,
-    /// An activation name.
+    /// An activation (`relu`, `elu(alpha = 0.5)`).
     Activation,
     /// An initialiser (`he_normal`, `normal(stddev = 0.1)`).
     Init,
@@ -86,7 +86,24 @@ pub(crate) enum LayerCallee {
     Sigmoid,
     Tanh,
     Softmax,
+    Activation,
     Rescale,
+}
+
+/// An activation the language knows (a value of type [`Ty::Activation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActivationCallee {
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    Elu,
+    Selu,
+    Gelu,
+    Silu,
+    Softplus,
+    LeakyRelu,
 }
 
 /// An initialiser the language knows.
@@ -247,6 +264,13 @@ pub(crate) const LAYERS: &[Entry<LayerCallee>] = &[
         sig: Sig {
             names: &[kw::SOFTMAX_LAYER],
             params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: LayerCallee::Activation,
+        sig: Sig {
+            names: &[kw::ACTIVATION_LAYER],
+            params: &[p(&[kw::ACTIVATION], Ty::Activation, Dflt::Required)],
         },
     },
     Entry {
@@ -469,13 +493,86 @@ pub(crate) const METRICS: &[(&str, Metric)] = &[
     (kw::ACC, Metric::Accuracy),
 ];
 
-/// Activations.
-pub(crate) const ACTIVATIONS: &[(&str, Activation)] = &[
-    (kw::LINEAR, Activation::Linear),
-    (kw::RELU, Activation::Relu),
-    (kw::SIGMOID, Activation::Sigmoid),
-    (kw::TANH, Activation::Tanh),
-    (kw::SOFTMAX, Activation::Softmax),
+/// Activations, by their Keras names, each optionally called with its Keras arguments
+/// (`elu(alpha = 0.5)`). Defaults are those of Keras 3's `keras.activations` functions.
+pub(crate) const ACTIVATIONS: &[Entry<ActivationCallee>] = &[
+    Entry {
+        callee: ActivationCallee::Linear,
+        sig: Sig {
+            names: &[kw::LINEAR],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Relu,
+        sig: Sig {
+            names: &[kw::RELU],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Sigmoid,
+        sig: Sig {
+            names: &[kw::SIGMOID],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Tanh,
+        sig: Sig {
+            names: &[kw::TANH],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Softmax,
+        sig: Sig {
+            names: &[kw::SOFTMAX],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Elu,
+        sig: Sig {
+            names: &[kw::ELU],
+            params: &[p(&[kw::ALPHA], Ty::Float, Dflt::Float(1.0))],
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Selu,
+        sig: Sig {
+            names: &[kw::SELU],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Gelu,
+        sig: Sig {
+            names: &[kw::GELU],
+            params: &[p(&[kw::APPROXIMATE], Ty::Bool, Dflt::Bool(false))],
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Silu,
+        sig: Sig {
+            names: &[kw::SILU, kw::SWISH],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::Softplus,
+        sig: Sig {
+            names: &[kw::SOFTPLUS],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: ActivationCallee::LeakyRelu,
+        sig: Sig {
+            names: &[kw::LEAKY_RELU_ACTIVATION],
+            params: &[p(&[kw::NEGATIVE_SLOPE], Ty::Float, Dflt::Float(0.2))],
+        },
+    },
 ];
 
 /// The entry called `name` in `table`.
@@ -504,7 +601,7 @@ pub(crate) fn is_builtin(name: &str) -> bool {
         || find(OPTIMIZERS, name).is_some()
         || LOSSES.iter().any(|(n, _)| *n == name)
         || METRICS.iter().any(|(n, _)| *n == name)
-        || ACTIVATIONS.iter().any(|(n, _)| *n == name)
+        || find(ACTIVATIONS, name).is_some()
         || name == kw::TRUE
         || name == kw::FALSE
 }

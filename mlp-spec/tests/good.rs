@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use mlp_spec::ir::{
-    Activation, BatchNorm, Initializer, LayerKind, Loss, Metric, Optimizer, Regularizer, Spec,
+    Activation, ActivationClass, BatchNorm, Initializer, LayerKind, Loss, Metric, Optimizer,
+    Regularizer, Spec,
 };
 
 fn compile(source: &str) -> Spec {
@@ -224,6 +225,103 @@ fn keras_defaults_are_filled_in() {
     assert_eq!(
         (t.batch, t.epochs, t.seed, t.validation_split, t.shuffle),
         (32, 10, 0, None, true)
+    );
+}
+
+/// The activation written as `activation = …` of a `Dense`, and as `Activation(…)`.
+fn activation_of(act: &str) -> Activation {
+    let spec = compile(&format!(
+        "model M {{ input [4] Dense(3, activation = {act}) Activation({act}) Dense(2, activation = softmax) }}"
+    ));
+    let layers = &spec.models[0].layers;
+    let LayerKind::Dense(d) = &layers[0].kind else {
+        panic!("dense")
+    };
+    let LayerKind::Activation { activation, class } = layers[1].kind else {
+        panic!("activation layer")
+    };
+    assert_eq!(
+        d.activation, activation,
+        "{act}: Dense and Activation agree"
+    );
+    assert_eq!(class, ActivationClass::Generic);
+    activation
+}
+
+#[test]
+fn activations_with_their_keras_defaults_and_aliases() {
+    for (written, want) in [
+        ("linear", Activation::Linear),
+        ("relu", Activation::Relu),
+        ("sigmoid", Activation::Sigmoid),
+        ("tanh", Activation::Tanh),
+        ("softmax", Activation::Softmax),
+        ("elu", Activation::Elu { alpha: 1.0 }),
+        ("elu(0.5)", Activation::Elu { alpha: 0.5 }),
+        ("elu(alpha = -0.5)", Activation::Elu { alpha: -0.5 }),
+        ("selu", Activation::Selu),
+        ("selu()", Activation::Selu),
+        ("gelu", Activation::Gelu { approximate: false }),
+        (
+            "gelu(approximate = true)",
+            Activation::Gelu { approximate: true },
+        ),
+        ("silu", Activation::Silu),
+        ("swish", Activation::Silu),
+        ("softplus", Activation::Softplus),
+        (
+            "leaky_relu",
+            Activation::LeakyRelu {
+                negative_slope: 0.2,
+            },
+        ),
+        (
+            "leaky_relu(negative_slope = 0.1)",
+            Activation::LeakyRelu {
+                negative_slope: 0.1,
+            },
+        ),
+    ] {
+        assert_eq!(activation_of(written), want, "{written}");
+    }
+    // A `let` may name a called activation.
+    let spec = compile("let act = elu(0.25)\nmodel M { input [4] Activation(act) Softmax }");
+    assert_eq!(
+        spec.models[0].layers[0].kind,
+        LayerKind::Activation {
+            activation: Activation::Elu { alpha: 0.25 },
+            class: ActivationClass::Generic
+        }
+    );
+}
+
+/// Keras's classes and names: `ReLU` and `Softmax` have classes of their own, written
+/// `Activation(relu)` they are `Activation` layers, numbered with the sigmoid and tanh ones.
+#[test]
+fn activation_layers_are_named_and_classed_as_keras_does() {
+    check(
+        "model M { input [3] ReLU Activation(relu) Sigmoid Activation(gelu) Tanh Softmax Activation(softmax) }",
+        "M [3]
+         re_lu [3] 0+0
+         activation [3] 0+0
+         activation_1 [3] 0+0
+         activation_2 [3] 0+0
+         activation_3 [3] 0+0
+         softmax [3] 0+0
+         activation_4 [3] 0+0
+         total 0 = 0 + 0",
+    );
+    let spec = compile(
+        "model M { input [3] ReLU Activation(relu) Activation(swish) Softmax Activation(softmax) }",
+    );
+    let classes: Vec<&str> = spec.models[0]
+        .layers
+        .iter()
+        .map(mlp_spec::ir::Layer::keras_class)
+        .collect();
+    assert_eq!(
+        classes,
+        ["ReLU", "Activation", "Activation", "Softmax", "Activation"]
     );
 }
 

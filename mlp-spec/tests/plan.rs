@@ -41,6 +41,7 @@ fn ops_read_only_what_earlier_ops_wrote() {
         include_str!("../../specs/notebook/dropout.mlp"),
         include_str!("../../specs/examples/zoo.mlp"),
         include_str!("../../specs/examples/regression.mlp"),
+        include_str!("../../specs/examples/activations.mlp"),
     ] {
         let spec = mlp_spec::compile(source).expect("compiles");
         for m in &spec.models {
@@ -174,4 +175,73 @@ fn a_batch_norm_after_a_linear_dense_folds_into_it() {
         p.train[0].kind,
         OpKind::DenseBatchNorm { after: Some(_), .. }
     ));
+}
+
+/// Rule 7: a `Dense` whose activation's derivative needs its input writes a linear
+/// pre-activation, then an activation op; backward runs the activation's backward from
+/// that pre-activation first. It is not fused with the `BatchNorm` after it.
+#[test]
+fn a_dense_whose_derivative_needs_its_input_keeps_its_pre_activation() {
+    let p = plan(
+        "model M {\n input [4]\n Dense(3, activation = gelu)\n BatchNorm\n Dense(2, activation = softmax)\n}\n",
+    );
+    let pre = p
+        .buffers
+        .iter()
+        .position(|b| b.kind == BufferKind::PreActivation { layer: 0 })
+        .map(mlp_spec::plan::BufferId)
+        .expect("a pre-activation buffer");
+    assert_eq!(p.buffer(pre).name, "dense_preact");
+    for ops in [&p.train, &p.infer] {
+        let OpKind::Dense(d) = &ops[0].kind else {
+            panic!("{:?}", ops[0].kind)
+        };
+        assert_eq!((d.dst, d.act), (pre, mlp_spec::ir::Activation::Linear));
+        assert!(matches!(
+            ops[1].kind,
+            OpKind::Activation { src: Value::Buffer(s), rows: 1, cols: 3, .. } if s == pre
+        ));
+        assert_eq!(ops[1].layer, 0);
+    }
+    assert!(!p
+        .train
+        .iter()
+        .any(|o| matches!(o.kind, OpKind::DenseBatchNorm { .. })));
+    // Only a linear Dense takes the BatchNorm after it in; it folds into the next one.
+    assert!(p.folds.iter().all(|f| f.dense == 2), "{:?}", p.folds);
+    // Backward, last layer first: dense_1, batch_norm, then layer 0's activation and Dense.
+    let first: Vec<&BackKind> = p
+        .backward
+        .iter()
+        .filter(|o| o.layer == 0)
+        .map(|o| &o.kind)
+        .collect();
+    let [BackKind::Activation { x, dx, .. }, BackKind::Dense { y, dy, act, .. }] = first[..] else {
+        panic!("{first:?}")
+    };
+    assert_eq!(*x, Value::Buffer(pre));
+    assert_eq!((dx, y), (dy, &pre));
+    assert_eq!(*act, mlp_spec::ir::Activation::Linear);
+    assert_eq!(p.buffer(*dy).kind, BufferKind::Gradient { of: pre });
+}
+
+/// An activation whose derivative follows from its output stays in the `Dense` epilogue,
+/// and such a `Dense` still fuses with its `BatchNorm`.
+#[test]
+fn a_dense_with_an_output_derivable_activation_stays_fused() {
+    for act in ["elu", "selu", "leaky_relu", "elu(alpha = 0)"] {
+        let p = plan(&format!(
+            "model M {{\n input [4]\n Dense(3, activation = {act})\n BatchNorm\n Dense(2, activation = softmax)\n}}\n"
+        ));
+        assert!(
+            !p.buffers
+                .iter()
+                .any(|b| matches!(b.kind, BufferKind::PreActivation { .. })),
+            "{act}"
+        );
+        assert!(
+            matches!(p.train[0].kind, OpKind::DenseBatchNorm { .. }),
+            "{act}"
+        );
+    }
 }

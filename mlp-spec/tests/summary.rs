@@ -4,8 +4,8 @@
 //! from the same rules (wrapping, units, every layer class).
 
 use mlp_spec::ir::{
-    Activation, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric, Model, Optimizer,
-    ParamCounts, TrainConfig,
+    Activation, ActivationClass, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric,
+    Model, Optimizer, ParamCounts, TrainConfig,
 };
 use mlp_spec::summary::summary;
 
@@ -257,14 +257,31 @@ fn every_layer_class_and_large_counts() {
             flatten("flatten", &[28, 28]),
             dense("dense", 784, 1024, Activation::Linear),
             batch_norm("batch_normalization", 1024),
-            parameterless("re_lu", LayerKind::Activation(Activation::Relu), 1024),
+            parameterless(
+                "re_lu",
+                LayerKind::Activation {
+                    activation: Activation::Relu,
+                    class: ActivationClass::Dedicated,
+                },
+                1024,
+            ),
             parameterless(
                 "an_extraordinarily_long_layer_name",
-                LayerKind::Activation(Activation::Tanh),
+                LayerKind::Activation {
+                    activation: Activation::Tanh,
+                    class: ActivationClass::Generic,
+                },
                 1024,
             ),
             dense("dense_1", 1024, 10, Activation::Linear),
-            parameterless("softmax", LayerKind::Activation(Activation::Softmax), 10),
+            parameterless(
+                "softmax",
+                LayerKind::Activation {
+                    activation: Activation::Softmax,
+                    class: ActivationClass::Dedicated,
+                },
+                10,
+            ),
         ],
     );
     check(
@@ -296,4 +313,24 @@ fn every_layer_class_and_large_counts() {
  Non-trainable params: 2,048 (8.00 KB)
 "#,
     );
+}
+
+/// From a spec: Keras prints a stand-alone `ReLU()` as class `ReLU` named `re_lu`, and
+/// `Activation("relu")` or any other activation as class `Activation` named `activation`.
+#[test]
+fn activation_layers_from_a_spec_print_as_keras_does() {
+    let spec = mlp_spec::compile(
+        "model M { input [4] ReLU Activation(relu) Activation(gelu) Softmax Activation(softmax) }",
+    )
+    .expect("compiles");
+    let table = summary(&spec.models[0]);
+    for row in [
+        "│ re_lu (ReLU)                    │ (None, 4)              │             0 │",
+        "│ activation (Activation)         │ (None, 4)              │             0 │",
+        "│ activation_1 (Activation)       │ (None, 4)              │             0 │",
+        "│ softmax (Softmax)               │ (None, 4)              │             0 │",
+        "│ activation_2 (Activation)       │ (None, 4)              │             0 │",
+    ] {
+        assert!(table.contains(row), "no row {row} in\n{table}");
+    }
 }

@@ -3,8 +3,9 @@
 //! those the code names exist).
 
 use super::Gen;
+use crate::ir_lit;
 use crate::lit::{const_name, float, size};
-use mlp_spec::ir::{self, LayerKind};
+use mlp_spec::ir::{self, Activation, LayerKind};
 use mlp_spec::layout::TensorInfo;
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -128,7 +129,7 @@ impl Gen<'_> {
         let last = layer.output_shape.last().copied().unwrap_or(1).max(1);
         match &layer.kind {
             LayerKind::Dense(d) => self.layer_size(i, "UNITS", d.units, "Output units"),
-            LayerKind::BatchNorm(_) | LayerKind::Activation(_) => {
+            LayerKind::BatchNorm(_) | LayerKind::Activation { .. } => {
                 let cols = self.layer_size(i, "FEATURES", last, "Features (the last axis)");
                 if n == last {
                     cols
@@ -152,6 +153,33 @@ impl Gen<'_> {
         } else {
             let r = self.layer_size(i, "ROWS", rows, "Rows per sample");
             quote!(batch * #r)
+        }
+    }
+
+    /// Activation `act` of layer `i` as an expression: the `ir::Activation` variant when it
+    /// has no numeric hyper-parameter, else `Self::<LAYER>_ACTIVATION`, a named const like
+    /// every hyper-parameter.
+    pub(super) fn activation(&self, i: usize, act: Activation) -> TokenStream {
+        match act {
+            Activation::Elu { .. } | Activation::LeakyRelu { .. } => {
+                let layer = &self.layer(i).name;
+                self.konst_of(
+                    Some(i),
+                    &format!("{}_ACTIVATION", layer.to_uppercase()),
+                    quote!(ir::Activation),
+                    ir_lit::activation(act),
+                    format!("The activation of `{layer}`."),
+                )
+            }
+            Activation::Linear
+            | Activation::Relu
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Softmax
+            | Activation::Selu
+            | Activation::Gelu { .. }
+            | Activation::Silu
+            | Activation::Softplus => ir_lit::activation(act),
         }
     }
 

@@ -82,7 +82,7 @@ fn fans(
         LayerKind::Flatten
         | LayerKind::Dropout { .. }
         | LayerKind::LeakyRelu { .. }
-        | LayerKind::Activation(_)
+        | LayerKind::Activation { .. }
         | LayerKind::Rescale { .. } => (size(fan_in), size(fan_out)),
     }
 }

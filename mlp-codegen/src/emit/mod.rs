@@ -30,7 +30,7 @@ use crate::ir_lit;
 use crate::lit::{const_name, ident};
 use crate::Options;
 use mlp_spec::ir;
-use mlp_spec::plan::{BufferId, Plan, TensorId, Value};
+use mlp_spec::plan::{BufferId, BufferKind, Plan, TensorId, Value};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use std::cell::RefCell;
@@ -227,6 +227,12 @@ impl Gen<'_> {
     }
 
     /// What a value is called in docs: `x` or the buffer's name.
+    /// Whether `v` is a `Dense`'s pre-activation buffer (the plan's rule 7).
+    fn is_preact(&self, v: Value) -> bool {
+        matches!(v, Value::Buffer(b)
+            if matches!(self.plan.buffer(b).kind, BufferKind::PreActivation { .. }))
+    }
+
     fn value_name(&self, v: Value) -> String {
         match v {
             Value::Input => "x".to_owned(),

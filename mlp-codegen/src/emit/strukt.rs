@@ -158,7 +158,9 @@ fn buffer_len(g: &Gen, b: &Buffer) -> TokenStream {
             let units = g.row_len(dense);
             quote!(#inputs * #units)
         }
-        BufferKind::FoldedBias { dense } => g.row_len(dense),
+        BufferKind::FoldedBias { dense } | BufferKind::PreActivation { layer: dense } => {
+            per_row(g.row_len(dense))
+        }
         BufferKind::Probs => per_row(quote!(Self::OUTPUTS)),
     }
 }
@@ -189,6 +191,10 @@ fn buffer_doc(g: &Gen, b: &Buffer) -> String {
         BufferKind::FoldedBias { dense } => format!(
             "`{}.bias` with a `BatchNorm` folded in, {shape} (inference only; current while `core.folded`).",
             g.layer(dense).name
+        ),
+        BufferKind::PreActivation { layer } => format!(
+            "Pre-activation `x · kernel + bias` of `{}`, {shape} (its activation's derivative needs it).",
+            g.layer(layer).name
         ),
         BufferKind::Probs => format!("Softmax of the logits, {shape}."),
     }

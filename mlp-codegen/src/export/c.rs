@@ -19,6 +19,7 @@ pub fn c(
     header_name: &str,
 ) -> Result<(String, String), ExportError> {
     let p = super::program(model, weights)?;
+    super::check_code_activations(&model.name, &p)?;
     let lower = to_snake(&p.name);
     let upper = lower.to_uppercase();
     Ok((
@@ -187,6 +188,11 @@ fn used_helpers(p: &Program) -> Vec<&'static str> {
         Activation::Sigmoid => used.extend(["sigmoid", "mlp_exp"]),
         Activation::Tanh => used.extend(["tanh_in_place", "mlp_exp"]),
         Activation::Softmax => used.extend(["softmax_rows", "softmax", "mlp_exp"]),
+        Activation::Elu { .. } => used.extend(["elu", "mlp_exp"]),
+        Activation::Selu => used.extend(["selu", "mlp_exp"]),
+        Activation::Silu => used.extend(["silu", "mlp_exp"]),
+        Activation::LeakyRelu { .. } => used.push("leaky_relu_in_place"),
+        Activation::Gelu { .. } | Activation::Softplus => {}
     };
     for step in &p.steps {
         match &step.kind {
@@ -268,6 +274,14 @@ fn activation(c: &mut String, act: Activation, rows: usize, cols: usize, at: &st
         Activation::Sigmoid => format!("sigmoid({at}, {n})"),
         Activation::Tanh => format!("tanh_in_place({at}, {n})"),
         Activation::Softmax => format!("softmax_rows({at}, {rows}, {cols})"),
+        Activation::Elu { alpha } => format!("elu({at}, {n}, {})", float(alpha)),
+        Activation::Selu => format!("selu({at}, {n})"),
+        Activation::Silu => format!("silu({at}, {n})"),
+        Activation::LeakyRelu { negative_slope } => {
+            format!("leaky_relu_in_place({at}, {n}, {})", float(negative_slope))
+        }
+        // Refused by `check_code_activations`.
+        Activation::Gelu { .. } | Activation::Softplus => return,
     };
     let _ = writeln!(c, "    {call}; /* {} */", act_name(act));
 }
@@ -289,7 +303,7 @@ fn array(c: &mut String, a: &Array) {
 
 /// The helper functions, by name, in the order they are written; only those a model calls
 /// are emitted (`-Wunused-function` stays quiet).
-const HELPERS: [(&str, &str); 11] = [
+const HELPERS: [(&str, &str); 15] = [
     (
         "mlp_exp",
         r"/* e^x without libm: the Cephes expf range reduction and polynomial, within 2 ulp
@@ -454,6 +468,50 @@ static void tanh_in_place(float *x, size_t n) {
     size_t r;
     for (r = 0; r < rows; ++r) {
         softmax(x + r * cols, cols);
+    }
+}
+",
+    ),
+    (
+        "elu",
+        r"static void elu(float *x, size_t n, float alpha) {
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        if (x[i] < 0.0f) {
+            x[i] = alpha * (mlp_exp(x[i]) - 1.0f);
+        }
+    }
+}
+",
+    ),
+    (
+        "selu",
+        r"static void selu(float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        x[i] = x[i] < 0.0f ? 1.7580993f * (mlp_exp(x[i]) - 1.0f) : 1.050701f * x[i];
+    }
+}
+",
+    ),
+    (
+        "silu",
+        r"static void silu(float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        x[i] *= 1.0f / (1.0f + mlp_exp(-x[i]));
+    }
+}
+",
+    ),
+    (
+        "leaky_relu_in_place",
+        r"static void leaky_relu_in_place(float *x, size_t n, float slope) {
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        if (x[i] < 0.0f) {
+            x[i] *= slope;
+        }
     }
 }
 ",

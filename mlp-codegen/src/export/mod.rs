@@ -52,6 +52,14 @@ pub enum ExportError {
     /// The IR cannot be planned.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The model uses something this export format cannot express.
+    #[error("cannot export `{model}`: {what}")]
+    Unsupported {
+        /// The model.
+        model: String,
+        /// What.
+        what: String,
+    },
     /// The weights do not fit the model (another model's checkpoint).
     #[error("the weights do not fit model `{model}`: {problem}")]
     Weights {
@@ -491,5 +499,36 @@ fn act_name(a: Activation) -> &'static str {
         Activation::Sigmoid => "sigmoid",
         Activation::Tanh => "tanh",
         Activation::Softmax => "softmax",
+        Activation::Elu { .. } => "elu",
+        Activation::Selu => "selu",
+        Activation::Gelu { .. } => "gelu",
+        Activation::Silu => "silu",
+        Activation::Softplus => "softplus",
+        Activation::LeakyRelu { .. } => "leaky_relu",
     }
+}
+
+/// Refuses a program with an activation the standalone code cannot compute without libm
+/// (gelu needs `erf`, softplus `log1p`); ONNX has operators for them.
+fn check_code_activations(model: &str, p: &Program) -> Result<(), ExportError> {
+    for step in &p.steps {
+        let act = match &step.kind {
+            StepKind::Dense { act, .. } | StepKind::Activation { act, .. } => *act,
+            StepKind::BatchNorm { .. }
+            | StepKind::LeakyRelu { .. }
+            | StepKind::Rescale { .. }
+            | StepKind::Copy { .. } => continue,
+        };
+        if matches!(act, Activation::Gelu { .. } | Activation::Softplus) {
+            return Err(ExportError::Unsupported {
+                model: model.to_owned(),
+                what: format!(
+                    "`{}` uses {}, which the standalone Rust and C exports do not compute yet (export it as ONNX)",
+                    step.layer,
+                    act_name(act)
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ pub fn rust(
     options: &ExportOptions,
 ) -> Result<String, ExportError> {
     let p = super::program(model, weights)?;
+    super::check_code_activations(&model.name, &p)?;
     let mut out = String::new();
     header(&mut out, &p, options);
     consts(&mut out, &p);
@@ -219,6 +220,14 @@ fn activation(out: &mut String, act: Activation, rows: usize, cols: usize, at: P
         Activation::Softmax => {
             format!("for row in ({target}).chunks_exact_mut({cols}) {{ softmax(row); }}")
         }
+        Activation::Elu { alpha } => format!("elu({target}, {})", float_text(alpha)),
+        Activation::Selu => format!("selu({target})"),
+        Activation::Silu => format!("silu({target})"),
+        Activation::LeakyRelu { negative_slope } => {
+            format!("leaky_relu_in_place({target}, {})", float_text(negative_slope))
+        }
+        // Refused by `check_code_activations`.
+        Activation::Gelu { .. } | Activation::Softplus => return,
     };
     let _ = writeln!(out, "    {call}; // {}", act_name(act));
 }
@@ -263,11 +272,60 @@ fn act_helpers(act: Activation) -> Vec<&'static str> {
         Activation::Sigmoid => vec!["sigmoid", "exp"],
         Activation::Tanh => vec!["tanh", "exp"],
         Activation::Softmax => vec!["softmax", "exp"],
+        Activation::Elu { .. } => vec!["elu", "exp"],
+        Activation::Selu => vec!["selu", "exp"],
+        Activation::Silu => vec!["silu", "exp"],
+        Activation::LeakyRelu { .. } => vec!["leaky_relu_in_place"],
+        Activation::Gelu { .. } | Activation::Softplus => vec![],
     }
 }
 
 /// The helper functions, by name, in the order they are written.
-const HELPERS: [(&str, &str); 9] = [
+const HELPERS: [(&str, &str); 13] = [
+    (
+        "elu",
+        "/// Keras `elu`: `alpha·(e^x - 1)` for `x < 0`, else `x`, in place.
+fn elu(x: &mut [f32], alpha: f32) {
+    for v in x {
+        if *v < 0.0 {
+            *v = alpha * (exp(*v) - 1.0);
+        }
+    }
+}
+",
+    ),
+    (
+        "selu",
+        "/// Keras `selu` (TensorFlow's constants), in place.
+fn selu(x: &mut [f32]) {
+    for v in x {
+        *v = if *v < 0.0 { 1.758_099_3 * (exp(*v) - 1.0) } else { 1.050_701 * *v };
+    }
+}
+",
+    ),
+    (
+        "silu",
+        "/// Keras `silu`: `x·sigmoid(x)`, in place.
+fn silu(x: &mut [f32]) {
+    for v in x {
+        *v *= 1.0 / (1.0 + exp(-*v));
+    }
+}
+",
+    ),
+    (
+        "leaky_relu_in_place",
+        "/// Keras `leaky_relu`: `x` for `x > 0`, `slope·x` otherwise, in place.
+fn leaky_relu_in_place(x: &mut [f32], slope: f32) {
+    for v in x {
+        if *v < 0.0 {
+            *v *= slope;
+        }
+    }
+}
+",
+    ),
     (
         "dense",
         "/// `y = x · kernel + bias` (`kernel` row-major `[x.len(), y.len()]`), row by row.

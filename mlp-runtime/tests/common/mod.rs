@@ -53,15 +53,7 @@ pub fn model(
     let mut counters = std::collections::HashMap::<&str, usize>::new();
     let mut total = ParamCounts::default();
     for kind in kinds {
-        let base = match &kind {
-            LayerKind::Flatten => "flatten",
-            LayerKind::Dense(_) => "dense",
-            LayerKind::Dropout { .. } => "dropout",
-            LayerKind::BatchNorm(_) => "batch_normalization",
-            LayerKind::LeakyRelu { .. } => "leaky_re_lu",
-            LayerKind::Activation(_) => "activation",
-            LayerKind::Rescale { .. } => "rescaling",
-        };
+        let base = kind.keras_base_name();
         let k = counters.entry(base).or_insert(0);
         let lname = if *k == 0 {
             base.to_owned()

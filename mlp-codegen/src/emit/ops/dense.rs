@@ -3,10 +3,9 @@
 
 use super::{opt_mut, Body};
 use crate::emit::Gen;
-use crate::ir_lit;
 use mlp_spec::ir::Activation;
 use mlp_spec::plan::{
-    AfterKind, AfterOp, BackKind, BatchNormOp, DenseOp, DenseWeights, Fold, FoldSide,
+    AfterKind, AfterOp, BackKind, BatchNormOp, DenseOp, DenseWeights, Fold, FoldSide, Value,
 };
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -38,9 +37,15 @@ fn formula(g: &Gen, i: usize, d: &DenseOp) -> String {
     };
     let logits =
         d.act == Activation::Linear && g.plan.head.from_logits && i + 1 == g.m.layers.len();
+    let preact = g.is_preact(Value::Buffer(d.dst));
     let mut what = if logits {
         format!(
             "`{} = x · kernel{bias}` (the logits: the loss applies the softmax), one GEMM with a fused bias epilogue.",
+            g.plan.buffer(d.dst).name
+        )
+    } else if preact {
+        format!(
+            "`{} = x · kernel{bias}` (the pre-activation, which the activation's derivative needs), one GEMM with a fused bias epilogue.",
             g.plan.buffer(d.dst).name
         )
     } else {
@@ -67,7 +72,7 @@ pub(super) fn forward(g: &Gen, i: usize, d: &DenseOp) -> Body {
     let src = g.value(d.src);
     let dst = g.buf(d.dst);
     let (kernel, bias) = weights(g, d);
-    let act = ir_lit::activation(d.act);
+    let act = g.activation(i, d.act);
     let check = matches!(d.weights, DenseWeights::Folded { .. }).then(|| {
         quote!(debug_assert!(self.core.folded, "fold_batch_norms runs before an inference forward");)
     });
@@ -98,7 +103,7 @@ pub(super) fn forward_with_batch_norm(
         }
     };
     let (kernel, bias) = weights(g, d);
-    let act = ir_lit::activation(d.act);
+    let act = g.activation(i, d.act);
     let (gamma, beta) = (g.tensor(b.gamma), g.tensor(b.beta));
     let epsilon = g.layer_float(bn, "EPSILON", b.epsilon, "Added to the variance");
     let momentum = g.layer_float(bn, "MOMENTUM", b.momentum, "The moving-statistics momentum");
@@ -118,7 +123,7 @@ pub(super) fn forward_with_batch_norm(
                     quote!(#layers::AfterBatchNorm::LeakyRelu(#s))
                 }
                 AfterKind::Activation(act) => {
-                    let act = ir_lit::activation(act);
+                    let act = g.activation(a.layer, act);
                     quote!(#layers::AfterBatchNorm::Activation(#act))
                 }
             };
@@ -195,7 +200,7 @@ pub(super) fn backward(g: &Gen, i: usize, op: &BackKind) -> Body {
     let dy_name = &g.plan.buffer(*dy).name;
     let act_back = (*act != Activation::Linear).then(|| {
         let epilogue = g.module("epilogue");
-        let a = ir_lit::activation(*act);
+        let a = g.activation(i, *act);
         quote! {
             #epilogue::activation_backward(batch, #units, #a, &self.#y, &mut self.#dy_f[..batch * #units]);
         }

@@ -2,9 +2,9 @@
 
 use super::Body;
 use crate::emit::Gen;
-use crate::ir_lit;
 use mlp_spec::ir::Activation;
 use mlp_spec::plan::{BufferId, Value};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 pub(super) fn copy(g: &Gen, i: usize, src: Value, dst: BufferId) -> Body {
@@ -111,20 +111,27 @@ pub(super) fn activation(
 ) -> Body {
     let layers = g.module("layers");
     let (s, d) = (g.value(src), g.buf(dst));
+    let cols = cols_expr(g, i, rows);
     let rows = g.rows_expr(i, rows);
-    let cols = g.features(i, cols_of(g, i));
-    let a = ir_lit::activation(act);
+    let a = g.activation(i, act);
     Body {
-        what: format!("`y = {}(x)` over the last axis.", act_name(act)),
+        what: format!(
+            "`{} = {}({})` over the last axis.",
+            g.plan.buffer(dst).name,
+            act_name(act),
+            g.value_name(src)
+        ),
         code: quote! {
             #layers::activation_forward(#rows, #cols, #a, #s, &mut self.#d);
         },
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the fields of one `BackKind::Activation`
 pub(super) fn activation_backward(
     g: &Gen,
     i: usize,
+    x: Value,
     y: BufferId,
     dy: BufferId,
     dx: BufferId,
@@ -132,15 +139,32 @@ pub(super) fn activation_backward(
     act: Activation,
 ) -> Body {
     let layers = g.module("layers");
-    let (y, dy, dx) = (g.buf(y), g.buf(dy), g.buf(dx));
+    let dx_name = &g.plan.buffer(dx).name;
+    let from = if act.derivative_needs_input() {
+        format!("from the forward input `{}`", g.value_name(x))
+    } else {
+        format!("from the forward output `{}`", g.plan.buffer(y).name)
+    };
+    let (xin, y, dy, dx) = (g.value(x), g.buf(y), g.buf(dy), g.buf(dx));
+    let cols = cols_expr(g, i, rows);
     let rows = g.rows_expr(i, rows);
-    let cols = g.features(i, cols_of(g, i));
-    let a = ir_lit::activation(act);
+    let a = g.activation(i, act);
     Body {
-        what: format!("`dx = dy ⊙ {}'`, from the forward output.", act_name(act)),
+        what: format!("`{dx_name} = dy ⊙ {}'`, {from}.", act_name(act)),
         code: quote! {
-            #layers::activation_backward(#rows, #cols, #a, &self.#y, &self.#dy, &mut self.#dx);
+            #layers::activation_backward(#rows, #cols, #a, #xin, &self.#y, &self.#dy, &mut self.#dx);
         },
+    }
+}
+
+/// The columns of an activation op of layer `i` with `rows` rows per sample: the layer's
+/// row length for one row (a `Dense`'s units, an activation layer's features), else its
+/// last axis.
+fn cols_expr(g: &Gen, i: usize, rows: usize) -> TokenStream {
+    if rows == 1 {
+        g.row_len(i)
+    } else {
+        g.features(i, cols_of(g, i))
     }
 }
 
@@ -191,5 +215,12 @@ pub(super) fn act_name(a: Activation) -> &'static str {
         Activation::Sigmoid => "sigmoid",
         Activation::Tanh => "tanh",
         Activation::Softmax => "softmax",
+        Activation::Elu { .. } => "elu",
+        Activation::Selu => "selu",
+        Activation::Gelu { approximate: false } => "gelu",
+        Activation::Gelu { approximate: true } => "gelu (tanh form)",
+        Activation::Silu => "silu",
+        Activation::Softplus => "softplus",
+        Activation::LeakyRelu { .. } => "leaky_relu",
     }
 }

@@ -101,7 +101,7 @@ pub fn functions(g: &Gen) -> TokenStream {
     let mut back_calls = Vec::new();
     let mut back_reads_x = false;
     for op in &g.plan.backward {
-        let name = format_ident!("backward_{}", g.layer(op.layer).name);
+        let name = back_fn_name(g, op);
         let reads_x = back_input(op) == Some(Value::Input);
         back_reads_x |= reads_x;
         let body = backward_body(g, op);
@@ -183,10 +183,23 @@ fn shared(g: &Gen, op: &Op) -> bool {
 
 fn fn_name(g: &Gen, op: &Op, mode: Mode, shared: bool) -> Ident {
     let layer = &g.layer(op.layer).name;
+    let preact = matches!(op.kind, OpKind::Activation { src, .. } if g.is_preact(src));
+    let suffix = if preact { "_activation" } else { "" };
     match (shared, mode) {
-        (true, _) => format_ident!("forward_{layer}"),
-        (false, Mode::Train) => format_ident!("train_{layer}"),
-        (false, Mode::Infer) => format_ident!("infer_{layer}"),
+        (true, _) => format_ident!("forward_{layer}{suffix}"),
+        (false, Mode::Train) => format_ident!("train_{layer}{suffix}"),
+        (false, Mode::Infer) => format_ident!("infer_{layer}{suffix}"),
+    }
+}
+
+/// `backward_<layer>`, and `backward_<dense>_activation` for the activation's backward of
+/// a `Dense` that keeps its pre-activation (the plan's rule 7: two ops of one layer).
+fn back_fn_name(g: &Gen, op: &BackOp) -> Ident {
+    let layer = &g.layer(op.layer).name;
+    if matches!(op.kind, BackKind::Activation { x, .. } if g.is_preact(x)) {
+        format_ident!("backward_{layer}_activation")
+    } else {
+        format_ident!("backward_{layer}")
     }
 }
 
@@ -207,12 +220,11 @@ fn srcs(kind: &OpKind) -> Vec<Value> {
 /// The forward input a backward op reads, if any.
 fn back_input(op: &BackOp) -> Option<Value> {
     match &op.kind {
-        BackKind::Dense { x, .. } | BackKind::LeakyRelu { x, .. } => Some(*x),
+        BackKind::Dense { x, .. }
+        | BackKind::LeakyRelu { x, .. }
+        | BackKind::Activation { x, .. } => Some(*x),
         BackKind::BatchNorm { op, .. } => Some(op.src),
-        BackKind::Dropout { .. }
-        | BackKind::Copy { .. }
-        | BackKind::Activation { .. }
-        | BackKind::Rescale { .. } => None,
+        BackKind::Dropout { .. } | BackKind::Copy { .. } | BackKind::Rescale { .. } => None,
     }
 }
 
@@ -262,13 +274,14 @@ fn backward_body(g: &Gen, op: &BackOp) -> Body {
             x, dy, dx, slope, ..
         } => elementwise::leaky_relu_backward(g, i, *x, *dy, *dx, *slope),
         BackKind::Activation {
+            x,
             y,
             dy,
             dx,
             rows,
             act,
             ..
-        } => elementwise::activation_backward(g, i, *y, *dy, *dx, *rows, *act),
+        } => elementwise::activation_backward(g, i, *x, *y, *dy, *dx, *rows, *act),
         BackKind::Rescale { dy, dx, scale, .. } => {
             elementwise::rescale_backward(g, i, *dy, *dx, *scale)
         }
