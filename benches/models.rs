@@ -263,7 +263,11 @@ mod infer_10k {
         let mut scratch = [0.0; super::baseline::SCRATCH];
         let mut out = vec![0.0; IMAGES * super::baseline::OUTPUTS];
         bencher.counter(ItemsCount::new(IMAGES)).bench_local(|| {
-            black_box(super::baseline::predict_batch(black_box(&x), &mut scratch, &mut out));
+            black_box(super::baseline::predict_batch(
+                black_box(&x),
+                &mut scratch,
+                &mut out,
+            ));
             black_box(out[0])
         });
     }

@@ -260,6 +260,83 @@ fn c_export_compiles_warning_free_and_matches_network() {
     close(&read_f32(&out), &want, "C export");
 }
 
+/// A model whose activations the C code computes with its own `exp`.
+const ACTIVATIONS: &str = "model Acts {\n input [28, 28]\n Rescale(0.00392156862745098)\n Flatten\n Dense(32, activation = elu(alpha = 0.5))\n Dense(24, activation = selu)\n Dense(16, activation = silu)\n Dense(16, activation = leaky_relu)\n Dense(10, activation = softmax)\n}\n";
+
+#[test]
+fn c_export_computes_elu_selu_silu_and_leaky_relu_as_network_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("acts.mlp");
+    std::fs::write(&spec, ACTIVATIONS).expect("writable");
+    let ckpt = trained(dir.path(), &spec);
+    let header = dir.path().join("acts.h");
+    let output = MLP.run(
+        dir.path(),
+        &[
+            "export",
+            &spec.to_string_lossy(),
+            "--weights",
+            &ckpt.to_string_lossy(),
+            "--format",
+            "c",
+            "-o",
+            &header.to_string_lossy(),
+        ],
+    );
+    assert_exit(&output, 0);
+    let exe = dir.path().join("driver");
+    run(
+        Command::new("cc")
+            .args([
+                "-std=c99",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                "-O2",
+            ])
+            .arg("-DMODEL_HEADER=\"acts.h\"")
+            .arg("-DPREFIX_UPPER=ACTS")
+            .arg("-DPREFIX_LOWER=acts")
+            .arg(format!("-I{}", dir.path().display()))
+            .arg(repo().join("tests/export/c/driver.c"))
+            .arg(dir.path().join("acts.c"))
+            .arg("-o")
+            .arg(&exe),
+        "cc",
+    );
+    let (x, want, _) = reference(&spec, &ckpt);
+    let (input, out) = (dir.path().join("x.f32"), dir.path().join("y.f32"));
+    f32_file(&input, &x);
+    run(Command::new(&exe).args([&input, &out]), "the C driver");
+    close(
+        &read_f32(&out),
+        &want,
+        "C export of elu, selu, silu, leaky_relu",
+    );
+    // gelu needs erf, which the standalone code does not carry: refused, naming it.
+    let gelu = dir.path().join("gelu.mlp");
+    std::fs::write(
+        &gelu,
+        ACTIVATIONS.replace("activation = selu", "activation = gelu"),
+    )
+    .expect("writable");
+    let refused = MLP.run(
+        dir.path(),
+        &[
+            "export",
+            &gelu.to_string_lossy(),
+            "--weights",
+            &ckpt.to_string_lossy(),
+            "-o",
+            &dir.path().join("gelu.rs").to_string_lossy(),
+        ],
+    );
+    assert_exit(&refused, 2);
+    assert!(stderr(&refused).contains("gelu"), "{}", stderr(&refused));
+    assert!(!dir.path().join("gelu.rs").exists());
+}
+
 #[test]
 fn bad_exports_fail_clearly_and_leave_no_file() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -335,9 +412,39 @@ fn onnx_export_passes_the_onnx_checker_and_onnxruntime_agrees_with_network() {
     let Some(python) = onnx_python() else {
         return;
     };
-    for name in ["baseline.mlp", "batchnorm.mlp", "leaky_relu.mlp"] {
+    let examples = repo().join("specs/examples/activations.mlp");
+    for (name, which) in [
+        ("baseline.mlp", None),
+        ("batchnorm.mlp", None),
+        ("leaky_relu.mlp", None),
+        ("activations.mlp", Some("Smooth")),
+        ("activations.mlp", Some("Layers")),
+    ] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let spec = spec(name);
+        let spec = match which {
+            None => spec(name),
+            Some(m) => {
+                // One model per file, so `train` and `export` need no `--model`.
+                let source = std::fs::read_to_string(&examples).expect("readable");
+                let ir = mlp_spec::compile(&source).expect("compiles");
+                let start = source.find(&format!("model {m}")).expect("the model");
+                let end = ir
+                    .models
+                    .iter()
+                    .filter_map(|other| source.find(&format!("model {}", other.name)))
+                    .filter(|&at| at > start)
+                    .min()
+                    .unwrap_or(source.len());
+                // Without the next model's `///` lines.
+                let text: Vec<&str> = source[start..end]
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("///"))
+                    .collect();
+                let path = dir.path().join(format!("{m}.mlp"));
+                std::fs::write(&path, text.join("\n")).expect("writable");
+                path
+            }
+        };
         let ckpt = trained(dir.path(), &spec);
         let model = dir.path().join("model.onnx");
         let output = MLP.run(
@@ -365,6 +472,6 @@ fn onnx_export_passes_the_onnx_checker_and_onnxruntime_agrees_with_network() {
                 .arg(ORT_TOLERANCE.to_string()),
             "scripts/onnx_check.py",
         );
-        println!("{name}: {printed}");
+        println!("{name} {}: {printed}", which.unwrap_or(""));
     }
 }

@@ -95,7 +95,10 @@ impl syn::parse::Parse for IncludeArgs {
     fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
         let spec: syn::LitStr = input.parse()?;
         if input.is_empty() {
-            return Ok(IncludeArgs { spec, weights: None });
+            return Ok(IncludeArgs {
+                spec,
+                weights: None,
+            });
         }
         input.parse::<syn::Token![,]>()?;
         let key: syn::Ident = input.parse()?;

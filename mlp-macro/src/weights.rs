@@ -20,26 +20,53 @@ pub fn include_inference(spec: &syn::LitStr, weights: &syn::LitStr) -> TokenStre
 }
 
 fn module(spec: &syn::LitStr, weights: &syn::LitStr) -> Result<TokenStream, (Span, String)> {
-    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).ok_or_else(|| {
-        (spec.span(), "include_mlp!: CARGO_MANIFEST_DIR is not set; build with cargo".to_owned())
-    })?;
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            (
+                spec.span(),
+                "include_mlp!: CARGO_MANIFEST_DIR is not set; build with cargo".to_owned(),
+            )
+        })?;
     let (spec_rel, weights_rel) = (spec.value(), weights.value());
     let (spec_path, weights_path) = (dir.join(&spec_rel), dir.join(&weights_rel));
     let source = std::fs::read_to_string(&spec_path).map_err(|e| {
-        (spec.span(), format!("include_mlp!: cannot read `{spec_rel}` (relative to the crate's Cargo.toml): {e}"))
+        (
+            spec.span(),
+            format!(
+                "include_mlp!: cannot read `{spec_rel}` (relative to the crate's Cargo.toml): {e}"
+            ),
+        )
     })?;
     let compiled = mlp_spec::compile(&source).map_err(|d| {
-        (spec.span(), format!("include_mlp!: `{spec_rel}` has mistakes:\n{}", d.render(&spec_rel, &source)))
+        (
+            spec.span(),
+            format!(
+                "include_mlp!: `{spec_rel}` has mistakes:\n{}",
+                d.render(&spec_rel, &source)
+            ),
+        )
     })?;
     let [model] = compiled.models.as_slice() else {
         return Err((
             spec.span(),
-            format!("include_mlp! with weights needs a spec of one model; `{spec_rel}` defines {}", compiled.models.len()),
+            format!(
+                "include_mlp! with weights needs a spec of one model; `{spec_rel}` defines {}",
+                compiled.models.len()
+            ),
         ));
     };
-    let mut network = Network::new(model, 0, 1).map_err(|e| (spec.span(), format!("include_mlp!: {e}")))?;
-    checkpoint::load(&mut network, &weights_path)
-        .map_err(|e| (weights.span(), format!("include_mlp!: cannot use `{weights_rel}` as weights of `{}`: {e}", model.name)))?;
+    let mut network =
+        Network::new(model, 0, 1).map_err(|e| (spec.span(), format!("include_mlp!: {e}")))?;
+    checkpoint::load(&mut network, &weights_path).map_err(|e| {
+        (
+            weights.span(),
+            format!(
+                "include_mlp!: cannot use `{weights_rel}` as weights of `{}`: {e}",
+                model.name
+            ),
+        )
+    })?;
     let (params, state) = (network.params().to_vec(), network.state().to_vec());
     let exported = Weights {
         params: &params,
@@ -52,9 +79,12 @@ fn module(spec: &syn::LitStr, weights: &syn::LitStr) -> Result<TokenStream, (Spa
     };
     let text = mlp_codegen::export::rust(model, &exported, &options)
         .map_err(|e| (weights.span(), format!("include_mlp!: {e}")))?;
-    let body: TokenStream = text
-        .parse()
-        .map_err(|e| (weights.span(), format!("include_mlp!: the exported module does not parse ({e})")))?;
+    let body: TokenStream = text.parse().map_err(|e| {
+        (
+            weights.span(),
+            format!("include_mlp!: the exported module does not parse ({e})"),
+        )
+    })?;
     let name = format_ident!("{}", snake(&model.name));
     let (spec_str, weights_str) = (
         spec_path.to_string_lossy().into_owned(),

@@ -172,7 +172,12 @@ impl Builder {
         if approximate {
             let cubic = self.constant(&format!("{base}_cubic"), &[], &[0.044_715]);
             let scale = self.constant(&format!("{base}_scale"), &[], &[0.797_884_6]);
-            let (x2, x3, t, u) = (self.fresh(base), self.fresh(base), self.fresh(base), self.fresh(base));
+            let (x2, x3, t, u) = (
+                self.fresh(base),
+                self.fresh(base),
+                self.fresh(base),
+                self.fresh(base),
+            );
             self.node("Mul", &[x, x], &x2, Vec::new());
             self.node("Mul", &[&x2, x], &x3, Vec::new());
             self.node("Mul", &[&x3, &cubic], &t, Vec::new());

@@ -224,7 +224,10 @@ fn activation(out: &mut String, act: Activation, rows: usize, cols: usize, at: P
         Activation::Selu => format!("selu({target})"),
         Activation::Silu => format!("silu({target})"),
         Activation::LeakyRelu { negative_slope } => {
-            format!("leaky_relu_in_place({target}, {})", float_text(negative_slope))
+            format!(
+                "leaky_relu_in_place({target}, {})",
+                float_text(negative_slope)
+            )
         }
         // Refused by `check_code_activations`.
         Activation::Gelu { .. } | Activation::Softplus => return,
