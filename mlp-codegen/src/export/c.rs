@@ -183,7 +183,8 @@ fn source(p: &Program, header_name: &str, lower: &str, upper: &str) -> String {
 fn used_helpers(p: &Program) -> Vec<&'static str> {
     let mut used = Vec::new();
     let act = |used: &mut Vec<&'static str>, a: Activation| match a {
-        Activation::Linear => {}
+        // Gelu and softplus are refused by `check_code_activations`.
+        Activation::Linear | Activation::Gelu { .. } | Activation::Softplus => {}
         Activation::Relu => used.push("relu"),
         Activation::Sigmoid => used.extend(["sigmoid", "mlp_exp"]),
         Activation::Tanh => used.extend(["tanh_in_place", "mlp_exp"]),
@@ -192,7 +193,6 @@ fn used_helpers(p: &Program) -> Vec<&'static str> {
         Activation::Selu => used.extend(["selu", "mlp_exp"]),
         Activation::Silu => used.extend(["silu", "mlp_exp"]),
         Activation::LeakyRelu { .. } => used.push("leaky_relu_in_place"),
-        Activation::Gelu { .. } | Activation::Softplus => {}
     };
     for step in &p.steps {
         match &step.kind {
@@ -269,7 +269,8 @@ fn body(c: &mut String, step: &Step) {
 fn activation(c: &mut String, act: Activation, rows: usize, cols: usize, at: &str) {
     let n = rows * cols;
     let call = match act {
-        Activation::Linear => return,
+        // Gelu and softplus are refused by `check_code_activations`.
+        Activation::Linear | Activation::Gelu { .. } | Activation::Softplus => return,
         Activation::Relu => format!("relu({at}, {n})"),
         Activation::Sigmoid => format!("sigmoid({at}, {n})"),
         Activation::Tanh => format!("tanh_in_place({at}, {n})"),
@@ -280,8 +281,6 @@ fn activation(c: &mut String, act: Activation, rows: usize, cols: usize, at: &st
         Activation::LeakyRelu { negative_slope } => {
             format!("leaky_relu_in_place({at}, {n}, {})", float(negative_slope))
         }
-        // Refused by `check_code_activations`.
-        Activation::Gelu { .. } | Activation::Softplus => return,
     };
     let _ = writeln!(c, "    {call}; /* {} */", act_name(act));
 }

@@ -212,7 +212,8 @@ fn activation(out: &mut String, act: Activation, rows: usize, cols: usize, at: P
     let n = rows * cols;
     let target = dst(at, n);
     let call = match act {
-        Activation::Linear => return,
+        // Gelu and softplus are refused by `check_code_activations`.
+        Activation::Linear | Activation::Gelu { .. } | Activation::Softplus => return,
         Activation::Relu => format!("relu({target})"),
         Activation::Sigmoid => format!("sigmoid({target})"),
         Activation::Tanh => format!("tanh({target})"),
@@ -229,8 +230,6 @@ fn activation(out: &mut String, act: Activation, rows: usize, cols: usize, at: P
                 float_text(negative_slope)
             )
         }
-        // Refused by `check_code_activations`.
-        Activation::Gelu { .. } | Activation::Softplus => return,
     };
     let _ = writeln!(out, "    {call}; // {}", act_name(act));
 }
@@ -270,7 +269,7 @@ fn helpers(out: &mut String, p: &Program) {
 
 fn act_helpers(act: Activation) -> Vec<&'static str> {
     match act {
-        Activation::Linear => vec![],
+        Activation::Linear | Activation::Gelu { .. } | Activation::Softplus => vec![],
         Activation::Relu => vec!["relu"],
         Activation::Sigmoid => vec!["sigmoid", "exp"],
         Activation::Tanh => vec!["tanh", "exp"],
@@ -279,7 +278,6 @@ fn act_helpers(act: Activation) -> Vec<&'static str> {
         Activation::Selu => vec!["selu", "exp"],
         Activation::Silu => vec!["silu", "exp"],
         Activation::LeakyRelu { .. } => vec!["leaky_relu_in_place"],
-        Activation::Gelu { .. } | Activation::Softplus => vec![],
     }
 }
 
