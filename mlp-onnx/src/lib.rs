@@ -134,7 +134,8 @@ impl Builder {
     fn activation(&mut self, act: Activation, x: &str, base: &str) -> String {
         let (op, attributes) = match act {
             Activation::Linear => return x.to_owned(),
-            Activation::Relu => ("Relu", Vec::new()),
+            // A leaky ReLU of slope 0 is a ReLU (and ONNX would read alpha 0 as unset).
+            Activation::Relu | Activation::LeakyRelu { negative_slope: 0.0 } => ("Relu", Vec::new()),
             Activation::Sigmoid => ("Sigmoid", Vec::new()),
             Activation::Tanh => ("Tanh", Vec::new()),
             Activation::Softmax => ("Softmax", vec![int("axis", -1)]),
@@ -145,10 +146,9 @@ impl Builder {
                 "Selu",
                 vec![float("alpha", 1.673_263_2), float("gamma", 1.050_701)],
             ),
-            Activation::LeakyRelu { negative_slope } if negative_slope != 0.0 => {
+            Activation::LeakyRelu { negative_slope } => {
                 ("LeakyRelu", vec![float("alpha", negative_slope)])
             }
-            Activation::LeakyRelu { .. } => ("Relu", Vec::new()),
             Activation::Silu => {
                 let s = self.fresh(base);
                 self.node("Sigmoid", &[x], &s, Vec::new());
