@@ -135,7 +135,10 @@ impl Builder {
         let (op, attributes) = match act {
             Activation::Linear => return x.to_owned(),
             // A leaky ReLU of slope 0 is a ReLU (and ONNX would read alpha 0 as unset).
-            Activation::Relu | Activation::LeakyRelu { negative_slope: 0.0 } => ("Relu", Vec::new()),
+            Activation::Relu
+            | Activation::LeakyRelu {
+                negative_slope: 0.0,
+            } => ("Relu", Vec::new()),
             Activation::Sigmoid => ("Sigmoid", Vec::new()),
             Activation::Tanh => ("Tanh", Vec::new()),
             Activation::Softmax => ("Softmax", vec![int("axis", -1)]),
