@@ -66,6 +66,9 @@ pub struct CompareArgs {
     /// The `.mlp` files; every model in them is trained.
     #[arg(required = true, value_name = "SPEC")]
     pub specs: Vec<PathBuf>,
+    /// `--max-memory SIZE` (per model).
+    #[command(flatten)]
+    pub memory: crate::memory_arg::MemoryArg,
     /// The comparison plot [default: <out>/compare.png].
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
@@ -133,13 +136,16 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
             options.seed = seed;
         }
         options.batch_size = options.batch_size.min(data.train.len().max(1));
-        let network =
-            Network::new(&entry.model, options.seed, options.batch_size).map_err(|source| {
-                CliError::Network {
-                    model: entry.name.clone(),
-                    source,
-                }
-            })?;
+        let network = Network::with_memory_limit(
+            &entry.model,
+            options.seed,
+            options.batch_size,
+            args.memory.max_memory,
+        )
+        .map_err(|source| CliError::Network {
+            model: entry.name.clone(),
+            source,
+        })?;
         jobs.push(Job {
             name: entry.name.clone(),
             model: Box::new(network),

@@ -40,6 +40,37 @@ pub fn parse_positive(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses a byte size for `--max-memory`: a whole number of bytes, or one followed by
+/// `K`, `M`, `G` or `T` (binary: 1024, 1024², …; `KiB`, `MB`, `GB`… read the same).
+///
+/// # Errors
+/// A message when `text` is not such a size, is 0, or overflows 64 bits.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits_end);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 512M, 4G)"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}` (use K, M, G or T)"
+            ))
+        }
+    };
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("must be more than 0 bytes".to_owned()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("`{text}` is too large")),
+    }
+}
+
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -96,5 +127,22 @@ impl From<mlp_runtime::fs::WriteError> for OutputError {
             path: error.path,
             source: error.source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn sizes_parse_in_binary_units() {
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert_eq!(parse_bytes("512M"), Ok(512 << 20));
+        assert_eq!(parse_bytes("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_bytes("2 gb"), Ok(2 << 30));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("4X").is_err());
+        assert!(parse_bytes("G").is_err());
+        assert!(parse_bytes("99999999999T").is_err());
     }
 }

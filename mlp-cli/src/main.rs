@@ -18,6 +18,7 @@ mod error;
 mod expand;
 mod export;
 mod fmt;
+mod memory_arg;
 mod output;
 mod spec_file;
 mod summary;

@@ -55,6 +55,9 @@ pub struct TrainArgs {
     /// `--threads N`.
     #[command(flatten)]
     pub threads: ThreadsArg,
+    /// `--max-memory SIZE`.
+    #[command(flatten)]
+    pub memory: crate::memory_arg::MemoryArg,
     /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`,
     /// `--allow-config-change`, `--on-nan`, `--on-write-error`.
     #[command(flatten)]
@@ -108,13 +111,16 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     effective.train.epochs = options.epochs;
     effective.train.batch = options.batch_size;
     effective.train.seed = options.seed;
-    let mut network =
-        Network::new(&effective, options.seed, options.batch_size).map_err(|source| {
-            CliError::Network {
-                model: model.name.clone(),
-                source,
-            }
-        })?;
+    let mut network = Network::with_memory_limit(
+        &effective,
+        options.seed,
+        options.batch_size,
+        args.memory.max_memory,
+    )
+    .map_err(|source| CliError::Network {
+        model: model.name.clone(),
+        source,
+    })?;
     let reporter = Reporter::new(Mode::detect(args.quiet));
     let history =
         args.checkpoint

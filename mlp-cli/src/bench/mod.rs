@@ -56,6 +56,9 @@ pub struct BenchArgs {
     /// `--threads N`.
     #[command(flatten)]
     pub threads: ThreadsArg,
+    /// `--max-memory SIZE`.
+    #[command(flatten)]
+    pub memory: crate::memory_arg::MemoryArg,
     /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -130,6 +133,17 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     // model of a file does not cost the others' results.
     for (path, model) in &models {
         crate::train::check_data_shape(model, path, &data.train, args.data.as_deref())?;
+        // The largest batch the measurements use (10 000 test images in batches of 1000).
+        let batch = model.train.batch.max(1000);
+        let needed = mlp_spec::plan::Plan::new(model)
+            .map(|plan| plan.memory(batch).total())
+            .unwrap_or(0);
+        mlp_runtime::memory::check(needed, args.memory.max_memory).map_err(|e| {
+            CliError::Network {
+                model: model.name.clone(),
+                source: mlp_runtime::NetworkError::Memory(e),
+            }
+        })?;
         let units = model.output_size();
         let too_big = data
             .train
