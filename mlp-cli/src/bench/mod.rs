@@ -136,8 +136,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         // The largest batch the measurements use (10 000 test images in batches of 1000).
         let batch = model.train.batch.max(1000);
         let needed = mlp_spec::plan::Plan::new(model)
-            .map(|plan| plan.memory(batch).total())
-            .unwrap_or(0);
+            .map_or(0, |plan| plan.memory(batch).total());
         mlp_runtime::memory::check(needed, args.memory.max_memory).map_err(|e| {
             CliError::Network {
                 model: model.name.clone(),
