@@ -135,8 +135,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         crate::train::check_data_shape(model, path, &data.train, args.data.as_deref())?;
         // The largest batch the measurements use (10 000 test images in batches of 1000).
         let batch = model.train.batch.max(1000);
-        let needed = mlp_spec::plan::Plan::new(model)
-            .map_or(0, |plan| plan.memory(batch).total());
+        let needed = mlp_spec::plan::Plan::new(model).map_or(0, |plan| plan.memory(batch).total());
         mlp_runtime::memory::check(needed, args.memory.max_memory).map_err(|e| {
             CliError::Network {
                 model: model.name.clone(),
