@@ -15,7 +15,10 @@ use std::fmt;
 
 use divan::counter::ItemsCount;
 use divan::{black_box, AllocProfiler, Bencher};
-use mlp_runtime::kernels::gemm::{matmul_at_on, matmul_bt_on, matmul_on, Isa};
+use mlp_runtime::kernels::gemm::{
+    matmul_at_on, matmul_at_unblocked_on, matmul_bt_on, matmul_bt_unblocked_on, matmul_on,
+    matmul_unblocked_on, Isa,
+};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -216,5 +219,73 @@ mod matmul_bt {
     #[divan::bench(args = BT)]
     fn ours_portable(bencher: Bencher, s: Shape) {
         ours(bencher, Form::Bt, Isa::Portable, s);
+    }
+}
+
+/// Large products: 512³ and the layers of a 784-1024-1024-10 MLP at batch 256.
+mod large {
+    use super::{black_box, flops, operands, Bencher, Isa, Shape};
+    use super::{
+        matmul_at_on, matmul_at_unblocked_on, matmul_bt_on, matmul_bt_unblocked_on, matmul_on,
+        matmul_unblocked_on,
+    };
+
+    const SHAPES: [(&str, Shape); 4] = [
+        ("ab 512x512x512", super::shape(512, 512, 512)),
+        ("ab 256x1024x1024", super::shape(256, 1024, 1024)),
+        ("atb 1024x256x1024", super::shape(1024, 256, 1024)),
+        ("abt 256x1024x1024", super::shape(256, 1024, 1024)),
+    ];
+
+    type K = fn(Isa, usize, usize, usize, &[f32], &[f32], &mut [f32], bool);
+
+    fn go(bencher: Bencher, isa: Isa, which: usize, blocked: bool) {
+        let (name, s) = SHAPES[which];
+        let kernel: K = match (name.split(' ').next(), blocked) {
+            (Some("ab"), true) => matmul_on,
+            (Some("ab"), false) => matmul_unblocked_on,
+            (Some("atb"), true) => matmul_at_on,
+            (Some("atb"), false) => matmul_at_unblocked_on,
+            (_, true) => matmul_bt_on,
+            (_, false) => matmul_bt_unblocked_on,
+        };
+        let (a, b, mut c) = operands(s);
+        bencher.counter(flops(s)).bench_local(|| {
+            kernel(
+                isa,
+                s.m,
+                s.k,
+                s.n,
+                black_box(&a),
+                black_box(&b),
+                black_box(&mut c),
+                false,
+            );
+        });
+    }
+
+    #[divan::bench(args = [0, 1, 2, 3], sample_count = 20)]
+    fn avx512_blocked(bencher: Bencher, w: usize) {
+        go(bencher, Isa::Avx512, w, true);
+    }
+    #[divan::bench(args = [0, 1, 2, 3], sample_count = 20)]
+    fn avx512_unblocked(bencher: Bencher, w: usize) {
+        go(bencher, Isa::Avx512, w, false);
+    }
+    #[divan::bench(args = [0, 1, 2, 3], sample_count = 20)]
+    fn avx2_blocked(bencher: Bencher, w: usize) {
+        go(bencher, Isa::Avx2, w, true);
+    }
+    #[divan::bench(args = [0, 1, 2, 3], sample_count = 20)]
+    fn avx2_unblocked(bencher: Bencher, w: usize) {
+        go(bencher, Isa::Avx2, w, false);
+    }
+    #[divan::bench(args = [0, 1, 2, 3], sample_count = 20)]
+    fn portable_blocked(bencher: Bencher, w: usize) {
+        go(bencher, Isa::Portable, w, true);
+    }
+    #[divan::bench(args = [0, 1, 2, 3], sample_count = 20)]
+    fn portable_unblocked(bencher: Bencher, w: usize) {
+        go(bencher, Isa::Portable, w, false);
     }
 }

@@ -11,9 +11,12 @@
 //! `matmul`/`matmul_at` because `b`'s rows are already contiguous and the shapes of this
 //! crate are small enough for `b` to stay in L1/L2.
 //!
-//! Summation order for one element of `c` is fixed by the shape alone: sequential in `p`,
-//! restarting from the stored partial every `KC` steps in `matmul_bt`. So results are reproducible run to run
-//! on the same instruction set.
+//! Summation order for one element of `c`: one chain of multiply-adds over `p` in order,
+//! starting from `0` (or from `c`'s prior value when accumulating). A kernel that splits
+//! the reduction into blocks of `k` (the `matmul_bt` panels here, the cache blocks of
+//! [`super::blocked`]) stores the partial sum and resumes the chain from it, which gives
+//! the same bits as one pass. So the result depends only on the instruction set, never on
+//! blocking, tile shapes or how the threads split `c`.
 #![allow(unsafe_code)]
 // Generic code must be inlined into the `#[target_feature]` entry point to be compiled
 // with that instruction set: anywhere else the intrinsics would stay function calls.
@@ -51,7 +54,8 @@ pub(super) struct Gemm {
     pub c: *mut f32,
     /// Distance between rows `i` and `i + 1` of `c`.
     pub rsc: usize,
-    /// Add to `c` instead of overwriting it.
+    /// Start every sum from `c`'s value (`c += …`, or resuming a partial sum) instead
+    /// of from zero; only then is `c` read.
     pub accumulate: bool,
 }
 
@@ -79,6 +83,11 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
     mask: S::Mask,
 ) {
     let mut acc = [[S::zero(); NV]; MR];
+    if g.accumulate {
+        // The sum for each element continues from what `c` holds, so a reduction split
+        // into blocks of `k` gives the same bits as one pass (see the module docs).
+        load_tile::<S, MR, NV, TAIL>(g, &mut acc, mask);
+    }
     let mut a_row = [g.a; MR];
     for (r, ar) in a_row.iter_mut().enumerate() {
         *ar = g.a.add(r * g.rsa);
@@ -116,8 +125,23 @@ unsafe fn load_b<S: Simd, const NV: usize, const TAIL: bool>(
     bv
 }
 
-/// Writes an `MR × NV` tile to rows `0..MR` of `g.c`, adding what is there when
-/// `g.accumulate` (and only then reading it).
+/// Reads rows `0..MR` of `g.c` (`NV` vectors each, the last masked when `TAIL`) into
+/// `acc`.
+///
+/// # Safety
+/// As [`tile`].
+#[inline(always)]
+unsafe fn load_tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+    g: &Gemm,
+    acc: &mut [[S::V; NV]; MR],
+    mask: S::Mask,
+) {
+    for (r, acc_r) in acc.iter_mut().enumerate() {
+        *acc_r = load_b::<S, NV, TAIL>(g.c.add(r * g.rsc), mask);
+    }
+}
+
+/// Writes an `MR × NV` tile to rows `0..MR` of `g.c` (masked lanes untouched).
 ///
 /// # Safety
 /// As [`tile`].
@@ -132,18 +156,8 @@ unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool
         for (v, &x) in acc_r.iter().enumerate() {
             let dst = crow.add(v * S::LANES);
             if TAIL && v + 1 == NV {
-                let x = if g.accumulate {
-                    S::add(x, S::load_masked(dst, mask))
-                } else {
-                    x
-                };
                 S::store_masked(dst, x, mask);
             } else {
-                let x = if g.accumulate {
-                    S::add(x, S::load(dst))
-                } else {
-                    x
-                };
                 S::store(dst, x);
             }
         }

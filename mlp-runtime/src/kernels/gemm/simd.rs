@@ -46,8 +46,6 @@ pub(super) trait Simd: Copy {
     unsafe fn store_masked(p: *mut f32, v: Self::V, mask: Self::Mask);
     /// `acc + x * y` per lane (fused where the instruction set has FMA).
     unsafe fn fma(acc: Self::V, x: Self::V, y: Self::V) -> Self::V;
-    /// `x + y` per lane.
-    unsafe fn add(x: Self::V, y: Self::V) -> Self::V;
 
     /// Runs `g` (at most `NV_MAX * LANES` columns, `g.n >= 1`) through the register tiles
     /// this instruction set uses for that width: picks the vector count and the tail mask,
@@ -56,6 +54,18 @@ pub(super) trait Simd: Copy {
     /// # Safety
     /// `g` must satisfy the contract of [`Gemm`].
     unsafe fn column_block(g: &Gemm);
+
+    /// Height of the row slivers of the blocked driver ([`super::blocked`]): its tiles are
+    /// `MR_PACK` rows × up to `NV_MAX` vectors.
+    const MR_PACK: usize;
+
+    /// Runs one tile of the blocked driver: `g.m <= MR_PACK` rows, `1 <= g.n <= NV_MAX *
+    /// LANES` columns, through [`rows`] with a tile height of `MR_PACK` (so the tile never
+    /// reads `a` past row `g.m` of a packed sliver).
+    ///
+    /// # Safety
+    /// `g` must satisfy the contract of [`Gemm`].
+    unsafe fn packed_block(g: &Gemm);
 
     /// Packs a panel of `bᵀ` for `matmul_bt`: `dst[p * width + j] = b[j * ldb + p]` for
     /// `p < kc`, `j < rows`, where `width` is `NV_MAX * LANES`. Columns `rows..width` may
@@ -135,15 +145,6 @@ impl Simd for Portable {
     }
 
     #[inline(always)]
-    unsafe fn add(x: Self::V, y: Self::V) -> Self::V {
-        let mut r = x;
-        for l in 0..PL {
-            r[l] += y[l];
-        }
-        r
-    }
-
-    #[inline(always)]
     unsafe fn column_block(g: &Gemm) {
         let nv = g.n.div_ceil(PL);
         let tail = !g.n.is_multiple_of(PL);
@@ -158,6 +159,13 @@ impl Simd for Portable {
             (4, false) => rows::<Self, 4, 4, false>(g, mask),
             _ => rows::<Self, 4, 4, true>(g, mask),
         }
+    }
+
+    const MR_PACK: usize = 4;
+
+    #[inline(always)]
+    unsafe fn packed_block(g: &Gemm) {
+        Self::column_block(g);
     }
 
     #[inline(always)]

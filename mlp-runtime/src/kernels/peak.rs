@@ -1,0 +1,156 @@
+//! The single-core floating-point peak of this machine, measured: the figure every GEMM
+//! and training throughput is reported against (`mlp bench`'s "% of peak").
+//!
+//! [`fma_gflops`] runs `CHAINS` independent multiply-add chains (more than the FMA
+//! latency times the number of FMA pipes of any current core, so the pipes never wait
+//! for a result) on one thread for a few milliseconds, several times, and keeps the best
+//! rate. Only registers are touched: the figure is the arithmetic ceiling, with no memory
+//! traffic, which no real kernel reaches.
+#![allow(unsafe_code)]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use super::gemm::Isa;
+
+/// Independent accumulator chains per measurement (≥ 12; fits the 16 registers of AVX2
+/// and SSE2 beside the two operands).
+const CHAINS: usize = 12;
+/// Loop iterations per timed run (each is `CHAINS` vector multiply-adds): about 1–4 ms on
+/// a 4 GHz core, depending on the path.
+const ITERS: u64 = 1 << 18;
+/// Timed runs; the best is kept (the others absorb a descheduling or a clock ramp-up).
+const RUNS: usize = 7;
+
+/// The measured single-thread multiply-add peak of `isa`, in GFLOP/s (one fused or
+/// unfused multiply-add counts as two floating-point operations).
+///
+/// - [`Isa::Avx512`]: `vfmadd` on 16 lanes; [`Isa::Avx2`]: `vfmadd` on 8 lanes;
+///   [`Isa::Portable`]: separate multiply and add on arrays of 4 floats, as the portable
+///   GEMM path compiles (SSE2 on `x86_64`, NEON on `aarch64`).
+/// - Runs on the calling thread for about 10–30 ms (best of 7 runs of `12 × 2¹⁸`
+///   vector multiply-adds); allocates nothing and touches no memory but the stack.
+/// - An `isa` this CPU does not support falls back to [`Isa::detected`] (use
+///   [`Isa::is_supported`] to know beforehand).
+#[must_use]
+pub fn fma_gflops(isa: Isa) -> f64 {
+    let isa = if isa.is_supported() {
+        isa
+    } else {
+        Isa::detected()
+    };
+    let lanes = match isa {
+        Isa::Portable => 4,
+        Isa::Avx2 => 8,
+        Isa::Avx512 => 16,
+    };
+    let flops = 2.0 * (CHAINS * lanes) as f64 * ITERS as f64;
+    let mut best = f64::INFINITY;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let sink = run(isa, black_box(ITERS));
+        let secs = start.elapsed().as_secs_f64();
+        black_box(sink);
+        best = best.min(secs);
+    }
+    flops / best / 1e9
+}
+
+/// `iters` iterations of `CHAINS` multiply-adds on `isa` (supported, checked by the
+/// caller); returns a value depending on every chain so none is optimised away.
+fn run(isa: Isa, iters: u64) -> f32 {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller checked that the CPU supports AVX-512F.
+        Isa::Avx512 => unsafe { x86::chains_avx512(iters) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
+        Isa::Avx2 => unsafe { x86::chains_avx2(iters) },
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa::Avx2 | Isa::Avx512 => portable_chains(iters),
+        Isa::Portable => portable_chains(iters),
+    }
+}
+
+/// The portable chains: `acc = acc * x + y` on `[f32; 4]`, multiply and add rounded
+/// separately (what LLVM emits for the portable GEMM path).
+#[inline(never)]
+fn portable_chains(iters: u64) -> f32 {
+    // Values that stay finite and normal for any number of iterations (a fixed point at
+    // 1.0: 1.0 * 0.5 + 0.5).
+    let x = black_box([0.5f32; 4]);
+    let y = black_box([0.5f32; 4]);
+    // Distinct starting values (hidden from the optimiser) keep the chains from being
+    // merged into one.
+    let mut acc: [[f32; 4]; CHAINS] = black_box(core::array::from_fn(|i| [1.0 + i as f32; 4]));
+    for _ in 0..iters {
+        for chain in &mut acc {
+            for l in 0..4 {
+                chain[l] = chain[l] * x[l] + y[l];
+            }
+        }
+    }
+    acc.iter().flatten().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::CHAINS;
+    use core::arch::x86_64::{
+        _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps, _mm512_add_ps,
+        _mm512_fmadd_ps, _mm512_reduce_add_ps, _mm512_set1_ps,
+    };
+    use std::hint::black_box;
+
+    /// `CHAINS` chains of `vfmadd` on 16 lanes.
+    ///
+    /// # Safety
+    /// The CPU supports AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn chains_avx512(iters: u64) -> f32 {
+        let x = _mm512_set1_ps(black_box(0.5));
+        let y = _mm512_set1_ps(black_box(0.5));
+        let mut acc = [x; CHAINS];
+        for (i, a) in acc.iter_mut().enumerate() {
+            // Distinct, hidden starting values keep the chains from being merged.
+            *a = _mm512_set1_ps(black_box(1.0 + i as f32));
+        }
+        for _ in 0..iters {
+            for a in &mut acc {
+                *a = _mm512_fmadd_ps(*a, x, y);
+            }
+        }
+        let mut sum = acc[0];
+        for &a in &acc[1..] {
+            sum = _mm512_add_ps(sum, a);
+        }
+        _mm512_reduce_add_ps(sum)
+    }
+
+    /// `CHAINS` chains of `vfmadd` on 8 lanes.
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn chains_avx2(iters: u64) -> f32 {
+        let x = _mm256_set1_ps(black_box(0.5));
+        let y = _mm256_set1_ps(black_box(0.5));
+        let mut acc = [x; CHAINS];
+        for (i, a) in acc.iter_mut().enumerate() {
+            // Distinct, hidden starting values keep the chains from being merged.
+            *a = _mm256_set1_ps(black_box(1.0 + i as f32));
+        }
+        for _ in 0..iters {
+            for a in &mut acc {
+                *a = _mm256_fmadd_ps(*a, x, y);
+            }
+        }
+        let mut sum = acc[0];
+        for &a in &acc[1..] {
+            sum = _mm256_add_ps(sum, a);
+        }
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
+        lanes.iter().sum()
+    }
+}
