@@ -1,11 +1,16 @@
 //! Cache blocking for products whose operands leave L2 (the BLIS loop nest, with the
 //! register tiles of [`super::driver`] as the micro-kernel).
 //!
-//! Loops, outermost first: `NC` columns of `c` → `KC` steps of `k` (pack the `KC × NC`
-//! block of `b` into slivers `NR = NV_MAX · LANES` columns wide, each contiguous) → `MR`
-//! rows of `c` (the `MR × KC` sliver of `a`, packed when its rows are not contiguous) →
-//! the slivers of `b`, one register tile each. The packed `b` block (256 KiB) stays in L2
-//! while every row sliver streams it; the `a` sliver (6 KiB) stays in L1.
+//! Loops, outermost first:
+//! 1. `NC` columns of `c` ([`Simd::NC`]: 512 on AVX-512, 256 elsewhere);
+//! 2. `KC = 256` steps of `k`: pack the `KC × NC` block of `b` into slivers `NR = NV_MAX ·
+//!    LANES` columns wide, each contiguous (256–512 KiB, which stays in L2);
+//! 3. `MC = 96` rows of `c`: when `a`'s rows are strided (`matmul_at`), pack the `MC × KC`
+//!    block of `a` into slivers of `MR_PACK` rows; contiguous rows (`matmul`,
+//!    `matmul_bt`) are read in place;
+//! 4. `MR_PACK` rows (one sliver of `a`, 6 KiB, which stays in L1; the portable path packs
+//!    it here, pre-broadcast);
+//! 5. the slivers of `b`, one `MR_PACK × NR` register tile each, streaming `b` from L2.
 //!
 //! The packing storage is one buffer per thread, allocated on the thread's first blocked
 //! product and reused for the life of the thread ([`with_buffers`]); nothing allocates per
@@ -26,14 +31,17 @@ use super::simd::Simd;
 
 /// Reduction steps per packed block.
 pub(super) const KC: usize = 256;
-/// Columns per packed block of `b`: a multiple of every instruction set's sliver width.
-pub(super) const NC: usize = 256;
-/// Tallest row sliver of any instruction set.
-pub(super) const MR_MAX: usize = 8;
+/// Widest packed block of `b` of any instruction set ([`Simd::NC`]).
+pub(super) const NC_MAX: usize = 512;
+/// Rows of `a` packed at once when its rows are strided (`matmul_at`): 16 slivers of 6,
+/// so each step of `k` reads 384 contiguous bytes instead of 24.
+pub(super) const MC: usize = 96;
+/// Floats of the packed `a`: one `MC × KC` block, or one pre-broadcast sliver (at most
+/// `MC / 4` rows of `LANES ≤ 4` copies; see [`Simd::PREBROADCAST`]).
+const A_FLOATS: usize = MC * KC;
 
-/// Floats in one thread's packing buffer: the `KC × NC` block of `b`, then one `MR_MAX ×
-/// KC` sliver of `a`.
-const PACK_FLOATS: usize = KC * NC + MR_MAX * KC;
+/// Floats in one thread's packing buffer: the `KC × NC` block of `b`, then the packed `a`.
+const PACK_FLOATS: usize = KC * NC_MAX + A_FLOATS;
 
 /// A cache line of floats, so the packed slivers start on line boundaries.
 #[derive(Clone, Copy)]
@@ -49,10 +57,28 @@ thread_local! {
 /// [`PACK_FLOATS`] describes and owned by the calling thread for the duration of a call.
 #[derive(Clone, Copy)]
 pub(super) struct Pack {
-    /// `KC × NC` floats for the block of `b`.
+    /// `KC × NC_MAX` floats for the block of `b`.
     b: *mut f32,
-    /// `MR_MAX × KC` floats for a sliver of `a`.
+    /// `A_FLOATS` floats for the packed `a`.
     a: *mut f32,
+}
+
+/// A zeroed packing buffer, from `alloc_zeroed`: the system maps its pages on first
+/// touch, so a thread that never runs a large product pays no memory for it.
+fn new_buffer() -> Box<[Line]> {
+    let buf = Box::<[Line]>::new_zeroed_slice(PACK_FLOATS / 16);
+    // SAFETY: all-zero bytes are a valid `Line` (sixteen `0.0` floats).
+    unsafe { buf.assume_init() }
+}
+
+/// Allocates this thread's packing buffer now if it has none (see
+/// [`super::reserve_packing_buffer`]).
+pub(super) fn reserve() {
+    let _ = PACK.try_with(|cell| {
+        if let Ok(mut guard) = cell.try_borrow_mut() {
+            guard.get_or_insert_with(new_buffer);
+        }
+    });
 }
 
 /// Runs `f` with this thread's packing buffer (allocating it on the thread's first call).
@@ -62,14 +88,13 @@ pub(super) struct Pack {
 pub(super) fn with_buffers(f: impl FnOnce(Pack)) -> Option<()> {
     PACK.try_with(|cell| {
         let mut guard = cell.try_borrow_mut().ok()?;
-        let buf =
-            guard.get_or_insert_with(|| vec![Line([0.0; 16]); PACK_FLOATS / 16].into_boxed_slice());
+        let buf = guard.get_or_insert_with(new_buffer);
         let base = buf.as_mut_ptr().cast::<f32>();
         // SAFETY (pointer arithmetic): the buffer holds `PACK_FLOATS` floats, so the `a`
-        // region starting at `KC * NC` is inside it.
+        // region starting at `KC * NC_MAX` is inside it.
         f(Pack {
             b: base,
-            a: base.wrapping_add(KC * NC),
+            a: base.wrapping_add(KC * NC_MAX),
         });
         Some(())
     })
@@ -80,39 +105,51 @@ pub(super) fn with_buffers(f: impl FnOnce(Pack)) -> Option<()> {
 /// Whether `g` is large enough for blocking to pay: more than a few row tiles, and a `b`
 /// too big to stay in L2 beside `a` (256 KiB or more).
 pub(super) fn worth_blocking(g: &Gemm) -> bool {
-    g.m >= 24 && g.k.saturating_mul(g.n) >= KC * NC
+    g.m >= 24 && g.k.saturating_mul(g.n) >= KC * 256
 }
 
-/// Copies `kc` rows of `cols` floats (`b[p * ldb + j]`) into a sliver `dst[p * NR + j]`.
+/// Packs `kc` rows × `nc` columns of `b` (`b[p * ldb + j]`) into slivers of `NR` columns:
+/// column `j` of sliver `s` at step `p` goes to `dst[s * kc * NR + p * NR + j]`. Rows of `b`
+/// are read whole and in order (one page after the other); the sliver stores land in L1.
+/// Columns past `nc` in the last sliver are left unwritten (its tiles mask them).
 ///
 /// # Safety
-/// The source elements are readable; `dst` is writable for `kc * NR` floats; `1 <= cols
-/// <= NR`.
+/// The source elements are readable; `dst` is writable for `nc.div_ceil(NR) * kc * NR`
+/// floats; `nc >= 1`.
 #[inline(always)]
-unsafe fn pack_rows<S: Simd>(b: *const f32, ldb: usize, cols: usize, kc: usize, dst: *mut f32) {
+unsafe fn pack_b_block<S: Simd>(b: *const f32, ldb: usize, nc: usize, kc: usize, dst: *mut f32) {
     let nr = S::NV_MAX * S::LANES;
-    let full = cols / S::LANES;
-    let rest = cols - full * S::LANES;
+    let full = nc / S::LANES;
+    let rest = nc - full * S::LANES;
     let mask = S::mask(rest.max(1));
     for p in 0..kc {
-        let (src, out) = (b.add(p * ldb), dst.add(p * nr));
+        let src = b.add(p * ldb);
         for v in 0..full {
-            S::store(out.add(v * S::LANES), S::load(src.add(v * S::LANES)));
+            let (s, j) = ((v * S::LANES) / nr, (v * S::LANES) % nr);
+            S::store(
+                dst.add(s * kc * nr + p * nr + j),
+                S::load(src.add(v * S::LANES)),
+            );
         }
         if rest > 0 {
             let at = full * S::LANES;
-            S::store_masked(out.add(at), S::load_masked(src.add(at), mask), mask);
+            let (s, j) = (at / nr, at % nr);
+            let v = S::load_masked(src.add(at), mask);
+            S::store_masked(dst.add(s * kc * nr + p * nr + j), v, mask);
         }
     }
 }
 
-/// Copies the `rows × kc` sliver of `a` (`a[r * rsa + p * csa]`) into `dst[p * MR + r]`.
+/// Packs rows `0..rows` (`rows <= MC`) × steps `0..kc` of `a` (`a[r * rsa + p * csa]`)
+/// into slivers of `MR_PACK` rows: row `r` of sliver `s` at step `p` goes to `dst[s *
+/// MR_PACK * kc + p * MR_PACK + r]`. Rows past `rows` in the last sliver are left unwritten
+/// (the tiles of a short sliver never read them).
 ///
 /// # Safety
-/// The source elements are readable; `dst` is writable for `kc * MR` floats; `rows <= MR
-/// <= MR_MAX`.
+/// The source elements are readable; `dst` is writable for `rows.div_ceil(MR_PACK) *
+/// MR_PACK * kc` floats, at most [`A_FLOATS`].
 #[inline(always)]
-unsafe fn pack_a<S: Simd>(
+unsafe fn pack_a_block<S: Simd>(
     a: *const f32,
     rsa: usize,
     csa: usize,
@@ -121,17 +158,67 @@ unsafe fn pack_a<S: Simd>(
     dst: *mut f32,
 ) {
     let mr = S::MR_PACK;
-    if rsa == 1 && rows <= S::LANES {
-        // `aᵀ` (matmul_at): each step's `rows` floats are contiguous.
-        let mask = S::mask(rows);
+    let slivers = rows.div_ceil(mr);
+    if rsa == 1 && mr <= S::LANES {
+        // `aᵀ` (matmul_at): each step's rows are contiguous, read as one run.
+        let full = S::mask(mr);
+        let last = S::mask(rows - (slivers - 1) * mr);
         for p in 0..kc {
-            S::store_masked(dst.add(p * mr), S::load_masked(a.add(p * csa), mask), mask);
+            let src = a.add(p * csa);
+            for s in 0..slivers {
+                let mask = if s + 1 == slivers { last } else { full };
+                let v = S::load_masked(src.add(s * mr), mask);
+                S::store_masked(dst.add(s * mr * kc + p * mr), v, mask);
+            }
         }
     } else {
-        for p in 0..kc {
-            for r in 0..rows {
-                *dst.add(p * mr + r) = *a.add(r * rsa + p * csa);
+        for s in 0..slivers {
+            let n = (rows - s * mr).min(mr);
+            for p in 0..kc {
+                for r in 0..n {
+                    *dst.add(s * mr * kc + p * mr + r) = *a.add((s * mr + r) * rsa + p * csa);
+                }
             }
+        }
+    }
+}
+
+/// Packs one sliver of `rows <= MR_PACK` rows × `kc` steps of `a` with every element
+/// repeated `LANES` times: `dst[(p * MR_PACK + r) * LANES + l] = a[r * rsa + p * csa]`.
+///
+/// # Safety
+/// The source elements are readable; `dst` is writable for `kc * MR_PACK * LANES` floats,
+/// at most [`A_FLOATS`].
+#[inline(always)]
+unsafe fn pack_a_broadcast<S: Simd>(
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    rows: usize,
+    kc: usize,
+    dst: *mut f32,
+) {
+    let (mr, lanes) = (S::MR_PACK, S::LANES);
+    for p in 0..kc {
+        for r in 0..rows {
+            S::store(
+                dst.add((p * mr + r) * lanes),
+                S::splat(a.add(r * rsa + p * csa)),
+            );
+        }
+    }
+}
+
+/// Prefetches `rows` rows of `kc` contiguous floats, `rsa` apart, one hint per cache line.
+///
+/// # Safety
+/// None beyond [`Simd::prefetch`]'s (the addresses are not dereferenced).
+#[inline(always)]
+unsafe fn prefetch_rows<S: Simd>(a: *const f32, rsa: usize, rows: usize, kc: usize) {
+    for r in 0..rows {
+        let row = a.wrapping_add(r * rsa);
+        for line in (0..kc).step_by(16) {
+            S::prefetch(row.wrapping_add(line));
         }
     }
 }
@@ -146,53 +233,78 @@ unsafe fn pack_a<S: Simd>(
 pub(super) unsafe fn gemm_blocked<S: Simd>(g: &Gemm, bt: bool, pack: Pack) {
     let nr = S::NV_MAX * S::LANES;
     let mr = S::MR_PACK;
-    debug_assert!(NC.is_multiple_of(nr) && mr <= MR_MAX);
-    // Rows of `a` already contiguous in `p` are read in place: their sliver stays in L1.
-    let pack_a_sliver = g.csa != 1;
+    debug_assert!(S::NC.is_multiple_of(nr) && S::NC <= NC_MAX && MC.is_multiple_of(mr));
+    debug_assert!(KC * mr * S::LANES <= A_FLOATS);
+    // Rows of `a` already contiguous in `p` are read in place (their sliver stays in L1);
+    // strided ones are packed `MC` rows at a time. A pre-broadcast path packs each sliver
+    // just before its tiles instead.
+    let pack_block = !S::PREBROADCAST && g.csa != 1;
+    let block_rows = if pack_block { MC } else { mr };
     let mut jc = 0;
     while jc < g.n {
-        let nc = (g.n - jc).min(NC);
+        let nc = (g.n - jc).min(S::NC);
         let slivers = nc.div_ceil(nr);
         let mut pc = 0;
         while pc < g.k {
             let kc = (g.k - pc).min(KC);
-            for s in 0..slivers {
-                let j0 = jc + s * nr;
-                let cols = (nc - s * nr).min(nr);
-                let dst = pack.b.add(s * kc * nr);
-                if bt {
-                    S::pack_bt(g.b.add(j0 * g.k + pc), g.k, cols, kc, dst);
-                } else {
-                    pack_rows::<S>(g.b.add(pc * g.rsb + j0), g.rsb, cols, kc, dst);
+            if bt {
+                for s in 0..slivers {
+                    let j0 = jc + s * nr;
+                    let cols = (nc - s * nr).min(nr);
+                    S::pack_bt(
+                        g.b.add(j0 * g.k + pc),
+                        g.k,
+                        cols,
+                        kc,
+                        pack.b.add(s * kc * nr),
+                    );
                 }
+            } else {
+                pack_b_block::<S>(g.b.add(pc * g.rsb + jc), g.rsb, nc, kc, pack.b);
             }
             let mut ic = 0;
             while ic < g.m {
-                let rows = (g.m - ic).min(mr);
-                let a_src = g.a.add(ic * g.rsa + pc * g.csa);
-                let (a, rsa, csa) = if pack_a_sliver {
-                    pack_a::<S>(a_src, g.rsa, g.csa, rows, kc, pack.a);
-                    (pack.a.cast_const(), 1, mr)
-                } else {
-                    (a_src, g.rsa, g.csa)
-                };
-                for s in 0..slivers {
-                    let tile = Gemm {
-                        m: rows,
-                        k: kc,
-                        n: (nc - s * nr).min(nr),
-                        a,
-                        rsa,
-                        csa,
-                        b: pack.b.add(s * kc * nr),
-                        rsb: nr,
-                        c: g.c.add(ic * g.rsc + jc + s * nr),
-                        rsc: g.rsc,
-                        accumulate: g.accumulate || pc > 0,
-                    };
-                    S::packed_block(&tile);
+                let mc = (g.m - ic).min(block_rows);
+                let a_block = g.a.add(ic * g.rsa + pc * g.csa);
+                if pack_block {
+                    pack_a_block::<S>(a_block, g.rsa, g.csa, mc, kc, pack.a);
                 }
-                ic += mr;
+                let mut i0 = 0;
+                while i0 < mc {
+                    let rows = (mc - i0).min(mr);
+                    let (a, rsa, csa) = if S::PREBROADCAST {
+                        let src = a_block.add(i0 * g.rsa);
+                        pack_a_broadcast::<S>(src, g.rsa, g.csa, rows, kc, pack.a);
+                        (pack.a.cast_const(), S::LANES, mr * S::LANES)
+                    } else if pack_block {
+                        (pack.a.add(i0 * kc).cast_const(), 1, mr)
+                    } else {
+                        if i0 + mr < mc {
+                            // The next sliver's rows come from L3 or memory; start them
+                            // now, while this sliver's tiles run from L1 and L2.
+                            prefetch_rows::<S>(a_block.add((i0 + mr) * g.rsa), g.rsa, mr, kc);
+                        }
+                        (a_block.add(i0 * g.rsa), g.rsa, g.csa)
+                    };
+                    for s in 0..slivers {
+                        let tile = Gemm {
+                            m: rows,
+                            k: kc,
+                            n: (nc - s * nr).min(nr),
+                            a,
+                            rsa,
+                            csa,
+                            b: pack.b.add(s * kc * nr),
+                            rsb: nr,
+                            c: g.c.add((ic + i0) * g.rsc + jc + s * nr),
+                            rsc: g.rsc,
+                            accumulate: g.accumulate || pc > 0,
+                        };
+                        S::packed_block(&tile);
+                    }
+                    i0 += mr;
+                }
+                ic += mc;
             }
             pc += kc;
         }

@@ -73,12 +73,15 @@ impl Gemm {
 }
 
 /// Computes rows `0..MR` of `g` (all `g.n` columns, `g.n <= NV * LANES`, the last vector
-/// masked when `TAIL`) with an `MR × NV` register tile.
+/// masked when `TAIL`) with an `MR × NV` register tile. With `PRE`, `a` is a sliver packed
+/// with each element already repeated `LANES` times (see [`Simd::PREBROADCAST`]): the
+/// "element" at `a[i * rsa + p * csa]` is the vector there.
 ///
 /// # Safety
-/// `g` satisfies the [`Gemm`] contract and `g.m >= MR`; `g.n == NV * LANES` when `!TAIL`.
+/// `g` satisfies the [`Gemm`] contract (with `PRE`, for `LANES` floats at each element of
+/// `a`) and `g.m >= MR`; `g.n == NV * LANES` when `!TAIL`.
 #[inline(always)]
-unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool, const PRE: bool>(
     g: &Gemm,
     mask: S::Mask,
 ) {
@@ -96,7 +99,11 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
         let bv = load_b::<S, NV, TAIL>(g.b.add(p * g.rsb), mask);
         let off = p * g.csa;
         for r in 0..MR {
-            let x = S::splat(a_row[r].add(off));
+            let x = if PRE {
+                S::load(a_row[r].add(off))
+            } else {
+                S::splat(a_row[r].add(off))
+            };
             for v in 0..NV {
                 acc[r][v] = S::fma(acc[r][v], x, bv[v]);
             }
@@ -170,25 +177,31 @@ unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool
 /// # Safety
 /// As [`tile`], except that any `g.m` is allowed.
 #[inline(always)]
-pub(super) unsafe fn rows<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+pub(super) unsafe fn rows<
+    S: Simd,
+    const MR: usize,
+    const NV: usize,
+    const TAIL: bool,
+    const PRE: bool,
+>(
     g: &Gemm,
     mask: S::Mask,
 ) {
     let mut i = 0;
     while g.m - i >= MR {
-        tile::<S, MR, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, MR, NV, TAIL, PRE>(&g.at_row(i), mask);
         i += MR;
     }
     while g.m - i >= 4 {
-        tile::<S, 4, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, 4, NV, TAIL, PRE>(&g.at_row(i), mask);
         i += 4;
     }
     while g.m - i >= 2 {
-        tile::<S, 2, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, 2, NV, TAIL, PRE>(&g.at_row(i), mask);
         i += 2;
     }
     if g.m - i == 1 {
-        tile::<S, 1, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, 1, NV, TAIL, PRE>(&g.at_row(i), mask);
     }
 }
 
@@ -265,5 +278,66 @@ pub(super) unsafe fn gemm_bt<S: Simd>(g: &Gemm) {
             p += kc;
         }
         j += width;
+    }
+}
+
+/// Batch-1 product `c[1×n] (+)= a[1×k] · b[k×n]` streaming `b` once, row by row, with no
+/// packing: for each group of `R` rows of `b`, every vector of `c` is loaded (from L1),
+/// advanced by `R` multiply-adds, and stored. The sum for each element is the same chain
+/// over `p` in order as the register tiles compute, so the bits are the same.
+///
+/// # Safety
+/// `g` satisfies the [`Gemm`] contract and `g.m == 1`.
+#[inline(always)]
+pub(super) unsafe fn gemv<S: Simd>(g: &Gemm) {
+    debug_assert_eq!(g.m, 1);
+    let mut p = 0;
+    while g.k - p >= 4 {
+        gemv_rows::<S, 4>(g, p);
+        p += 4;
+    }
+    while p < g.k {
+        gemv_rows::<S, 1>(g, p);
+        p += 1;
+    }
+}
+
+/// Advances every element of `c` by rows `p..p + R` of `b` (see [`gemv`]); the first
+/// group starts from zero unless `g.accumulate`.
+///
+/// # Safety
+/// As [`gemv`], and `p + R <= g.k`.
+#[inline(always)]
+unsafe fn gemv_rows<S: Simd, const R: usize>(g: &Gemm, p: usize) {
+    let fresh = p == 0 && !g.accumulate;
+    let mut x = [S::zero(); R];
+    let mut rows = [g.b; R];
+    for r in 0..R {
+        x[r] = S::splat(g.a.add((p + r) * g.csa));
+        rows[r] = g.b.add((p + r) * g.rsb);
+    }
+    let full = g.n / S::LANES;
+    for v in 0..full {
+        let dst = g.c.add(v * S::LANES);
+        let mut acc = if fresh { S::zero() } else { S::load(dst) };
+        for r in 0..R {
+            acc = S::fma(acc, x[r], S::load(rows[r].add(v * S::LANES)));
+        }
+        S::store(dst, acc);
+    }
+    let rest = g.n - full * S::LANES;
+    if rest > 0 {
+        let at = full * S::LANES;
+        let mask = S::mask(rest);
+        let dst = g.c.add(at);
+        let mut acc = if fresh {
+            S::zero()
+        } else {
+            S::load_masked(dst, mask)
+        };
+        for r in 0..R {
+            acc = S::fma(acc, x[r], S::load_masked(rows[r].add(at), mask));
+        }
+        S::store_masked(dst, acc, mask);
     }
 }

@@ -10,15 +10,15 @@
 //!   array on the stack.
 //! - With `accumulate == false`, `c` is only written, never read (a NaN in `c` does not
 //!   leak into the result).
-//! - Nothing allocates per call. Large products are cache-blocked ([`blocked`]) through
+//! - Nothing allocates per call. Large products are cache-blocked (module `blocked`) through
 //!   one packing buffer per thread, allocated on the thread's first large product and
 //!   kept; the small and batch-1 products of a training step never use it.
 //! - The instruction set is chosen once per process ([`Isa::detected`]: AVX-512F, else
 //!   AVX2 + FMA, else portable code, unless `MLP_ISA` pins one) and every call uses it,
 //!   so two runs on one machine give bit-identical results. Different instruction sets
 //!   may differ in the last bits (FMA rounds once, the portable path twice).
-//! - The sum for each element of `c` is one chain over `p` in order (see
-//!   [`driver`]), whatever the blocking and however the threads split `c`: results are
+//! - The sum for each element of `c` is one chain over `p` in order (see module
+//!   `driver`), whatever the blocking and however the threads split `c`: results are
 //!   bit-identical for any thread count.
 //! - Buffers may be longer than the shapes need (layers size them for the largest batch);
 //!   only the leading `rows × cols` elements are touched.
@@ -154,6 +154,19 @@ impl Isa {
     }
 }
 
+/// Allocates the calling thread's packing buffer for large products (about 600 KiB of
+/// address space, its pages mapped only when a product touches them) unless it already
+/// has one.
+///
+/// Products with `m ≥ 24` and `k · n ≥ 65 536` are cache-blocked through a buffer that
+/// each thread allocates on its first such product and keeps. Calling this once per
+/// thread beforehand (a model's constructor, a benchmark's set-up) moves that one
+/// allocation out of the first training step; the kernel threads of
+/// [`parallel::set_threads`] do it when they start.
+pub fn reserve_packing_buffer() {
+    blocked::reserve();
+}
+
 /// `m * k`, or a panic naming the kernel if it overflows (no buffer could be that long).
 fn elems(rows: usize, cols: usize, what: &str) -> usize {
     match rows.checked_mul(cols) {
@@ -269,11 +282,16 @@ fn piece_of(g: &Gemm, by_rows: bool, bt: bool, parts: usize, part: usize) -> Opt
     }
 }
 
+/// Narrowest batch-1 product run by the streaming GEMV: below it `b` is small enough to
+/// stay in L2, and the register tile (one row, all columns in registers) is faster.
+const GEMV_MIN_COLS: usize = 128;
+
 /// Which loop nest runs a product (the result is the same bits either way).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Driver {
-    /// Cache-blocked when the operands are large ([`blocked::worth_blocking`]), else the
-    /// register tiles straight on the operands.
+    /// A batch-1 `a · b` or `aᵀ · b` streams `b` once ([`driver::gemv`]); other products
+    /// are cache-blocked when large ([`blocked::worth_blocking`]), else run the register
+    /// tiles straight on the operands.
     Auto,
     /// Always the register tiles straight on the operands (the driver before blocking;
     /// kept so the benchmarks can show the difference).
@@ -311,6 +329,23 @@ fn run(isa: Isa, g: &Gemm, bt: bool, driver: Driver) {
 /// Runs a checked problem (or piece) on `isa` on this thread, through the loop nest that
 /// suits its size.
 fn run_one(isa: Isa, g: &Gemm, bt: bool, driver: Driver) {
+    if driver == Driver::Auto && g.m == 1 && !bt && g.n >= GEMV_MIN_COLS {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX-512F support was asserted in `run`; the caller checked `g`'s
+            // bounds, and `g.m == 1`.
+            Isa::Avx512 => unsafe { x86::gemv_avx512(g) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX2 + FMA support was asserted in `run`; as above.
+            Isa::Avx2 => unsafe { x86::gemv_avx2(g) },
+            // SAFETY: portable code needs no CPU feature; as above.
+            Isa::Portable => unsafe { driver::gemv::<Portable>(g) },
+            #[cfg(not(target_arch = "x86_64"))]
+            // SAFETY: unreachable (the assert in `run` fails first); as the portable arm.
+            Isa::Avx2 | Isa::Avx512 => unsafe { driver::gemv::<Portable>(g) },
+        }
+        return;
+    }
     if driver == Driver::Auto && blocked::worth_blocking(g) {
         let done = blocked::with_buffers(|pack| match isa {
             #[cfg(target_arch = "x86_64")]

@@ -55,13 +55,27 @@ pub(super) trait Simd: Copy {
     /// `g` must satisfy the contract of [`Gemm`].
     unsafe fn column_block(g: &Gemm);
 
+    /// Whether the blocked driver packs `a` with every element repeated `LANES` times, so
+    /// its tiles load a ready vector instead of broadcasting (worth it where a broadcast
+    /// costs a shuffle, as on SSE2).
+    const PREBROADCAST: bool;
+
+    /// Hints the CPU to bring the cache line holding `p` into L1 (no effect on results;
+    /// `p` need not be valid memory).
+    unsafe fn prefetch(p: *const f32);
+
+    /// Columns per packed block of `b` in the blocked driver (a multiple of `NV_MAX *
+    /// LANES`): `KC × NC` floats should sit in half of L2.
+    const NC: usize;
+
     /// Height of the row slivers of the blocked driver ([`super::blocked`]): its tiles are
     /// `MR_PACK` rows × up to `NV_MAX` vectors.
     const MR_PACK: usize;
 
     /// Runs one tile of the blocked driver: `g.m <= MR_PACK` rows, `1 <= g.n <= NV_MAX *
     /// LANES` columns, through [`rows`] with a tile height of `MR_PACK` (so the tile never
-    /// reads `a` past row `g.m` of a packed sliver).
+    /// reads `a` past row `g.m` of a packed sliver), `a` pre-broadcast when
+    /// [`Self::PREBROADCAST`].
     ///
     /// # Safety
     /// `g` must satisfy the contract of [`Gemm`].
@@ -92,7 +106,10 @@ impl Simd for Portable {
     type V = [f32; PL];
     type Mask = usize;
     const LANES: usize = PL;
-    const NV_MAX: usize = 4;
+    // Tiles of 4 × 2 vectors: 8 accumulators, 2 vectors of `b`, the broadcast and the
+    // product's temporary stay within the 16 registers of SSE2 (whose two-operand
+    // multiply needs the copy); wider tiles spill.
+    const NV_MAX: usize = 2;
 
     #[inline(always)]
     unsafe fn zero() -> Self::V {
@@ -150,22 +167,31 @@ impl Simd for Portable {
         let tail = !g.n.is_multiple_of(PL);
         let mask = Self::mask(g.n - (nv - 1) * PL);
         match (nv, tail) {
-            (1, false) => rows::<Self, 4, 1, false>(g, mask),
-            (1, true) => rows::<Self, 4, 1, true>(g, mask),
-            (2, false) => rows::<Self, 4, 2, false>(g, mask),
-            (2, true) => rows::<Self, 4, 2, true>(g, mask),
-            (3, false) => rows::<Self, 4, 3, false>(g, mask),
-            (3, true) => rows::<Self, 4, 3, true>(g, mask),
-            (4, false) => rows::<Self, 4, 4, false>(g, mask),
-            _ => rows::<Self, 4, 4, true>(g, mask),
+            (1, false) => rows::<Self, 4, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 4, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 4, 2, false, false>(g, mask),
+            _ => rows::<Self, 4, 2, true, false>(g, mask),
         }
     }
 
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
+
+    const NC: usize = 256;
+    const PREBROADCAST: bool = true;
     const MR_PACK: usize = 4;
 
     #[inline(always)]
     unsafe fn packed_block(g: &Gemm) {
-        Self::column_block(g);
+        let nv = g.n.div_ceil(PL);
+        let tail = !g.n.is_multiple_of(PL);
+        let mask = Self::mask(g.n - (nv - 1) * PL);
+        match (nv, tail) {
+            (1, false) => rows::<Self, 4, 1, false, true>(g, mask),
+            (1, true) => rows::<Self, 4, 1, true, true>(g, mask),
+            (2, false) => rows::<Self, 4, 2, false, true>(g, mask),
+            _ => rows::<Self, 4, 2, true, true>(g, mask),
+        }
     }
 
     #[inline(always)]

@@ -16,11 +16,11 @@ use core::arch::x86_64::{
     _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
     _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
     _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm512_storeu_ps, _mm512_unpackhi_ps,
-    _mm512_unpacklo_ps,
+    _mm512_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
 };
 
 use super::blocked::{gemm_blocked, Pack};
-use super::driver::{gemm, gemm_bt, rows, Gemm};
+use super::driver::{gemm, gemm_bt, gemv, rows, Gemm};
 use super::simd::Simd;
 
 /// AVX-512F: tiles up to 6 rows × 64 columns (24 accumulators of the 32 registers).
@@ -80,17 +80,25 @@ impl Simd for Avx512 {
         let tail = !g.n.is_multiple_of(16);
         let mask = Self::mask(g.n - (nv - 1) * 16);
         match (nv, tail) {
-            (1, false) => rows::<Self, 12, 1, false>(g, mask),
-            (1, true) => rows::<Self, 12, 1, true>(g, mask),
-            (2, false) => rows::<Self, 8, 2, false>(g, mask),
-            (2, true) => rows::<Self, 8, 2, true>(g, mask),
-            (3, false) => rows::<Self, 6, 3, false>(g, mask),
-            (3, true) => rows::<Self, 6, 3, true>(g, mask),
-            (4, false) => rows::<Self, 6, 4, false>(g, mask),
-            _ => rows::<Self, 6, 4, true>(g, mask),
+            (1, false) => rows::<Self, 12, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 12, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 8, 2, false, false>(g, mask),
+            (2, true) => rows::<Self, 8, 2, true, false>(g, mask),
+            (3, false) => rows::<Self, 6, 3, false, false>(g, mask),
+            (3, true) => rows::<Self, 6, 3, true, false>(g, mask),
+            (4, false) => rows::<Self, 6, 4, false, false>(g, mask),
+            _ => rows::<Self, 6, 4, true, false>(g, mask),
         }
     }
 
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+
+    // AVX-512 cores have 1–2 MiB of L2: a 512 KiB block.
+    const NC: usize = 512;
+    const PREBROADCAST: bool = false;
     const MR_PACK: usize = 6;
 
     #[inline(always)]
@@ -99,14 +107,14 @@ impl Simd for Avx512 {
         let tail = !g.n.is_multiple_of(16);
         let mask = Self::mask(g.n - (nv - 1) * 16);
         match (nv, tail) {
-            (1, false) => rows::<Self, 6, 1, false>(g, mask),
-            (1, true) => rows::<Self, 6, 1, true>(g, mask),
-            (2, false) => rows::<Self, 6, 2, false>(g, mask),
-            (2, true) => rows::<Self, 6, 2, true>(g, mask),
-            (3, false) => rows::<Self, 6, 3, false>(g, mask),
-            (3, true) => rows::<Self, 6, 3, true>(g, mask),
-            (4, false) => rows::<Self, 6, 4, false>(g, mask),
-            _ => rows::<Self, 6, 4, true>(g, mask),
+            (1, false) => rows::<Self, 6, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 6, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 6, 2, false, false>(g, mask),
+            (2, true) => rows::<Self, 6, 2, true, false>(g, mask),
+            (3, false) => rows::<Self, 6, 3, false, false>(g, mask),
+            (3, true) => rows::<Self, 6, 3, true, false>(g, mask),
+            (4, false) => rows::<Self, 6, 4, false, false>(g, mask),
+            _ => rows::<Self, 6, 4, true, false>(g, mask),
         }
     }
 
@@ -231,13 +239,21 @@ impl Simd for Avx2 {
         let tail = !g.n.is_multiple_of(8);
         let mask = Self::mask(g.n - (nv - 1) * 8);
         match (nv, tail) {
-            (1, false) => rows::<Self, 8, 1, false>(g, mask),
-            (1, true) => rows::<Self, 8, 1, true>(g, mask),
-            (2, false) => rows::<Self, 6, 2, false>(g, mask),
-            _ => rows::<Self, 6, 2, true>(g, mask),
+            (1, false) => rows::<Self, 8, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 8, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 6, 2, false, false>(g, mask),
+            _ => rows::<Self, 6, 2, true, false>(g, mask),
         }
     }
 
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+
+    // AVX2 cores may have 512 KiB of L2: a 256 KiB block.
+    const NC: usize = 256;
+    const PREBROADCAST: bool = false;
     const MR_PACK: usize = 6;
 
     #[inline(always)]
@@ -246,10 +262,10 @@ impl Simd for Avx2 {
         let tail = !g.n.is_multiple_of(8);
         let mask = Self::mask(g.n - (nv - 1) * 8);
         match (nv, tail) {
-            (1, false) => rows::<Self, 6, 1, false>(g, mask),
-            (1, true) => rows::<Self, 6, 1, true>(g, mask),
-            (2, false) => rows::<Self, 6, 2, false>(g, mask),
-            _ => rows::<Self, 6, 2, true>(g, mask),
+            (1, false) => rows::<Self, 6, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 6, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 6, 2, false, false>(g, mask),
+            _ => rows::<Self, 6, 2, true, false>(g, mask),
         }
     }
 
@@ -358,4 +374,22 @@ pub(super) unsafe fn gemm_blocked_avx512(g: &Gemm, bt: bool, pack: Pack) {
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn gemm_blocked_avx2(g: &Gemm, bt: bool, pack: Pack) {
     gemm_blocked::<Avx2>(g, bt, pack);
+}
+
+/// [`gemv`] compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `g` satisfies the contract of [`gemv`].
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemv_avx512(g: &Gemm) {
+    gemv::<Avx512>(g);
+}
+
+/// [`gemv`] compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; `g` satisfies the contract of [`gemv`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemv_avx2(g: &Gemm) {
+    gemv::<Avx2>(g);
 }
