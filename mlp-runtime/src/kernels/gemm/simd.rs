@@ -133,11 +133,14 @@ impl Simd for Portable {
 
     #[inline(always)]
     unsafe fn load_masked(p: *const f32, mask: Self::Mask) -> Self::V {
-        let mut v = [0.0; PL];
-        for (l, x) in v.iter_mut().enumerate().take(mask) {
-            *x = *p.add(l);
+        // One arm per tail length (the same one for a whole block, so well predicted),
+        // each with fixed-size accesses: no loop, no per-lane branch.
+        match mask {
+            1 => [*p, 0.0, 0.0, 0.0],
+            2 => [*p, *p.add(1), 0.0, 0.0],
+            3 => [*p, *p.add(1), *p.add(2), 0.0],
+            _ => Self::load(p),
         }
-        v
     }
 
     #[inline(always)]
@@ -147,8 +150,14 @@ impl Simd for Portable {
 
     #[inline(always)]
     unsafe fn store_masked(p: *mut f32, v: Self::V, mask: Self::Mask) {
-        for (l, x) in v.iter().enumerate().take(mask) {
-            *p.add(l) = *x;
+        match mask {
+            1 => *p = v[0],
+            2 => p.cast::<[f32; 2]>().write_unaligned([v[0], v[1]]),
+            3 => {
+                p.cast::<[f32; 2]>().write_unaligned([v[0], v[1]]);
+                *p.add(2) = v[2];
+            }
+            _ => Self::store(p, v),
         }
     }
 
