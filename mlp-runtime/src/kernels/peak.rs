@@ -1,11 +1,12 @@
 //! The single-core floating-point peak of this machine, measured: the figure every GEMM
 //! and training throughput is reported against (`mlp bench`'s "% of peak").
 //!
-//! [`fma_gflops`] runs `CHAINS` independent multiply-add chains (more than the FMA
-//! latency times the number of FMA pipes of any current core, so the pipes never wait
-//! for a result) on one thread for a few milliseconds, several times, and keeps the best
-//! rate. Only registers are touched: the figure is the arithmetic ceiling, with no memory
-//! traffic, which no real kernel reaches.
+//! [`fma_gflops`] runs 12 independent multiply-add chains (more than the FMA latency
+//! times the number of FMA pipes of current `x86_64` cores, 4 × 2, so the pipes never wait
+//! for a result) on one thread for about half a millisecond, fifteen times, and keeps the
+//! best rate. Only registers are touched: the figure is the arithmetic ceiling, with no
+//! memory traffic, which a kernel can approach but not pass (beyond the run-to-run noise
+//! of a shared host).
 #![allow(unsafe_code)]
 
 use std::hint::black_box;
@@ -16,8 +17,8 @@ use super::gemm::Isa;
 /// Independent accumulator chains per measurement (≥ 12; fits the 16 registers of AVX2
 /// and SSE2 beside the two operands).
 const CHAINS: usize = 12;
-/// Loop iterations per timed run (each is `CHAINS` vector multiply-adds): about 1–4 ms on
-/// a 4 GHz core, depending on the path.
+/// Loop iterations per timed run (each is `CHAINS` vector multiply-adds): about 0.4 ms on
+/// a 4 GHz core with two multiply-add pipes.
 const ITERS: u64 = 1 << 18;
 /// Timed runs; the best is kept (the others absorb a descheduling or a clock ramp-up).
 const RUNS: usize = 15;
@@ -28,7 +29,7 @@ const RUNS: usize = 15;
 /// - [`Isa::Avx512`]: `vfmadd` on 16 lanes; [`Isa::Avx2`]: `vfmadd` on 8 lanes;
 ///   [`Isa::Portable`]: separate multiply and add on arrays of 4 floats, as the portable
 ///   GEMM path compiles (SSE2 on `x86_64`, NEON on `aarch64`).
-/// - Runs on the calling thread for about 10–60 ms (best of 15 runs of `12 × 2¹⁸`
+/// - Runs on the calling thread for a few milliseconds (best of 15 runs of `12 × 2¹⁸`
 ///   vector multiply-adds); allocates nothing and touches no memory but the stack.
 /// - An `isa` this CPU does not support falls back to [`Isa::detected`] (use
 ///   [`Isa::is_supported`] to know beforehand).
