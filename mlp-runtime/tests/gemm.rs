@@ -3,7 +3,11 @@
 //! layer shapes, NaN-prefilled outputs for `accumulate == false`, and `accumulate ==
 //! true` on random prior contents.
 
-use mlp_runtime::kernels::gemm::{matmul_at_on, matmul_bt_on, matmul_on, Isa};
+use mlp_runtime::kernels::gemm::{
+    matmul_at_on, matmul_at_unblocked_on, matmul_bt_on, matmul_bt_unblocked_on, matmul_on,
+    matmul_unblocked_on, Isa, ISA_ENV,
+};
+use mlp_runtime::kernels::parallel;
 use mlp_runtime::kernels::{matmul, matmul_at, matmul_bt, reference};
 
 /// Which product a case exercises.
@@ -146,9 +150,114 @@ fn supported() -> Vec<Isa> {
 fn the_portable_path_always_exists_and_detection_picks_a_supported_path() {
     assert!(Isa::Portable.is_supported());
     assert!(Isa::detected().is_supported());
-    // The detected path is the fastest supported one.
+    // The detected path is the fastest supported one, unless MLP_ISA pins another.
     let fastest = supported().into_iter().next_back();
-    assert_eq!(Some(Isa::detected()), fastest);
+    assert_eq!(Some(Isa::fastest()), fastest);
+    let env = std::env::var(ISA_ENV).ok();
+    assert_eq!(Isa::detected(), Isa::from_env_value(env.as_deref()).0);
+}
+
+/// `MLP_ISA` values: what each one selects and whether it warns.
+#[test]
+fn isa_from_env_value() {
+    let fastest = Isa::fastest();
+    let check = |value: Option<&str>, want: Isa, warns: bool| {
+        let (isa, warning) = Isa::from_env_value(value);
+        assert_eq!(isa, want, "{value:?}");
+        assert_eq!(warning.is_some(), warns, "{value:?}: {warning:?}");
+        if let Some(w) = warning {
+            assert!(w.contains(ISA_ENV) && w.contains(fastest.name()), "{w}");
+        }
+    };
+    check(None, fastest, false);
+    check(Some(""), fastest, false);
+    check(Some("  "), fastest, false);
+    check(Some("portable"), Isa::Portable, false);
+    check(Some(" Portable\n"), Isa::Portable, false);
+    check(Some("sse9"), fastest, true);
+    check(Some("avx"), fastest, true);
+    for isa in [Isa::Avx2, Isa::Avx512] {
+        let upper = isa.name().to_uppercase();
+        if isa.is_supported() {
+            check(Some(isa.name()), isa, false);
+            check(Some(&upper), isa, false);
+        } else {
+            check(Some(isa.name()), fastest, true);
+        }
+    }
+}
+
+/// Set by [`mlp_isa_pins_the_path_in_a_child_process`] for the child it starts: the path
+/// the child must find in effect.
+const CHILD_EXPECTS: &str = "MLP_GEMM_TEST_EXPECTED_ISA";
+
+/// In a child started by [`mlp_isa_pins_the_path_in_a_child_process`] (and nowhere else:
+/// otherwise it does nothing), checks that the pinned path is the one every kernel uses.
+#[test]
+fn child_sees_the_pinned_isa() {
+    let Ok(expected) = std::env::var(CHILD_EXPECTS) else {
+        return;
+    };
+    assert_eq!(Isa::detected().name(), expected);
+    // The public kernels run the pinned path: bit-identical to it, on a product whose
+    // paths differ in the last bits (the portable path rounds twice).
+    let (m, k, n) = (9, 300, 40);
+    let mut rng = Rng(99);
+    let (a, b) = (rng.vec(m * k), rng.vec(k * n));
+    let (mut public, mut pinned) = (vec![0.0; m * n], vec![0.0; m * n]);
+    matmul(m, k, n, &a, &b, &mut public, false);
+    matmul_on(Isa::detected(), m, k, n, &a, &b, &mut pinned, false);
+    assert!(public
+        .iter()
+        .zip(&pinned)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    // Detection is done once: the warning (if any) is printed once.
+    assert_eq!(Isa::detected().name(), expected);
+}
+
+#[test]
+fn mlp_isa_pins_the_path_in_a_child_process() {
+    if std::env::var_os(CHILD_EXPECTS).is_some() {
+        return; // already the child
+    }
+    let exe = std::env::current_exe().unwrap();
+    let fastest = Isa::fastest().name();
+    let cases = [
+        ("portable", "portable", false),
+        ("nonsense", fastest, true),
+        (
+            "avx2",
+            if Isa::Avx2.is_supported() {
+                "avx2"
+            } else {
+                fastest
+            },
+            !Isa::Avx2.is_supported(),
+        ),
+    ];
+    for (value, expected, warns) in cases {
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--exact",
+                "child_sees_the_pinned_isa",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(ISA_ENV, value)
+            .env(CHILD_EXPECTS, expected)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{ISA_ENV}={value}: {stdout}\n{stderr}"
+        );
+        assert!(stdout.contains("1 passed"), "{ISA_ENV}={value}: {stdout}");
+        let warnings = stderr.matches("warning: MLP_ISA").count();
+        assert_eq!(warnings, usize::from(warns), "{ISA_ENV}={value}: {stderr}");
+    }
 }
 
 #[test]
@@ -271,5 +380,85 @@ fn exact_small_integers_give_exact_results_on_every_path() {
         assert_eq!(c, [26.0, 30.0, 38.0, 44.0], "{isa:?} aᵀ·b");
         matmul_at_on(isa, 2, 2, 2, &a, &b, &mut c, true);
         assert_eq!(c, [52.0, 60.0, 76.0, 88.0], "{isa:?} aᵀ·b accumulated");
+    }
+}
+
+#[test]
+fn blocked_products_cross_every_block_on_every_path() {
+    // The cache-blocked driver runs when m ≥ 24 and k·n ≥ 256·256: these cross the row
+    // slivers (4 and 6 rows), the 256-step blocks of k and the 256-column blocks of b,
+    // with column tails for 4-, 8- and 16-lane vectors.
+    for isa in supported() {
+        for form in FORMS {
+            for (m, k, n) in [
+                (37, 300, 300),
+                (24, 513, 131),
+                (29, 256, 257),
+                (25, 97, 700),
+            ] {
+                check(isa, form, m, k, n, (m * k + n) as u64);
+            }
+        }
+    }
+}
+
+/// Runs `form` on `isa` into a NaN-filled buffer and returns the result.
+fn product(
+    isa: Isa,
+    form: Form,
+    dims: (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    prior: Option<&[f32]>,
+    blocked: bool,
+) -> Vec<f32> {
+    let (m, k, n) = dims;
+    let mut c = prior.map_or_else(|| vec![f32::NAN; m * n], <[f32]>::to_vec);
+    let acc = prior.is_some();
+    match (form, blocked) {
+        (Form::Plain, true) => matmul_on(isa, m, k, n, a, b, &mut c, acc),
+        (Form::Bt, true) => matmul_bt_on(isa, m, k, n, a, b, &mut c, acc),
+        (Form::At, true) => matmul_at_on(isa, m, k, n, a, b, &mut c, acc),
+        (Form::Plain, false) => matmul_unblocked_on(isa, m, k, n, a, b, &mut c, acc),
+        (Form::Bt, false) => matmul_bt_unblocked_on(isa, m, k, n, a, b, &mut c, acc),
+        (Form::At, false) => matmul_at_unblocked_on(isa, m, k, n, a, b, &mut c, acc),
+    }
+    c
+}
+
+#[test]
+fn blocking_and_thread_count_never_change_a_bit() {
+    // One chain per element over p in order, whatever the loop nest and the split:
+    // blocked, unblocked, one thread and two threads agree bit for bit.
+    for isa in supported() {
+        for form in FORMS {
+            for (m, k, n) in [
+                (64, 600, 300),
+                (40, 300, 1100),
+                (1, 1000, 700),
+                (300, 64, 1030),
+            ] {
+                let mut rng = Rng((m + k + n) as u64);
+                let (a, b, prior) = (rng.vec(m * k), rng.vec(k * n), rng.vec(m * n));
+                for prior in [None, Some(prior.as_slice())] {
+                    let want = product(isa, form, (m, k, n), &a, &b, prior, false);
+                    for threads in [1, 2] {
+                        parallel::set_threads(threads);
+                        let got = product(isa, form, (m, k, n), &a, &b, prior, true);
+                        parallel::set_threads(1);
+                        let same = got
+                            .iter()
+                            .zip(&want)
+                            .all(|(x, y)| x.to_bits() == y.to_bits());
+                        assert!(
+                            same,
+                            "{isa:?} {form:?} m={m} k={k} n={n} threads={threads} \
+                             accumulate={}",
+                            prior.is_some()
+                        );
+                    }
+                }
+            }
+        }
     }
 }

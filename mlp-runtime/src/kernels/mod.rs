@@ -12,6 +12,7 @@ pub mod gemm;
 pub mod math;
 pub(crate) mod multiversion;
 pub mod parallel;
+pub mod peak;
 pub mod reduce;
 pub mod reference;
 

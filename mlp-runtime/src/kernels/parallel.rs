@@ -147,6 +147,9 @@ impl Pool {
             let spawned = thread::Builder::new()
                 .name(format!("mlp-kernel-{}", index + 1))
                 .spawn(|| {
+                    // The packing buffer of large GEMM pieces, reserved now so that no
+                    // training step ever allocates it (untouched pages cost no memory).
+                    super::gemm::reserve_packing_buffer();
                     // The pool is in its static as soon as `start` returns.
                     let pool = loop {
                         if let Some(pool) = POOL.get() {

@@ -11,9 +11,12 @@
 //! `matmul`/`matmul_at` because `b`'s rows are already contiguous and the shapes of this
 //! crate are small enough for `b` to stay in L1/L2.
 //!
-//! Summation order for one element of `c` is fixed by the shape alone: sequential in `p`,
-//! restarting from the stored partial every `KC` steps in `matmul_bt`. So results are reproducible run to run
-//! on the same instruction set.
+//! Summation order for one element of `c`: one chain of multiply-adds over `p` in order,
+//! starting from `0` (or from `c`'s prior value when accumulating). A kernel that splits
+//! the reduction into blocks of `k` (the `matmul_bt` panels here, the cache blocks of
+//! [`super::blocked`]) stores the partial sum and resumes the chain from it, which gives
+//! the same bits as one pass. So the result depends only on the instruction set, never on
+//! blocking, tile shapes or how the threads split `c`.
 #![allow(unsafe_code)]
 // Generic code must be inlined into the `#[target_feature]` entry point to be compiled
 // with that instruction set: anywhere else the intrinsics would stay function calls.
@@ -51,7 +54,8 @@ pub(super) struct Gemm {
     pub c: *mut f32,
     /// Distance between rows `i` and `i + 1` of `c`.
     pub rsc: usize,
-    /// Add to `c` instead of overwriting it.
+    /// Start every sum from `c`'s value (`c += …`, or resuming a partial sum) instead
+    /// of from zero; only then is `c` read.
     pub accumulate: bool,
 }
 
@@ -69,16 +73,24 @@ impl Gemm {
 }
 
 /// Computes rows `0..MR` of `g` (all `g.n` columns, `g.n <= NV * LANES`, the last vector
-/// masked when `TAIL`) with an `MR × NV` register tile.
+/// masked when `TAIL`) with an `MR × NV` register tile. With `PRE`, `a` is a sliver packed
+/// with each element already repeated `LANES` times (see [`Simd::PREBROADCAST`]): the
+/// "element" at `a[i * rsa + p * csa]` is the vector there.
 ///
 /// # Safety
-/// `g` satisfies the [`Gemm`] contract and `g.m >= MR`; `g.n == NV * LANES` when `!TAIL`.
+/// `g` satisfies the [`Gemm`] contract (with `PRE`, for `LANES` floats at each element of
+/// `a`) and `g.m >= MR`; `g.n == NV * LANES` when `!TAIL`.
 #[inline(always)]
-unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool, const PRE: bool>(
     g: &Gemm,
     mask: S::Mask,
 ) {
     let mut acc = [[S::zero(); NV]; MR];
+    if g.accumulate {
+        // The sum for each element continues from what `c` holds, so a reduction split
+        // into blocks of `k` gives the same bits as one pass (see the module docs).
+        load_tile::<S, MR, NV, TAIL>(g, &mut acc, mask);
+    }
     let mut a_row = [g.a; MR];
     for (r, ar) in a_row.iter_mut().enumerate() {
         *ar = g.a.add(r * g.rsa);
@@ -87,7 +99,11 @@ unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
         let bv = load_b::<S, NV, TAIL>(g.b.add(p * g.rsb), mask);
         let off = p * g.csa;
         for r in 0..MR {
-            let x = S::splat(a_row[r].add(off));
+            let x = if PRE {
+                S::load(a_row[r].add(off))
+            } else {
+                S::splat(a_row[r].add(off))
+            };
             for v in 0..NV {
                 acc[r][v] = S::fma(acc[r][v], x, bv[v]);
             }
@@ -116,8 +132,23 @@ unsafe fn load_b<S: Simd, const NV: usize, const TAIL: bool>(
     bv
 }
 
-/// Writes an `MR × NV` tile to rows `0..MR` of `g.c`, adding what is there when
-/// `g.accumulate` (and only then reading it).
+/// Reads rows `0..MR` of `g.c` (`NV` vectors each, the last masked when `TAIL`) into
+/// `acc`.
+///
+/// # Safety
+/// As [`tile`].
+#[inline(always)]
+unsafe fn load_tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+    g: &Gemm,
+    acc: &mut [[S::V; NV]; MR],
+    mask: S::Mask,
+) {
+    for (r, acc_r) in acc.iter_mut().enumerate() {
+        *acc_r = load_b::<S, NV, TAIL>(g.c.add(r * g.rsc), mask);
+    }
+}
+
+/// Writes an `MR × NV` tile to rows `0..MR` of `g.c` (masked lanes untouched).
 ///
 /// # Safety
 /// As [`tile`].
@@ -132,18 +163,8 @@ unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool
         for (v, &x) in acc_r.iter().enumerate() {
             let dst = crow.add(v * S::LANES);
             if TAIL && v + 1 == NV {
-                let x = if g.accumulate {
-                    S::add(x, S::load_masked(dst, mask))
-                } else {
-                    x
-                };
                 S::store_masked(dst, x, mask);
             } else {
-                let x = if g.accumulate {
-                    S::add(x, S::load(dst))
-                } else {
-                    x
-                };
                 S::store(dst, x);
             }
         }
@@ -156,25 +177,31 @@ unsafe fn store_tile<S: Simd, const MR: usize, const NV: usize, const TAIL: bool
 /// # Safety
 /// As [`tile`], except that any `g.m` is allowed.
 #[inline(always)]
-pub(super) unsafe fn rows<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+pub(super) unsafe fn rows<
+    S: Simd,
+    const MR: usize,
+    const NV: usize,
+    const TAIL: bool,
+    const PRE: bool,
+>(
     g: &Gemm,
     mask: S::Mask,
 ) {
     let mut i = 0;
     while g.m - i >= MR {
-        tile::<S, MR, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, MR, NV, TAIL, PRE>(&g.at_row(i), mask);
         i += MR;
     }
     while g.m - i >= 4 {
-        tile::<S, 4, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, 4, NV, TAIL, PRE>(&g.at_row(i), mask);
         i += 4;
     }
     while g.m - i >= 2 {
-        tile::<S, 2, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, 2, NV, TAIL, PRE>(&g.at_row(i), mask);
         i += 2;
     }
     if g.m - i == 1 {
-        tile::<S, 1, NV, TAIL>(&g.at_row(i), mask);
+        tile::<S, 1, NV, TAIL, PRE>(&g.at_row(i), mask);
     }
 }
 
@@ -251,5 +278,66 @@ pub(super) unsafe fn gemm_bt<S: Simd>(g: &Gemm) {
             p += kc;
         }
         j += width;
+    }
+}
+
+/// Batch-1 product `c[1×n] (+)= a[1×k] · b[k×n]` streaming `b` once, row by row, with no
+/// packing: for each group of `R` rows of `b`, every vector of `c` is loaded (from L1),
+/// advanced by `R` multiply-adds, and stored. The sum for each element is the same chain
+/// over `p` in order as the register tiles compute, so the bits are the same.
+///
+/// # Safety
+/// `g` satisfies the [`Gemm`] contract and `g.m == 1`.
+#[inline(always)]
+pub(super) unsafe fn gemv<S: Simd>(g: &Gemm) {
+    debug_assert_eq!(g.m, 1);
+    let mut p = 0;
+    while g.k - p >= 4 {
+        gemv_rows::<S, 4>(g, p);
+        p += 4;
+    }
+    while p < g.k {
+        gemv_rows::<S, 1>(g, p);
+        p += 1;
+    }
+}
+
+/// Advances every element of `c` by rows `p..p + R` of `b` (see [`gemv`]); the first
+/// group starts from zero unless `g.accumulate`.
+///
+/// # Safety
+/// As [`gemv`], and `p + R <= g.k`.
+#[inline(always)]
+unsafe fn gemv_rows<S: Simd, const R: usize>(g: &Gemm, p: usize) {
+    let fresh = p == 0 && !g.accumulate;
+    let mut x = [S::zero(); R];
+    let mut rows = [g.b; R];
+    for r in 0..R {
+        x[r] = S::splat(g.a.add((p + r) * g.csa));
+        rows[r] = g.b.add((p + r) * g.rsb);
+    }
+    let full = g.n / S::LANES;
+    for v in 0..full {
+        let dst = g.c.add(v * S::LANES);
+        let mut acc = if fresh { S::zero() } else { S::load(dst) };
+        for r in 0..R {
+            acc = S::fma(acc, x[r], S::load(rows[r].add(v * S::LANES)));
+        }
+        S::store(dst, acc);
+    }
+    let rest = g.n - full * S::LANES;
+    if rest > 0 {
+        let at = full * S::LANES;
+        let mask = S::mask(rest);
+        let dst = g.c.add(at);
+        let mut acc = if fresh {
+            S::zero()
+        } else {
+            S::load_masked(dst, mask)
+        };
+        for r in 0..R {
+            acc = S::fma(acc, x[r], S::load_masked(rows[r].add(at), mask));
+        }
+        S::store_masked(dst, acc, mask);
     }
 }

@@ -6,18 +6,25 @@
 //! against.
 //!
 //! Invariants:
-//! - Nothing allocates: tiles live in registers, and the one packing buffer
-//!   (`matmul_bt`) is a fixed 32 KiB array on the stack.
+//! - Tiles live in registers; the unblocked `matmul_bt` packs `bᵀ` into a fixed 32 KiB
+//!   array on the stack.
 //! - With `accumulate == false`, `c` is only written, never read (a NaN in `c` does not
 //!   leak into the result).
-//! - The instruction set is detected once per process (AVX-512F, else AVX2 + FMA, else
-//!   portable code) and every call uses it, so two runs on one machine give bit-identical
-//!   results. Different instruction sets may differ in the last bits (FMA rounds once,
-//!   the portable path twice).
+//! - Nothing allocates per call. Large products are cache-blocked (module `blocked`) through
+//!   one packing buffer per thread, allocated on the thread's first large product and
+//!   kept; the small and batch-1 products of a training step never use it.
+//! - The instruction set is chosen once per process ([`Isa::detected`]: AVX-512F, else
+//!   AVX2 + FMA, else portable code, unless `MLP_ISA` pins one) and every call uses it,
+//!   so two runs on one machine give bit-identical results. Different instruction sets
+//!   may differ in the last bits (FMA rounds once, the portable path twice).
+//! - The sum for each element of `c` is one chain over `p` in order (see module
+//!   `driver`), whatever the blocking and however the threads split `c`: results are
+//!   bit-identical for any thread count.
 //! - Buffers may be longer than the shapes need (layers size them for the largest batch);
 //!   only the leading `rows × cols` elements are touched.
 #![allow(unsafe_code)]
 
+mod blocked;
 mod driver;
 mod simd;
 #[cfg(target_arch = "x86_64")]
@@ -30,12 +37,13 @@ use driver::Gemm;
 use super::parallel;
 use simd::Portable;
 
-/// An instruction-set path of the GEMM kernels.
+/// An instruction-set path of the kernels: the GEMM and every multiversioned element-wise
+/// kernel run the copy compiled for one of these.
 ///
-/// Public only so tests and benchmarks can run every path on one machine
-/// ([`matmul_on`] and friends); normal callers use [`matmul`], which picks
-/// [`Isa::detected`].
-#[doc(hidden)]
+/// Normal callers never name it: [`matmul`] and the other kernels use [`Isa::detected`],
+/// the fastest path this CPU supports, or the one the `MLP_ISA` environment variable pins
+/// (`portable`, `avx2` or `avx512`; see [`Isa::from_env_value`]). Tests and benchmarks run
+/// every path on one machine through [`matmul_on`] and friends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
     /// Plain Rust on arrays of four floats; compiles and runs everywhere.
@@ -46,9 +54,22 @@ pub enum Isa {
     Avx512,
 }
 
+/// The environment variable that pins the instruction-set path for the whole process.
+pub const ISA_ENV: &str = "MLP_ISA";
+
 impl Isa {
     /// Every path, slowest first.
     pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// The path's name as `MLP_ISA` spells it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
 
     /// Whether this CPU can run the path.
     #[must_use]
@@ -64,17 +85,86 @@ impl Isa {
         }
     }
 
-    /// The fastest supported path, detected on first use and cached for the process.
+    /// The fastest path this CPU supports.
+    #[must_use]
+    pub fn fastest() -> Isa {
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .find(|isa| isa.is_supported())
+            .unwrap_or(Isa::Portable)
+    }
+
+    /// The path for a value of `MLP_ISA`, and a warning to print when the value cannot be
+    /// honoured. Pure apart from the CPU check, so it is tested directly.
+    ///
+    /// - `None` or an empty (or all-blank) value: [`Isa::fastest`], no warning.
+    /// - `portable`, `avx2`, `avx512` (ASCII case and surrounding blanks ignored): that
+    ///   path if this CPU supports it; otherwise [`Isa::fastest`] and a warning saying so.
+    /// - Anything else: [`Isa::fastest`] and a warning listing the accepted values.
+    #[must_use]
+    pub fn from_env_value(value: Option<&str>) -> (Isa, Option<String>) {
+        let Some(raw) = value else {
+            return (Isa::fastest(), None);
+        };
+        let wanted = raw.trim();
+        if wanted.is_empty() {
+            return (Isa::fastest(), None);
+        }
+        let fallback = Isa::fastest();
+        match Isa::ALL
+            .into_iter()
+            .find(|isa| isa.name().eq_ignore_ascii_case(wanted))
+        {
+            Some(isa) if isa.is_supported() => (isa, None),
+            Some(isa) => (
+                fallback,
+                Some(format!(
+                    "warning: {ISA_ENV}={raw}: this CPU does not support the {} path; \
+                     using {}",
+                    isa.name(),
+                    fallback.name()
+                )),
+            ),
+            None => (
+                fallback,
+                Some(format!(
+                    "warning: {ISA_ENV}={raw} is not one of portable, avx2, avx512; using {}",
+                    fallback.name()
+                )),
+            ),
+        }
+    }
+
+    /// The path every kernel uses in this process: chosen on first use from `MLP_ISA`
+    /// ([`Isa::from_env_value`], printing its warning once on stderr) and cached, so a
+    /// run never mixes paths and two runs on one machine with the same setting give
+    /// bit-identical results.
     #[must_use]
     pub fn detected() -> Isa {
         static DETECTED: OnceLock<Isa> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            [Isa::Avx512, Isa::Avx2]
-                .into_iter()
-                .find(|isa| isa.is_supported())
-                .unwrap_or(Isa::Portable)
+            let value = std::env::var_os(ISA_ENV);
+            let value = value.as_ref().map(|v| v.to_string_lossy());
+            let (isa, warning) = Isa::from_env_value(value.as_deref());
+            if let Some(warning) = warning {
+                eprintln!("{warning}");
+            }
+            isa
         })
     }
+}
+
+/// Allocates the calling thread's packing buffer for large products (about 600 KiB of
+/// address space, its pages mapped only when a product touches them) unless it already
+/// has one.
+///
+/// Products with `m ≥ 24` and `k · n ≥ 65 536` are cache-blocked through a buffer that
+/// each thread allocates on its first such product and keeps. Calling this once per
+/// thread beforehand (a model's constructor, a benchmark's set-up) moves that one
+/// allocation out of the first training step; the kernel threads of
+/// [`parallel::set_threads`] do it when they start.
+pub fn reserve_packing_buffer() {
+    blocked::reserve();
 }
 
 /// `m * k`, or a panic naming the kernel if it overflows (no buffer could be that long).
@@ -192,11 +282,32 @@ fn piece_of(g: &Gemm, by_rows: bool, bt: bool, parts: usize, part: usize) -> Opt
     }
 }
 
-/// Runs `g` through `kernel`, split across the kernel threads when it is large enough.
-fn run_split(g: &Gemm, bt: bool, kernel: fn(Isa, &Gemm), isa: Isa) {
+/// Narrowest batch-1 product run by the streaming GEMV: below it `b` is small enough to
+/// stay in L2, and the register tile (one row, all columns in registers) is faster.
+const GEMV_MIN_COLS: usize = 128;
+
+/// Which loop nest runs a product (the result is the same bits either way).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    /// A batch-1 `a · b` or `aᵀ · b` streams `b` once ([`driver::gemv`]); other products
+    /// are cache-blocked when large ([`blocked::worth_blocking`]), else run the register
+    /// tiles straight on the operands.
+    Auto,
+    /// Always the register tiles straight on the operands (the driver before blocking;
+    /// kept so the benchmarks can show the difference).
+    Unblocked,
+}
+
+/// Runs `g` on `isa`, split across the kernel threads when it is large enough. `bt` says
+/// `g.b` is the `n × k` matrix of `matmul_bt` (a column of `c` is a row of `b`).
+fn run(isa: Isa, g: &Gemm, bt: bool, driver: Driver) {
+    assert!(
+        isa.is_supported(),
+        "GEMM path {isa:?} is not supported on this CPU"
+    );
     let threads = parallel::threads();
     match split(g, threads) {
-        None => kernel(isa, g),
+        None => run_one(isa, g, bt, driver),
         Some(by_rows) => {
             // More pieces than threads for large products, claimed dynamically: a worker
             // that starts late (a loaded machine) still takes a share.
@@ -208,62 +319,89 @@ fn run_split(g: &Gemm, bt: bool, kernel: fn(Isa, &Gemm), isa: Isa) {
             let shared = Shared(*g);
             parallel::run(parts, &|part| {
                 if let Some(piece) = piece_of(shared.get(), by_rows, bt, parts, part) {
-                    kernel(isa, &piece);
+                    run_one(isa, &piece, bt, driver);
                 }
             });
         }
     }
 }
 
-/// Runs a checked problem on `isa` (strided form; `matmul` and `matmul_at`), split across
-/// the kernel threads when large.
-fn run(isa: Isa, g: &Gemm) {
-    assert!(
-        isa.is_supported(),
-        "GEMM path {isa:?} is not supported on this CPU"
-    );
-    run_split(g, false, run_one, isa);
+/// Runs a checked problem (or piece) on `isa` on this thread, through the loop nest that
+/// suits its size.
+fn run_one(isa: Isa, g: &Gemm, bt: bool, driver: Driver) {
+    if driver == Driver::Auto && g.m == 1 && !bt && g.n >= GEMV_MIN_COLS {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX-512F support was asserted in `run`; the caller checked `g`'s
+            // bounds, and `g.m == 1`.
+            Isa::Avx512 => unsafe { x86::gemv_avx512(g) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX2 + FMA support was asserted in `run`; as above.
+            Isa::Avx2 => unsafe { x86::gemv_avx2(g) },
+            // SAFETY: portable code needs no CPU feature; as above.
+            Isa::Portable => unsafe { driver::gemv::<Portable>(g) },
+            #[cfg(not(target_arch = "x86_64"))]
+            // SAFETY: unreachable (the assert in `run` fails first); as the portable arm.
+            Isa::Avx2 | Isa::Avx512 => unsafe { driver::gemv::<Portable>(g) },
+        }
+        return;
+    }
+    if driver == Driver::Auto && blocked::worth_blocking(g) {
+        let done = blocked::with_buffers(|pack| match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX-512F support was asserted in `run`; the caller checked `g`'s
+            // bounds; `pack` is this thread's buffer.
+            Isa::Avx512 => unsafe { x86::gemm_blocked_avx512(g, bt, pack) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX2 + FMA support was asserted in `run`; as above.
+            Isa::Avx2 => unsafe { x86::gemm_blocked_avx2(g, bt, pack) },
+            // SAFETY: portable code needs no CPU feature; as above.
+            Isa::Portable => unsafe { blocked::gemm_blocked::<Portable>(g, bt, pack) },
+            #[cfg(not(target_arch = "x86_64"))]
+            // SAFETY: unreachable (the assert in `run` fails first); as the portable arm.
+            Isa::Avx2 | Isa::Avx512 => unsafe { blocked::gemm_blocked::<Portable>(g, bt, pack) },
+        });
+        if done.is_some() {
+            return;
+        }
+    }
+    if bt {
+        run_bt_unblocked(isa, g);
+    } else {
+        run_unblocked(isa, g);
+    }
 }
 
-/// Runs `a · bᵀ` (checked) on `isa`, split across the kernel threads when large.
-fn run_bt(isa: Isa, g: &Gemm) {
-    assert!(
-        isa.is_supported(),
-        "GEMM path {isa:?} is not supported on this CPU"
-    );
-    run_split(g, true, run_bt_one, isa);
-}
-
-/// Runs a checked problem (or piece) on `isa` on this thread.
-fn run_one(isa: Isa, g: &Gemm) {
+/// Runs a checked strided problem (or piece) on `isa` with the unblocked driver.
+fn run_unblocked(isa: Isa, g: &Gemm) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512F support was asserted above; the caller checked `g`'s bounds.
+        // SAFETY: AVX-512F support was asserted in `run`; the caller checked `g`'s bounds.
         Isa::Avx512 => unsafe { x86::gemm_avx512(g) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX2 + FMA support was asserted above; the caller checked `g`'s bounds.
+        // SAFETY: AVX2 + FMA support was asserted in `run`; the caller checked `g`'s bounds.
         Isa::Avx2 => unsafe { x86::gemm_avx2(g) },
         // SAFETY: portable code needs no CPU feature; the caller checked `g`'s bounds.
         Isa::Portable => unsafe { driver::gemm::<Portable>(g) },
         #[cfg(not(target_arch = "x86_64"))]
-        // SAFETY: unreachable (the assert above fails first); same as the portable arm.
+        // SAFETY: unreachable (the assert in `run` fails first); same as the portable arm.
         Isa::Avx2 | Isa::Avx512 => unsafe { driver::gemm::<Portable>(g) },
     }
 }
 
-/// Runs a checked `a · bᵀ` problem (or piece) on `isa` on this thread.
-fn run_bt_one(isa: Isa, g: &Gemm) {
+/// Runs a checked `a · bᵀ` problem (or piece) on `isa` with the unblocked driver.
+fn run_bt_unblocked(isa: Isa, g: &Gemm) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512F support was asserted above; the caller checked `g`'s bounds.
+        // SAFETY: AVX-512F support was asserted in `run`; the caller checked `g`'s bounds.
         Isa::Avx512 => unsafe { x86::gemm_bt_avx512(g) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX2 + FMA support was asserted above; the caller checked `g`'s bounds.
+        // SAFETY: AVX2 + FMA support was asserted in `run`; the caller checked `g`'s bounds.
         Isa::Avx2 => unsafe { x86::gemm_bt_avx2(g) },
         // SAFETY: portable code needs no CPU feature; the caller checked `g`'s bounds.
         Isa::Portable => unsafe { driver::gemm_bt::<Portable>(g) },
         #[cfg(not(target_arch = "x86_64"))]
-        // SAFETY: unreachable (the assert above fails first); same as the portable arm.
+        // SAFETY: unreachable (the assert in `run` fails first); same as the portable arm.
         Isa::Avx2 | Isa::Avx512 => unsafe { driver::gemm_bt::<Portable>(g) },
     }
 }
@@ -341,6 +479,38 @@ pub fn matmul_at(
     matmul_at_on(Isa::detected(), m, k, n, a, b, c, accumulate);
 }
 
+/// The three products, as [`prepare`] and [`run`] tell them apart.
+#[derive(Clone, Copy)]
+enum Form {
+    /// `a · b`
+    Plain,
+    /// `a · bᵀ`
+    Bt,
+    /// `aᵀ · b`
+    At,
+}
+
+/// Checks and runs one product of `form` on `isa` with `driver`.
+fn product(
+    form: Form,
+    isa: Isa,
+    dims: (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+    driver: Driver,
+) {
+    let (name, strides): (&str, Strides) = match form {
+        Form::Plain => ("matmul", |_, k, n| (k, 1, n)),
+        Form::Bt => ("matmul_bt", |_, k, _| (k, 1, k)),
+        Form::At => ("matmul_at", |m, _, n| (1, m, n)),
+    };
+    if let Some(g) = prepare(name, dims, a, b, c, accumulate, strides) {
+        run(isa, &g, matches!(form, Form::Bt), driver);
+    }
+}
+
 /// [`matmul`] on a chosen path. For tests and benchmarks.
 ///
 /// # Panics
@@ -356,11 +526,16 @@ pub fn matmul_on(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if let Some(g) = prepare("matmul", (m, k, n), a, b, c, accumulate, |_, k, n| {
-        (k, 1, n)
-    }) {
-        run(isa, &g);
-    }
+    product(
+        Form::Plain,
+        isa,
+        (m, k, n),
+        a,
+        b,
+        c,
+        accumulate,
+        Driver::Auto,
+    );
 }
 
 /// [`matmul_bt`] on a chosen path. For tests and benchmarks.
@@ -378,11 +553,7 @@ pub fn matmul_bt_on(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if let Some(g) = prepare("matmul_bt", (m, k, n), a, b, c, accumulate, |_, k, _| {
-        (k, 1, k)
-    }) {
-        run_bt(isa, &g);
-    }
+    product(Form::Bt, isa, (m, k, n), a, b, c, accumulate, Driver::Auto);
 }
 
 /// [`matmul_at`] on a chosen path. For tests and benchmarks.
@@ -400,9 +571,87 @@ pub fn matmul_at_on(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    if let Some(g) = prepare("matmul_at", (m, k, n), a, b, c, accumulate, |m, _, n| {
-        (1, m, n)
-    }) {
-        run(isa, &g);
-    }
+    product(Form::At, isa, (m, k, n), a, b, c, accumulate, Driver::Auto);
+}
+
+/// [`matmul_on`] with the register tiles run straight on the operands, never cache-blocked
+/// (the driver before blocking). Same bits as [`matmul_on`]; for benchmarks and tests.
+///
+/// # Panics
+/// As [`matmul_on`].
+#[doc(hidden)]
+pub fn matmul_unblocked_on(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    product(
+        Form::Plain,
+        isa,
+        (m, k, n),
+        a,
+        b,
+        c,
+        accumulate,
+        Driver::Unblocked,
+    );
+}
+
+/// [`matmul_bt_on`], never cache-blocked (see [`matmul_unblocked_on`]).
+///
+/// # Panics
+/// As [`matmul_bt_on`].
+#[doc(hidden)]
+pub fn matmul_bt_unblocked_on(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    product(
+        Form::Bt,
+        isa,
+        (m, k, n),
+        a,
+        b,
+        c,
+        accumulate,
+        Driver::Unblocked,
+    );
+}
+
+/// [`matmul_at_on`], never cache-blocked (see [`matmul_unblocked_on`]).
+///
+/// # Panics
+/// As [`matmul_at_on`].
+#[doc(hidden)]
+pub fn matmul_at_unblocked_on(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    product(
+        Form::At,
+        isa,
+        (m, k, n),
+        a,
+        b,
+        c,
+        accumulate,
+        Driver::Unblocked,
+    );
 }

@@ -46,8 +46,6 @@ pub(super) trait Simd: Copy {
     unsafe fn store_masked(p: *mut f32, v: Self::V, mask: Self::Mask);
     /// `acc + x * y` per lane (fused where the instruction set has FMA).
     unsafe fn fma(acc: Self::V, x: Self::V, y: Self::V) -> Self::V;
-    /// `x + y` per lane.
-    unsafe fn add(x: Self::V, y: Self::V) -> Self::V;
 
     /// Runs `g` (at most `NV_MAX * LANES` columns, `g.n >= 1`) through the register tiles
     /// this instruction set uses for that width: picks the vector count and the tail mask,
@@ -56,6 +54,32 @@ pub(super) trait Simd: Copy {
     /// # Safety
     /// `g` must satisfy the contract of [`Gemm`].
     unsafe fn column_block(g: &Gemm);
+
+    /// Whether the blocked driver packs `a` with every element repeated `LANES` times, so
+    /// its tiles load a ready vector instead of broadcasting (worth it where a broadcast
+    /// costs a shuffle, as on SSE2).
+    const PREBROADCAST: bool;
+
+    /// Hints the CPU to bring the cache line holding `p` into L1 (no effect on results;
+    /// `p` need not be valid memory).
+    unsafe fn prefetch(p: *const f32);
+
+    /// Columns per packed block of `b` in the blocked driver (a multiple of `NV_MAX *
+    /// LANES`): `KC × NC` floats should sit in half of L2.
+    const NC: usize;
+
+    /// Height of the row slivers of the blocked driver ([`super::blocked`]): its tiles are
+    /// `MR_PACK` rows × up to `NV_MAX` vectors.
+    const MR_PACK: usize;
+
+    /// Runs one tile of the blocked driver: `g.m <= MR_PACK` rows, `1 <= g.n <= NV_MAX *
+    /// LANES` columns, through [`rows`] with a tile height of `MR_PACK` (so the tile never
+    /// reads `a` past row `g.m` of a packed sliver), `a` pre-broadcast when
+    /// [`Self::PREBROADCAST`].
+    ///
+    /// # Safety
+    /// `g` must satisfy the contract of [`Gemm`].
+    unsafe fn packed_block(g: &Gemm);
 
     /// Packs a panel of `bᵀ` for `matmul_bt`: `dst[p * width + j] = b[j * ldb + p]` for
     /// `p < kc`, `j < rows`, where `width` is `NV_MAX * LANES`. Columns `rows..width` may
@@ -82,7 +106,10 @@ impl Simd for Portable {
     type V = [f32; PL];
     type Mask = usize;
     const LANES: usize = PL;
-    const NV_MAX: usize = 4;
+    // Tiles of 4 × 2 vectors: 8 accumulators, 2 vectors of `b`, the broadcast and the
+    // product's temporary stay within the 16 registers of SSE2 (whose two-operand
+    // multiply needs the copy); wider tiles spill.
+    const NV_MAX: usize = 2;
 
     #[inline(always)]
     unsafe fn zero() -> Self::V {
@@ -106,11 +133,14 @@ impl Simd for Portable {
 
     #[inline(always)]
     unsafe fn load_masked(p: *const f32, mask: Self::Mask) -> Self::V {
-        let mut v = [0.0; PL];
-        for (l, x) in v.iter_mut().enumerate().take(mask) {
-            *x = *p.add(l);
+        // One arm per tail length (the same one for a whole block, so well predicted),
+        // each with fixed-size accesses: no loop, no per-lane branch.
+        match mask {
+            1 => [*p, 0.0, 0.0, 0.0],
+            2 => [*p, *p.add(1), 0.0, 0.0],
+            3 => [*p, *p.add(1), *p.add(2), 0.0],
+            _ => Self::load(p),
         }
-        v
     }
 
     #[inline(always)]
@@ -120,8 +150,14 @@ impl Simd for Portable {
 
     #[inline(always)]
     unsafe fn store_masked(p: *mut f32, v: Self::V, mask: Self::Mask) {
-        for (l, x) in v.iter().enumerate().take(mask) {
-            *p.add(l) = *x;
+        match mask {
+            1 => *p = v[0],
+            2 => p.cast::<[f32; 2]>().write_unaligned([v[0], v[1]]),
+            3 => {
+                p.cast::<[f32; 2]>().write_unaligned([v[0], v[1]]);
+                *p.add(2) = v[2];
+            }
+            _ => Self::store(p, v),
         }
     }
 
@@ -135,28 +171,35 @@ impl Simd for Portable {
     }
 
     #[inline(always)]
-    unsafe fn add(x: Self::V, y: Self::V) -> Self::V {
-        let mut r = x;
-        for l in 0..PL {
-            r[l] += y[l];
-        }
-        r
-    }
-
-    #[inline(always)]
     unsafe fn column_block(g: &Gemm) {
         let nv = g.n.div_ceil(PL);
         let tail = !g.n.is_multiple_of(PL);
         let mask = Self::mask(g.n - (nv - 1) * PL);
         match (nv, tail) {
-            (1, false) => rows::<Self, 4, 1, false>(g, mask),
-            (1, true) => rows::<Self, 4, 1, true>(g, mask),
-            (2, false) => rows::<Self, 4, 2, false>(g, mask),
-            (2, true) => rows::<Self, 4, 2, true>(g, mask),
-            (3, false) => rows::<Self, 4, 3, false>(g, mask),
-            (3, true) => rows::<Self, 4, 3, true>(g, mask),
-            (4, false) => rows::<Self, 4, 4, false>(g, mask),
-            _ => rows::<Self, 4, 4, true>(g, mask),
+            (1, false) => rows::<Self, 4, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 4, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 4, 2, false, false>(g, mask),
+            _ => rows::<Self, 4, 2, true, false>(g, mask),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
+
+    const NC: usize = 256;
+    const PREBROADCAST: bool = true;
+    const MR_PACK: usize = 4;
+
+    #[inline(always)]
+    unsafe fn packed_block(g: &Gemm) {
+        let nv = g.n.div_ceil(PL);
+        let tail = !g.n.is_multiple_of(PL);
+        let mask = Self::mask(g.n - (nv - 1) * PL);
+        match (nv, tail) {
+            (1, false) => rows::<Self, 4, 1, false, true>(g, mask),
+            (1, true) => rows::<Self, 4, 1, true, true>(g, mask),
+            (2, false) => rows::<Self, 4, 2, false, true>(g, mask),
+            _ => rows::<Self, 4, 2, true, true>(g, mask),
         }
     }
 

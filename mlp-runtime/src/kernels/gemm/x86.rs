@@ -10,16 +10,17 @@
 #![allow(clippy::inline_always)]
 
 use core::arch::x86_64::{
-    __m256, __m256i, __m512, __mmask16, _mm256_add_ps, _mm256_broadcast_ss, _mm256_cmpgt_epi32,
-    _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps,
-    _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_ps,
-    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm512_add_ps,
-    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm512_storeu_ps,
-    _mm512_unpackhi_ps, _mm512_unpacklo_ps,
+    __m256, __m256i, __m512, __mmask16, _mm256_broadcast_ss, _mm256_cmpgt_epi32, _mm256_fmadd_ps,
+    _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_permute2f128_ps,
+    _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
+    _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm512_storeu_ps, _mm512_unpackhi_ps,
+    _mm512_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
 };
 
-use super::driver::{gemm, gemm_bt, rows, Gemm};
+use super::blocked::{gemm_blocked, Pack};
+use super::driver::{gemm, gemm_bt, gemv, rows, Gemm};
 use super::simd::Simd;
 
 /// AVX-512F: tiles up to 6 rows × 64 columns (24 accumulators of the 32 registers).
@@ -74,24 +75,46 @@ impl Simd for Avx512 {
     }
 
     #[inline(always)]
-    unsafe fn add(x: __m512, y: __m512) -> __m512 {
-        _mm512_add_ps(x, y)
-    }
-
-    #[inline(always)]
     unsafe fn column_block(g: &Gemm) {
         let nv = g.n.div_ceil(16);
         let tail = !g.n.is_multiple_of(16);
         let mask = Self::mask(g.n - (nv - 1) * 16);
         match (nv, tail) {
-            (1, false) => rows::<Self, 12, 1, false>(g, mask),
-            (1, true) => rows::<Self, 12, 1, true>(g, mask),
-            (2, false) => rows::<Self, 8, 2, false>(g, mask),
-            (2, true) => rows::<Self, 8, 2, true>(g, mask),
-            (3, false) => rows::<Self, 6, 3, false>(g, mask),
-            (3, true) => rows::<Self, 6, 3, true>(g, mask),
-            (4, false) => rows::<Self, 6, 4, false>(g, mask),
-            _ => rows::<Self, 6, 4, true>(g, mask),
+            (1, false) => rows::<Self, 12, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 12, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 8, 2, false, false>(g, mask),
+            (2, true) => rows::<Self, 8, 2, true, false>(g, mask),
+            (3, false) => rows::<Self, 6, 3, false, false>(g, mask),
+            (3, true) => rows::<Self, 6, 3, true, false>(g, mask),
+            (4, false) => rows::<Self, 6, 4, false, false>(g, mask),
+            _ => rows::<Self, 6, 4, true, false>(g, mask),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+
+    // AVX-512 cores have 1–2 MiB of L2: a 512 KiB block.
+    const NC: usize = 512;
+    const PREBROADCAST: bool = false;
+    const MR_PACK: usize = 6;
+
+    #[inline(always)]
+    unsafe fn packed_block(g: &Gemm) {
+        let nv = g.n.div_ceil(16);
+        let tail = !g.n.is_multiple_of(16);
+        let mask = Self::mask(g.n - (nv - 1) * 16);
+        match (nv, tail) {
+            (1, false) => rows::<Self, 6, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 6, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 6, 2, false, false>(g, mask),
+            (2, true) => rows::<Self, 6, 2, true, false>(g, mask),
+            (3, false) => rows::<Self, 6, 3, false, false>(g, mask),
+            (3, true) => rows::<Self, 6, 3, true, false>(g, mask),
+            (4, false) => rows::<Self, 6, 4, false, false>(g, mask),
+            _ => rows::<Self, 6, 4, true, false>(g, mask),
         }
     }
 
@@ -211,20 +234,38 @@ impl Simd for Avx2 {
     }
 
     #[inline(always)]
-    unsafe fn add(x: __m256, y: __m256) -> __m256 {
-        _mm256_add_ps(x, y)
-    }
-
-    #[inline(always)]
     unsafe fn column_block(g: &Gemm) {
         let nv = g.n.div_ceil(8);
         let tail = !g.n.is_multiple_of(8);
         let mask = Self::mask(g.n - (nv - 1) * 8);
         match (nv, tail) {
-            (1, false) => rows::<Self, 8, 1, false>(g, mask),
-            (1, true) => rows::<Self, 8, 1, true>(g, mask),
-            (2, false) => rows::<Self, 6, 2, false>(g, mask),
-            _ => rows::<Self, 6, 2, true>(g, mask),
+            (1, false) => rows::<Self, 8, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 8, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 6, 2, false, false>(g, mask),
+            _ => rows::<Self, 6, 2, true, false>(g, mask),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+
+    // AVX2 cores may have 512 KiB of L2: a 256 KiB block.
+    const NC: usize = 256;
+    const PREBROADCAST: bool = false;
+    const MR_PACK: usize = 6;
+
+    #[inline(always)]
+    unsafe fn packed_block(g: &Gemm) {
+        let nv = g.n.div_ceil(8);
+        let tail = !g.n.is_multiple_of(8);
+        let mask = Self::mask(g.n - (nv - 1) * 8);
+        match (nv, tail) {
+            (1, false) => rows::<Self, 6, 1, false, false>(g, mask),
+            (1, true) => rows::<Self, 6, 1, true, false>(g, mask),
+            (2, false) => rows::<Self, 6, 2, false, false>(g, mask),
+            _ => rows::<Self, 6, 2, true, false>(g, mask),
         }
     }
 
@@ -313,4 +354,42 @@ pub(super) unsafe fn gemm_avx2(g: &Gemm) {
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn gemm_bt_avx2(g: &Gemm) {
     gemm_bt::<Avx2>(g);
+}
+
+/// [`gemm_blocked`] compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `g`, `bt` and `pack` satisfy the contract of
+/// [`gemm_blocked`].
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemm_blocked_avx512(g: &Gemm, bt: bool, pack: Pack) {
+    gemm_blocked::<Avx512>(g, bt, pack);
+}
+
+/// [`gemm_blocked`] compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; `g`, `bt` and `pack` satisfy the contract of
+/// [`gemm_blocked`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemm_blocked_avx2(g: &Gemm, bt: bool, pack: Pack) {
+    gemm_blocked::<Avx2>(g, bt, pack);
+}
+
+/// [`gemv`] compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `g` satisfies the contract of [`gemv`].
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gemv_avx512(g: &Gemm) {
+    gemv::<Avx512>(g);
+}
+
+/// [`gemv`] compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; `g` satisfies the contract of [`gemv`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gemv_avx2(g: &Gemm) {
+    gemv::<Avx2>(g);
 }
