@@ -49,6 +49,9 @@ impl ModelCore {
         state: usize,
     ) -> Result<Self, AllocError> {
         let slots = ir.train.optimizer.slots().saturating_mul(trainable);
+        // The GEMM's per-thread packing buffer, so a large model's first training step on
+        // this thread allocates nothing either.
+        crate::kernels::gemm::reserve_packing_buffer();
         Ok(ModelCore {
             seed,
             max_batch: max_batch.max(1),
