@@ -216,9 +216,23 @@ fn c_export_compiles_warning_free_and_matches_network() {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = spec("leaky_relu.mlp");
     let ckpt = trained(dir.path(), &spec);
-    let header = dir.path().join("model.h");
-    let output = MLP.run(
+    check_c_export(
         dir.path(),
+        &spec,
+        &ckpt,
+        "model",
+        "with_leaky_relu",
+        "C export",
+    );
+}
+
+/// Exports `spec` with `ckpt` as C (`<stem>.h` + `<stem>.c` in `dir`), compiles it with the
+/// driver under `cc -std=c99 -Wall -Wextra -Werror -pedantic`, runs the test images through
+/// it and compares with `Network`; `prefix` is the model's name in snake case.
+fn check_c_export(dir: &Path, spec: &Path, ckpt: &Path, stem: &str, prefix: &str, what: &str) {
+    let header = dir.join(format!("{stem}.h"));
+    let output = MLP.run(
+        dir,
         &[
             "export",
             &spec.to_string_lossy(),
@@ -231,8 +245,9 @@ fn c_export_compiles_warning_free_and_matches_network() {
         ],
     );
     assert_exit(&output, 0);
-    assert!(dir.path().join("model.c").is_file());
-    let exe = dir.path().join("driver");
+    let source = dir.join(format!("{stem}.c"));
+    assert!(source.is_file());
+    let exe = dir.join(format!("{stem}-driver"));
     run(
         Command::new("cc")
             .args([
@@ -243,21 +258,21 @@ fn c_export_compiles_warning_free_and_matches_network() {
                 "-pedantic",
                 "-O2",
             ])
-            .arg("-DMODEL_HEADER=\"model.h\"")
-            .arg("-DPREFIX_UPPER=WITH_LEAKY_RELU")
-            .arg("-DPREFIX_LOWER=with_leaky_relu")
-            .arg(format!("-I{}", dir.path().display()))
+            .arg(format!("-DMODEL_HEADER=\"{stem}.h\""))
+            .arg(format!("-DPREFIX_UPPER={}", prefix.to_uppercase()))
+            .arg(format!("-DPREFIX_LOWER={prefix}"))
+            .arg(format!("-I{}", dir.display()))
             .arg(repo().join("tests/export/c/driver.c"))
-            .arg(dir.path().join("model.c"))
+            .arg(&source)
             .arg("-o")
             .arg(&exe),
         "cc",
     );
-    let (x, want, _) = reference(&spec, &ckpt);
-    let (input, out) = (dir.path().join("x.f32"), dir.path().join("y.f32"));
+    let (x, want, _) = reference(spec, ckpt);
+    let (input, out) = (dir.join("x.f32"), dir.join("y.f32"));
     f32_file(&input, &x);
     run(Command::new(&exe).args([&input, &out]), "the C driver");
-    close(&read_f32(&out), &want, "C export");
+    close(&read_f32(&out), &want, what);
 }
 
 /// A model whose activations the C code computes with its own `exp`.
@@ -269,49 +284,12 @@ fn c_export_computes_elu_selu_silu_and_leaky_relu_as_network_does() {
     let spec = dir.path().join("acts.mlp");
     std::fs::write(&spec, ACTIVATIONS).expect("writable");
     let ckpt = trained(dir.path(), &spec);
-    let header = dir.path().join("acts.h");
-    let output = MLP.run(
+    check_c_export(
         dir.path(),
-        &[
-            "export",
-            &spec.to_string_lossy(),
-            "--weights",
-            &ckpt.to_string_lossy(),
-            "--format",
-            "c",
-            "-o",
-            &header.to_string_lossy(),
-        ],
-    );
-    assert_exit(&output, 0);
-    let exe = dir.path().join("driver");
-    run(
-        Command::new("cc")
-            .args([
-                "-std=c99",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-pedantic",
-                "-O2",
-            ])
-            .arg("-DMODEL_HEADER=\"acts.h\"")
-            .arg("-DPREFIX_UPPER=ACTS")
-            .arg("-DPREFIX_LOWER=acts")
-            .arg(format!("-I{}", dir.path().display()))
-            .arg(repo().join("tests/export/c/driver.c"))
-            .arg(dir.path().join("acts.c"))
-            .arg("-o")
-            .arg(&exe),
-        "cc",
-    );
-    let (x, want, _) = reference(&spec, &ckpt);
-    let (input, out) = (dir.path().join("x.f32"), dir.path().join("y.f32"));
-    f32_file(&input, &x);
-    run(Command::new(&exe).args([&input, &out]), "the C driver");
-    close(
-        &read_f32(&out),
-        &want,
+        &spec,
+        &ckpt,
+        "acts",
+        "acts",
         "C export of elu, selu, silu, leaky_relu",
     );
     // gelu needs erf, which the standalone code does not carry: refused, naming it.

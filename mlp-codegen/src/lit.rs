@@ -1,6 +1,7 @@
 //! Literals and identifiers as the generated code spells them: digits grouped by three
 //! (clippy's `unreadable_literal`), floats in their shortest exact form.
 
+use mlp_spec::ir::Activation;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
@@ -53,6 +54,24 @@ pub fn float_text(v: f32) -> String {
         format!("-{grouped}")
     } else {
         grouped
+    }
+}
+
+/// The activation's Keras name (`relu`, `leaky_relu`), for the generated docs and comments.
+pub(crate) fn act_name(a: Activation) -> &'static str {
+    match a {
+        Activation::Linear => "linear",
+        Activation::Relu => "relu",
+        Activation::Sigmoid => "sigmoid",
+        Activation::Tanh => "tanh",
+        Activation::Softmax => "softmax",
+        Activation::Elu { .. } => "elu",
+        Activation::Selu => "selu",
+        Activation::Gelu { approximate: false } => "gelu",
+        Activation::Gelu { approximate: true } => "gelu (tanh form)",
+        Activation::Silu => "silu",
+        Activation::Softplus => "softplus",
+        Activation::LeakyRelu { .. } => "leaky_relu",
     }
 }
 

@@ -491,22 +491,7 @@ impl Lower<'_> {
     }
 }
 
-/// The Keras name of an activation, for comments.
-fn act_name(a: Activation) -> &'static str {
-    match a {
-        Activation::Linear => "linear",
-        Activation::Relu => "relu",
-        Activation::Sigmoid => "sigmoid",
-        Activation::Tanh => "tanh",
-        Activation::Softmax => "softmax",
-        Activation::Elu { .. } => "elu",
-        Activation::Selu => "selu",
-        Activation::Gelu { .. } => "gelu",
-        Activation::Silu => "silu",
-        Activation::Softplus => "softplus",
-        Activation::LeakyRelu { .. } => "leaky_relu",
-    }
-}
+pub(crate) use crate::lit::act_name;
 
 /// Refuses a program with an activation the standalone code cannot compute without libm
 /// (gelu needs `erf`, softplus `log1p`); ONNX has operators for them.

@@ -207,20 +207,4 @@ fn cols_of(g: &Gen, i: usize) -> usize {
     g.layer(i).output_shape.last().copied().unwrap_or(1).max(1)
 }
 
-/// The activation's Keras name.
-pub(super) fn act_name(a: Activation) -> &'static str {
-    match a {
-        Activation::Linear => "linear",
-        Activation::Relu => "relu",
-        Activation::Sigmoid => "sigmoid",
-        Activation::Tanh => "tanh",
-        Activation::Softmax => "softmax",
-        Activation::Elu { .. } => "elu",
-        Activation::Selu => "selu",
-        Activation::Gelu { approximate: false } => "gelu",
-        Activation::Gelu { approximate: true } => "gelu (tanh form)",
-        Activation::Silu => "silu",
-        Activation::Softplus => "softplus",
-        Activation::LeakyRelu { .. } => "leaky_relu",
-    }
-}
+pub(super) use crate::lit::act_name;
