@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// The bytes a model holds, by kind (see [`Plan::memory`]).
+/// The bytes a model holds, by kind (see [`Plan::memory`](super::Plan::memory)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Memory {
     /// Trainable parameters.
