@@ -106,6 +106,7 @@ fn quick_bench_prints_a_table_and_writes_every_json_key() {
         assert_eq!(
             keys,
             [
+                "gemm_peak_gflops",
                 "generated",
                 "model",
                 "ndarray_baseline",
@@ -120,6 +121,7 @@ fn quick_bench_prints_a_table_and_writes_every_json_key() {
         assert_eq!(report["spec"], "specs/notebook/baseline.mlp");
         assert_eq!(report["threads"].as_u64(), threads.parse().ok());
         assert!(positive(&report["peak_gflops"]), "{report}");
+        assert!(positive(&report["gemm_peak_gflops"]), "{report}");
         assert!(positive(&report["peak_rss_mib"]), "{report}");
         check_measured(&report["generated"], "generated");
         check_measured(&report["network"], "network");

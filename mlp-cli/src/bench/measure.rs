@@ -39,7 +39,7 @@ pub struct Measured {
     pub infer_img_s: f64,
     /// Floating-point operations per second sustained by training.
     pub gflops: f64,
-    /// `gflops` as a percentage of the run's GEMM peak.
+    /// `gflops` as a percentage of the run's FMA peak (for the threads in use).
     pub percent_of_peak: f64,
     /// Heap allocations per `train_step` after the warm-up, on the calling thread.
     pub allocs_per_step: f64,
@@ -61,7 +61,7 @@ pub struct Setup<'a> {
     pub train: &'a Dataset,
     /// MNIST's test images.
     pub test: &'a Dataset,
-    /// The run's GEMM peak, GFLOP/s.
+    /// The run's FMA peak for the threads in use, GFLOP/s.
     pub peak: f64,
     /// Short measurements.
     pub quick: bool,
