@@ -76,15 +76,23 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
         model: model.name.clone(),
         source,
     })?;
-    let bytes = std::fs::read(&args.weights).map_err(|source| CliError::Io {
-        action: "read",
-        path: args.weights.clone(),
-        source,
-    })?;
-    checkpoint::load(&mut network, &args.weights).map_err(|source| CliError::Weights {
-        model: model.name.clone(),
-        source: Box::new(source),
-    })?;
+    // Read once (bounded, as every checkpoint load is): loaded and hashed from the same bytes.
+    // I/O is exit 2 as everywhere in the CLI; a checkpoint that does not fit, exit 1.
+    let weights_error = |error: checkpoint::CheckpointError| match error.kind {
+        checkpoint::CheckpointErrorKind::Io(source) => CliError::Io {
+            action: "read",
+            path: error.path,
+            source,
+        },
+        _ => CliError::Weights {
+            model: model.name.clone(),
+            source: Box::new(error),
+        },
+    };
+    let bytes =
+        checkpoint::read(&args.weights, checkpoint::Limits::default()).map_err(weights_error)?;
+    checkpoint::load_bytes(&mut network, &bytes)
+        .map_err(|kind| weights_error(checkpoint::CheckpointError::new(&args.weights, kind)))?;
     let options = ExportOptions {
         source_name: args.spec.to_string_lossy().replace('\\', "/"),
         checkpoint_sha256: hex(&Sha256::digest(&bytes)),

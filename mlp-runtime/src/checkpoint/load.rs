@@ -50,7 +50,7 @@ pub fn load_with<M: Model + ?Sized>(
     path: &Path,
     limits: Limits,
 ) -> Result<CheckpointInfo, CheckpointError> {
-    let bytes = read_bounded(path, limits.max_bytes).map_err(|k| CheckpointError::new(path, k))?;
+    let bytes = read(path, limits)?;
     load_bytes(model, &bytes).map_err(|k| CheckpointError::new(path, k))
 }
 
@@ -68,6 +68,16 @@ pub fn read_header(path: &Path) -> Result<CheckpointHeader, CheckpointError> {
 }
 
 /// Reads a file of at most `max_bytes` bytes, refusing a larger one before reading.
+/// The bytes of the checkpoint file at `path`, refused before anything is read when it
+/// is not a file or is larger than `limits.max_bytes` (what [`load_with`] reads; for a
+/// caller that also needs the bytes themselves, e.g. to hash them, before [`load_bytes`]).
+///
+/// # Errors
+/// [`CheckpointError`] naming `path`: I/O, not a file, too large.
+pub fn read(path: &Path, limits: Limits) -> Result<Vec<u8>, CheckpointError> {
+    read_bounded(path, limits.max_bytes).map_err(|k| CheckpointError::new(path, k))
+}
+
 fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>, CheckpointErrorKind> {
     let file = File::open(path)?;
     let meta = file.metadata()?;

@@ -9,6 +9,26 @@ use crate::plan::{
 };
 
 impl Lower<'_> {
+    /// `dst = src` for layer `i` (`n` floats per row): Dropout in inference or of rate 0.
+    fn copy_op(&self, i: usize, n: usize) -> OpKind {
+        OpKind::Copy {
+            src: self.value(self.flow.src[i]),
+            dst: self.out(i),
+            n,
+        }
+    }
+
+    /// Pushes layer `i`'s op, then, for a `Dense` whose activation keeps its input (rule 7),
+    /// the activation op after it.
+    fn push_layer(&self, ops: &mut Vec<Op>, i: usize, kind: OpKind) {
+        ops.push(self.op(i, kind));
+        if let LayerKind::Dense(d) = &self.layer(i).kind {
+            if self.splits_activation(i) {
+                ops.push(self.op(i, self.preact_activation_op(i, d)));
+            }
+        }
+    }
+
     pub(super) fn train_ops(&self) -> Result<Vec<Op>, PlanError> {
         let mut ops = Vec::new();
         let mut skip_until = 0;
@@ -65,11 +85,7 @@ impl Lower<'_> {
                     n,
                     rate: *rate,
                 },
-                LayerKind::Dropout { .. } => OpKind::Copy {
-                    src: self.value(self.flow.src[i]),
-                    dst: self.out(i),
-                    n,
-                },
+                LayerKind::Dropout { .. } => self.copy_op(i, n),
                 LayerKind::Flatten
                 | LayerKind::LeakyRelu { .. }
                 | LayerKind::Activation { .. }
@@ -78,12 +94,7 @@ impl Lower<'_> {
                     None => continue,
                 },
             };
-            ops.push(self.op(i, kind));
-            if let LayerKind::Dense(d) = &layer.kind {
-                if self.splits_activation(i) {
-                    ops.push(self.op(i, self.preact_activation_op(i, d)));
-                }
-            }
+            self.push_layer(&mut ops, i, kind);
         }
         Ok(ops)
     }
@@ -116,11 +127,7 @@ impl Lower<'_> {
                 }
                 LayerKind::BatchNorm(_) if self.is_folded(i) => continue,
                 LayerKind::BatchNorm(b) => OpKind::BatchNormInfer(self.batch_norm_op(i, *b)?),
-                LayerKind::Dropout { .. } => OpKind::Copy {
-                    src: self.value(self.flow.src[i]),
-                    dst: self.out(i),
-                    n,
-                },
+                LayerKind::Dropout { .. } => self.copy_op(i, n),
                 LayerKind::Flatten
                 | LayerKind::LeakyRelu { .. }
                 | LayerKind::Activation { .. }
@@ -129,12 +136,7 @@ impl Lower<'_> {
                     None => continue,
                 },
             };
-            ops.push(self.op(i, kind));
-            if let LayerKind::Dense(d) = &layer.kind {
-                if self.splits_activation(i) {
-                    ops.push(self.op(i, self.preact_activation_op(i, d)));
-                }
-            }
+            self.push_layer(&mut ops, i, kind);
         }
         Ok(ops)
     }
