@@ -510,7 +510,10 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
             | TSetting::Error,
             _,
         )) => return,
-        None => (Loss::SparseCategoricalCrossentropy, None),
+        None => (
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            None,
+        ),
     };
     let (_, output) = infer_shapes(m);
     let (Some(output), Some((act, last))) = (output, final_activation(&m.layers)) else {
@@ -522,12 +525,24 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
     } else {
         ""
     };
+    let ends_in_probabilities = matches!(act, Activation::Sigmoid | Activation::Softmax);
     let problem = match loss {
-        Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy => {
-            if act != Activation::Softmax {
+        Loss::SparseCategoricalCrossentropy { from_logits: true }
+        | Loss::CategoricalCrossentropy { from_logits: true }
+        | Loss::BinaryCrossentropy { from_logits: true }
+            if ends_in_probabilities =>
+        {
+            Some((
+                format!("`{name}(from_logits = true)` needs logits, but the last layer ends in an activation that makes probabilities"),
+                "drop the final activation (a linear `Dense`), or leave `from_logits` false".to_owned(),
+            ))
+        }
+        Loss::SparseCategoricalCrossentropy { from_logits }
+        | Loss::CategoricalCrossentropy { from_logits } => {
+            if act != Activation::Softmax && !from_logits {
                 Some((
                     format!("`{name}`{default_note} needs a softmax output, but the last layer does not end in softmax"),
-                    "end the model with `Dense(n, activation = softmax)` or a `Softmax` layer".to_owned(),
+                    "end the model with `Dense(n, activation = softmax)` or a `Softmax` layer, or write `from_logits = true` for a linear output".to_owned(),
                 ))
             } else if output.len() != 1 || output[0] < 2 {
                 Some((
@@ -538,25 +553,14 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
                 None
             }
         }
-        Loss::BinaryCrossentropy => match act {
-            Activation::Sigmoid | Activation::Softmax => false,
-            Activation::Linear
-            | Activation::Relu
-            | Activation::Tanh
-            | Activation::Elu { .. }
-            | Activation::Selu
-            | Activation::Gelu { .. }
-            | Activation::Silu
-            | Activation::Softplus
-            | Activation::LeakyRelu { .. } => true,
-        }
-        .then(|| {
-            (
-                format!("`{name}` needs probabilities, but the last layer does not end in sigmoid"),
-                "end the model with `Dense(1, activation = sigmoid)`".to_owned(),
-            )
-        }),
-        Loss::MeanSquaredError => None,
+        Loss::BinaryCrossentropy { from_logits } => (!ends_in_probabilities && !from_logits)
+            .then(|| {
+                (
+                    format!("`{name}` needs probabilities, but the last layer does not end in sigmoid"),
+                    "end the model with `Dense(1, activation = sigmoid)`, or write `from_logits = true` for a linear output".to_owned(),
+                )
+            }),
+        Loss::MeanSquaredError | Loss::MeanAbsoluteError | Loss::Huber { .. } => None,
     };
     if let Some((message, help)) = problem {
         let mut d = Diagnostic::new(code::LOSS_MISMATCH, message, last.span.clone())

@@ -78,13 +78,27 @@ impl Model {
     /// the generated code then end the forward pass of training on the softmax's input.
     #[must_use]
     pub fn loss_uses_softmax_logits(&self) -> bool {
-        let cross_entropy = matches!(
-            self.train.loss,
-            Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy
-        );
-        let softmax_last =
-            self.layers.last().and_then(|l| l.kind.final_activation()) == Some(Activation::Softmax);
-        cross_entropy && softmax_last
+        self.logits_head() == Some(Activation::Softmax)
+    }
+
+    /// The final activation the loss applies itself, from its logits, as Keras's
+    /// TensorFlow backend does: the softmax ending a model trained with a (sparse)
+    /// categorical cross-entropy, or the sigmoid ending one trained with binary
+    /// cross-entropy (neither with `from_logits`). The final activation is the last
+    /// layer's: `Dense(…, activation = …)` or a stand-alone activation layer.
+    #[must_use]
+    pub fn logits_head(&self) -> Option<Activation> {
+        let loss = self.train.loss;
+        if loss.from_logits() {
+            return None;
+        }
+        let last = self.layers.last().and_then(|l| l.kind.final_activation())?;
+        let fits = match last {
+            Activation::Softmax => loss.is_categorical(),
+            Activation::Sigmoid => matches!(loss, Loss::BinaryCrossentropy { .. }),
+            _ => false,
+        };
+        fits.then_some(last)
     }
 }
 
@@ -406,26 +420,114 @@ pub enum Optimizer {
 }
 
 /// Loss functions with Keras semantics; all are means over the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Loss {
-    /// Integer labels; from the logits of a final softmax, else from probabilities clipped
-    /// to `[1e-7, 1 - 1e-7]`.
-    SparseCategoricalCrossentropy,
-    /// One-hot labels; same rules as the sparse form.
-    CategoricalCrossentropy,
+    /// Integer class targets. With `from_logits` the output is taken as logits; after a
+    /// final softmax the loss is computed from that softmax's logits (as Keras's TensorFlow
+    /// backend does); otherwise from probabilities clipped to `[1e-7, 1 - 1e-7]`.
+    SparseCategoricalCrossentropy {
+        /// Whether the model's output is logits (Keras `from_logits`, default false).
+        from_logits: bool,
+    },
+    /// One-hot (or probability) targets; same rules as the sparse form.
+    CategoricalCrossentropy {
+        /// Whether the model's output is logits (Keras `from_logits`, default false).
+        from_logits: bool,
+    },
+    /// Binary cross-entropy, mean over the last axis, then over the batch. With
+    /// `from_logits`, or after a final sigmoid (from that sigmoid's logits, as Keras's
+    /// TensorFlow backend does), `max(z, 0) - z·t + log(1 + exp(-|z|))`; otherwise on
+    /// probabilities clipped to `[1e-7, 1 - 1e-7]`.
+    BinaryCrossentropy {
+        /// Whether the model's output is logits (Keras `from_logits`, default false).
+        from_logits: bool,
+    },
     /// Mean squared error over the last axis, then over the batch.
     MeanSquaredError,
-    /// Binary cross-entropy on probabilities clipped to `[1e-7, 1 - 1e-7]`, mean over the
-    /// last axis, then over the batch.
-    BinaryCrossentropy,
+    /// Mean absolute error over the last axis, then over the batch.
+    MeanAbsoluteError,
+    /// Huber loss over the last axis, then over the batch: `½e²` for `|e| ≤ delta`, else
+    /// `delta·|e| - ½delta²`.
+    Huber {
+        /// Where the loss turns from quadratic to linear (Keras default 1.0, > 0).
+        delta: f32,
+    },
 }
 
-/// Metrics reported beside the loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl Loss {
+    /// Whether this is a (sparse) categorical cross-entropy.
+    #[must_use]
+    pub fn is_categorical(self) -> bool {
+        matches!(
+            self,
+            Loss::SparseCategoricalCrossentropy { .. } | Loss::CategoricalCrossentropy { .. }
+        )
+    }
+
+    /// Whether the loss was told the output is logits (`from_logits = true`).
+    #[must_use]
+    pub fn from_logits(self) -> bool {
+        match self {
+            Loss::SparseCategoricalCrossentropy { from_logits }
+            | Loss::CategoricalCrossentropy { from_logits }
+            | Loss::BinaryCrossentropy { from_logits } => from_logits,
+            Loss::MeanSquaredError | Loss::MeanAbsoluteError | Loss::Huber { .. } => false,
+        }
+    }
+
+    /// Keras's name of the loss (`sparse_categorical_crossentropy`, `huber`).
+    #[must_use]
+    pub fn keras_name(self) -> &'static str {
+        match self {
+            Loss::SparseCategoricalCrossentropy { .. } => "sparse_categorical_crossentropy",
+            Loss::CategoricalCrossentropy { .. } => "categorical_crossentropy",
+            Loss::BinaryCrossentropy { .. } => "binary_crossentropy",
+            Loss::MeanSquaredError => "mean_squared_error",
+            Loss::MeanAbsoluteError => "mean_absolute_error",
+            Loss::Huber { .. } => "huber",
+        }
+    }
+}
+
+/// Metrics reported beside the loss, with Keras 3 semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Metric {
-    /// Fraction of samples whose arg-max matches the label (Keras picks the sparse,
-    /// categorical or binary variant from the loss).
+    /// `"accuracy"`: Keras picks the variant from the loss and the output: binary
+    /// accuracy (threshold 0.5) for binary cross-entropy or a single output unit,
+    /// categorical accuracy for categorical cross-entropy, sparse categorical accuracy
+    /// otherwise.
     Accuracy,
+    /// Fraction of output values on the right side of `threshold` (`p > threshold` is 1).
+    BinaryAccuracy {
+        /// Decision threshold (Keras default 0.5).
+        threshold: f32,
+    },
+    /// Fraction of samples whose output arg-max equals the target row's arg-max.
+    CategoricalAccuracy,
+    /// Fraction of samples whose output arg-max equals the class index.
+    SparseCategoricalAccuracy,
+    /// Mean absolute error.
+    MeanAbsoluteError,
+    /// Mean squared error.
+    MeanSquaredError,
+    /// Square root of the mean squared error over all samples seen.
+    RootMeanSquaredError,
+    /// `TP / (TP + FP)` at `threshold`, over all outputs (binary and multi-label).
+    Precision {
+        /// Decision threshold (Keras default 0.5).
+        threshold: f32,
+    },
+    /// `TP / (TP + FN)` at `threshold`, over all outputs.
+    Recall {
+        /// Decision threshold (Keras default 0.5).
+        threshold: f32,
+    },
+    /// Area under the ROC curve, Keras's `AUC()`: confusion counts at `num_thresholds`
+    /// evenly spaced thresholds, integrated with Keras's interpolation.
+    Auc {
+        /// Number of thresholds (Keras default 200, > 1).
+        num_thresholds: usize,
+    },
 }
 
 impl Optimizer {
@@ -461,7 +563,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             optimizer: Optimizer::default(),
-            loss: Loss::SparseCategoricalCrossentropy,
+            loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
             metrics: vec![Metric::Accuracy],
             batch: 32,
             epochs: 10,

@@ -479,12 +479,18 @@ pub(crate) const SETTINGS: &[(&[&str], Setting)] = &[
 pub(crate) const LOSSES: &[(&str, Loss)] = &[
     (
         kw::SPARSE_CATEGORICAL_CROSSENTROPY,
-        Loss::SparseCategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
     ),
-    (kw::CATEGORICAL_CROSSENTROPY, Loss::CategoricalCrossentropy),
+    (
+        kw::CATEGORICAL_CROSSENTROPY,
+        Loss::CategoricalCrossentropy { from_logits: false },
+    ),
     (kw::MSE, Loss::MeanSquaredError),
     (kw::MEAN_SQUARED_ERROR, Loss::MeanSquaredError),
-    (kw::BINARY_CROSSENTROPY, Loss::BinaryCrossentropy),
+    (
+        kw::BINARY_CROSSENTROPY,
+        Loss::BinaryCrossentropy { from_logits: false },
+    ),
 ];
 
 /// Metrics, aliases included.
@@ -587,10 +593,7 @@ pub(crate) fn names<C>(table: &'static [Entry<C>]) -> impl Iterator<Item = &'sta
 
 /// Canonical name of the loss.
 pub(crate) fn loss_name(loss: Loss) -> &'static str {
-    LOSSES
-        .iter()
-        .find(|(_, l)| *l == loss)
-        .map_or("loss", |(n, _)| n)
+    loss.keras_name()
 }
 
 /// Whether `name` is a built-in name (so a `let` may not take it).

@@ -3,7 +3,7 @@
 mod sequences;
 
 use super::{
-    BatchNormOp, Buffer, BufferId, BufferKind, DenseOp, DenseWeights, FoldSide, Head, Len, Op,
+    BatchNormOp, Buffer, BufferId, BufferKind, DenseOp, DenseWeights, FoldSide, Head, Len, Logits, Op,
     OpKind, Plan, PlanError, TensorId, Value,
 };
 use crate::ir::{self, Activation, LayerKind};
@@ -72,7 +72,7 @@ impl<'a> Lower<'a> {
                 | LayerKind::Rescale { .. } => {}
             }
         }
-        let from_logits = m.loss_uses_softmax_logits();
+        let from_logits = m.logits_head().is_some();
         let flow = flow(m, from_logits);
         let n = m.layers.len();
         Ok(Lower {
@@ -433,13 +433,22 @@ impl<'a> Lower<'a> {
     pub(super) fn run(mut self) -> Result<Plan, PlanError> {
         self.allocate();
         let head_layer = self.head_layer();
-        let probs = self.from_logits.then(|| {
+        let loss = self.m.train.loss;
+        let logits = (self.from_logits || loss.from_logits()).then(|| {
+            if loss.is_categorical() {
+                Logits::Softmax
+            } else {
+                Logits::Sigmoid
+            }
+        });
+        let probs = logits.map(|_| {
             let units = self.m.output_size();
             self.push("probs".to_owned(), BufferKind::Probs, Len::PerRow(units))
         });
         let head = Head {
-            loss: self.m.train.loss,
+            loss,
             from_logits: self.from_logits,
+            logits,
             out: self.out(head_layer),
             grad: self.grad(head_layer),
             probs,

@@ -42,8 +42,9 @@
 //!    gradient. A layer writes an input gradient exactly when a layer with trainable
 //!    parameters comes before it and its input is a buffer, not `x`. Every gradient
 //!    buffer an op reads was written by the loss or by a later layer's backward op.
-//! 6. **The head.** A logits head reads the final softmax's input: the last `Dense` then
-//!    runs with a linear activation, forward and backward.
+//! 6. **The head.** A logits head reads the final softmax's (or, under binary
+//!    cross-entropy, the final sigmoid's) input: the last `Dense` then runs with a linear
+//!    activation, forward and backward.
 //! 7. **Pre-activations.** A `Dense` whose activation's derivative needs its input
 //!    ([`Activation::derivative_needs_input`]: gelu, silu, softplus, …) keeps that input,
 //!    its pre-activation, in a [`BufferKind::PreActivation`] buffer with a gradient of its
@@ -132,7 +133,7 @@ pub enum BufferKind {
         /// The `Dense` layer.
         layer: usize,
     },
-    /// The softmax of a logits head's logits, `[batch, units]`.
+    /// The softmax or sigmoid of the logits the loss reads, `[batch, units]`.
     Probs,
 }
 
@@ -491,21 +492,47 @@ pub enum BackKind {
 }
 
 /// The loss head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Head {
     /// The loss.
     pub loss: Loss,
-    /// Whether the loss takes the logits of a final softmax (Keras's TensorFlow backend:
-    /// exact, no clipping). `out` then holds the logits and `probs` their softmax.
+    /// Whether the loss applies the model's final activation itself, from its logits
+    /// ([`ir::Model::logits_head`]: a final softmax under a cross-entropy, a final sigmoid
+    /// under binary cross-entropy; Keras's TensorFlow backend, exact, no clipping). `out`
+    /// then holds the logits and `probs` the activation of them, which is the model's
+    /// output.
     pub from_logits: bool,
+    /// How the loss reads `out`: as the logits of a softmax or of a sigmoid (a logits
+    /// head, or a loss written with `from_logits = true`), or as the output itself.
+    pub logits: Option<Logits>,
     /// What the loss reads: the model output, or the logits.
     pub out: BufferId,
     /// Where the loss writes its gradient with respect to `out`.
     pub grad: BufferId,
-    /// The softmax of the logits (a logits head only).
+    /// The softmax or sigmoid of the logits, whenever the loss reads logits.
     pub probs: Option<BufferId>,
     /// Output units per sample.
     pub units: usize,
+}
+
+/// The activation whose logits a loss reads (see [`Head::logits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// Softmax over each row: the cross-entropies.
+    Softmax,
+    /// Element-wise sigmoid: binary cross-entropy.
+    Sigmoid,
+}
+
+impl Logits {
+    /// The activation itself.
+    #[must_use]
+    pub fn activation(self) -> ir::Activation {
+        match self {
+            Logits::Softmax => ir::Activation::Softmax,
+            Logits::Sigmoid => ir::Activation::Sigmoid,
+        }
+    }
 }
 
 /// Why an IR cannot be planned (a hand-built IR that breaks its invariants; never one

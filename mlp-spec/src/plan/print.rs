@@ -26,7 +26,7 @@ impl fmt::Display for Plan {
                 BufferKind::FoldedKernel { dense } => format!("folded kernel of layer {dense}"),
                 BufferKind::FoldedBias { dense } => format!("folded bias of layer {dense}"),
                 BufferKind::PreActivation { layer } => format!("pre-activation of layer {layer}"),
-                BufferKind::Probs => "softmax of the logits".to_owned(),
+                BufferKind::Probs => "activation of the logits".to_owned(),
             };
             writeln!(f, "  b{i:<3} {:<30} {len:<14} {what}", b.name)?;
         }
@@ -79,9 +79,14 @@ impl fmt::Display for Plan {
             )?;
         }
         let h = &self.head;
-        write!(f, "head: {:?} on {}", h.loss, p.buf(h.out))?;
-        if let Some(probs) = h.probs {
-            write!(f, " (logits; softmax into {})", p.buf(probs))?;
+        write!(f, "head: {} on {}", h.loss.keras_name(), p.buf(h.out))?;
+        if let (Some(probs), Some(logits)) = (h.probs, h.logits) {
+            let act = match logits {
+                super::Logits::Softmax => "softmax",
+                super::Logits::Sigmoid => "sigmoid",
+            };
+            let whose = if h.from_logits { "" } else { ", from_logits" };
+            write!(f, " (logits{whose}; {act} into {})", p.buf(probs))?;
         }
         writeln!(f, ", gradient into {}, {} units", p.buf(h.grad), h.units)
     }
