@@ -70,7 +70,7 @@ fn synthetic(n: usize) -> Dataset {
         }
     });
     let labels = Array1::from_shape_fn(n, |_| (next() % 10) as u8);
-    match Dataset::new(images, vec![28, 28], labels, 10) {
+    match Dataset::from_u8(images, vec![28, 28], labels, 10) {
         Ok(d) => d,
         Err(e) => panic!("synthetic dataset: {e}"),
     }

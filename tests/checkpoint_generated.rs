@@ -41,7 +41,7 @@ fn data(n: usize, salt: u64) -> Dataset {
                 0
             }
     });
-    Dataset::new(images, vec![3, 4], Array1::from(labels), 3).unwrap()
+    Dataset::from_u8(images, vec![3, 4], Array1::from(labels), 3).unwrap()
 }
 
 fn everything<M: Model>(m: &M) -> (Vec<u32>, u64, Option<u64>) {
@@ -55,11 +55,16 @@ fn everything<M: Model>(m: &M) -> (Vec<u32>, u64, Option<u64>) {
     (bits, m.iterations(), m.rng_seed())
 }
 
-fn history_bits(h: &History) -> Vec<Vec<u32>> {
-    [&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy]
-        .iter()
-        .map(|v| v.iter().map(|x| x.to_bits()).collect())
-        .collect()
+/// The History without its wall-clock times, as bits: the losses, then every metric
+/// series by key.
+fn history_bits(h: &History) -> Vec<(String, Vec<u32>)> {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect();
+    let mut out = vec![
+        ("loss".to_owned(), bits(&h.loss)),
+        ("val_loss".to_owned(), bits(&h.val_loss)),
+    ];
+    out.extend(h.metrics.iter().map(|(k, v)| (k.clone(), bits(v))));
+    out
 }
 
 #[test]

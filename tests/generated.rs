@@ -17,6 +17,7 @@
 #![warn(missing_docs, clippy::pedantic)]
 
 use mlp::prelude::*;
+use mlp::runtime::Targets;
 
 /// The seven notebook models (public, so `missing_docs` checks the generated items too).
 pub mod notebook {
@@ -166,7 +167,7 @@ impl Lcg {
 
 /// `rows` samples of `model`'s input (pixel-like values 0..=255) and labels valid for its
 /// output (classes, or 0/1 for a single unit).
-fn batch_data(model: &dyn Model, rows: usize, seed: u64) -> (Vec<f32>, Vec<u8>) {
+fn batch_data(model: &dyn Model, rows: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
     let mut rng = Lcg(seed);
     let features = model.ir().input_size();
     let units = model.ir().output_size();
@@ -175,7 +176,7 @@ fn batch_data(model: &dyn Model, rows: usize, seed: u64) -> (Vec<f32>, Vec<u8>) 
         .collect();
     let classes = if units == 1 { 2 } else { units as u64 };
     let labels = (0..rows)
-        .map(|_| u8::try_from(rng.next() % classes).unwrap_or(0))
+        .map(|_| u32::try_from(rng.next() % classes).unwrap_or(0))
         .collect();
     (x, labels)
 }
@@ -242,14 +243,14 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
         &name,
     );
     same_stats(
-        generated.evaluate_batch(&x, &labels, max_batch),
-        network.evaluate_batch(&x, &labels, max_batch),
+        generated.evaluate_batch(&x, Targets::Classes(&labels), max_batch),
+        network.evaluate_batch(&x, Targets::Classes(&labels), max_batch),
         "evaluate_batch",
         &name,
     );
     same_stats(
-        generated.compute_gradients(&x, &labels, max_batch),
-        network.compute_gradients(&x, &labels, max_batch),
+        generated.compute_gradients(&x, Targets::Classes(&labels), max_batch),
+        network.compute_gradients(&x, Targets::Classes(&labels), max_batch),
         "compute_gradients",
         &name,
     );
@@ -273,8 +274,8 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
             max_batch
         };
         let (x, labels) = batch_data(&generated, rows, seed.wrapping_add(step));
-        let a = generated.train_step(&x, &labels, rows);
-        let b = network.train_step(&x, &labels, rows);
+        let a = generated.train_step(&x, Targets::Classes(&labels), rows);
+        let b = network.train_step(&x, Targets::Classes(&labels), rows);
         same_stats(a, b, &format!("train step {step}"), &name);
         same(
             generated.grads(),
@@ -398,7 +399,7 @@ fn with_max_batch_sizes_the_buffers() {
     assert_eq!(model.max_batch(), 3);
     assert_eq!(notebook::Baseline::with_max_batch(0, 0).max_batch(), 1);
     let (x, labels) = batch_data(&model, 3, 1);
-    let stats = model.train_step(&x, &labels, 3);
+    let stats = model.train_step(&x, Targets::Classes(&labels), 3);
     assert_eq!(stats.batch, 3);
     assert!(stats.loss.is_finite());
 }
@@ -425,18 +426,18 @@ fn assert_allocation_free<M: Model>(mut model: M) {
     let batch = model.max_batch();
     let (x, labels) = batch_data(&model, batch, 1);
     // Warm-up: the first calls may initialise process-wide state (CPU feature detection).
-    model.train_step(&x, &labels, batch);
+    model.train_step(&x, Targets::Classes(&labels), batch);
     model.forward(&x, batch);
     let steps = count(|| {
         for _ in 0..3 {
-            model.train_step(&x, &labels, batch);
-            model.train_step(&x, &labels, batch / 2 + 1);
+            model.train_step(&x, Targets::Classes(&labels), batch);
+            model.train_step(&x, Targets::Classes(&labels), batch / 2 + 1);
         }
     });
     assert_eq!(steps, 0, "{name}: train_step allocated {steps} times");
     let forwards = count(|| {
         model.forward(&x, batch);
-        model.evaluate_batch(&x, &labels, batch);
+        model.evaluate_batch(&x, Targets::Classes(&labels), batch);
     });
     assert_eq!(
         forwards, 0,
@@ -466,9 +467,13 @@ fn training_steps_and_forward_passes_allocate_nothing() {
 /// weights get one gradient and then exact zeros, and Adam's first moment of those weights
 /// decays by β1 = 0.9 a step for `steps` steps. Returns the optimiser slots and parameters.
 fn decay_first_moment<M: Model>(model: &mut M, steps: usize) -> (Vec<f32>, Vec<f32>) {
-    model.train_step(&[1.0, 1.0], &[0], 1);
+    model.train_step(&[1.0, 1.0], Targets::Classes(&[0]), 1);
     for step in 1..steps {
-        model.train_step(&[0.0, 1.0], &[u8::from(step % 2 == 1)], 1);
+        model.train_step(
+            &[0.0, 1.0],
+            Targets::Classes(&[u32::from(step % 2 == 1)]),
+            1,
+        );
     }
     let slots = model.optimizer_slots().unwrap_or_default().to_vec();
     (slots, model.params().to_vec())
@@ -485,7 +490,7 @@ fn models_flush_denormals_to_zero_as_tensorflow_does() {
     // The moment after the first step, then the same decay in plain f32 (this thread does
     // not flush): how many steps until it is denormal, and how deep.
     let mut probe = inline::DecayingMoment::new(0);
-    probe.train_step(&[1.0, 1.0], &[0], 1);
+    probe.train_step(&[1.0, 1.0], Targets::Classes(&[0]), 1);
     let first = probe.optimizer_slots().unwrap_or_default()[0];
     assert!(
         first.is_normal(),

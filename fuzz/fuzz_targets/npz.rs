@@ -10,7 +10,13 @@ use std::path::Path;
 fuzz_target!(|data: &[u8]| {
     let limits = Limits { max_bytes: 1 << 20 };
     if let Ok(mnist) = read_mnist_npz_from(Cursor::new(data), Path::new("fuzz.npz"), limits) {
-        assert_eq!(mnist.train.images.nrows(), mnist.train.labels.len());
-        assert_eq!(mnist.test.images.nrows(), mnist.test.labels.len());
+        assert_eq!(
+            mnist.train.images().expect("u8 features").nrows(),
+            mnist.train.labels().expect("class targets").len()
+        );
+        assert_eq!(
+            mnist.test.images().expect("u8 features").nrows(),
+            mnist.test.labels().expect("class targets").len()
+        );
     }
 });

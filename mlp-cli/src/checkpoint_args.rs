@@ -318,6 +318,7 @@ impl CheckpointArgs {
         network: &Network,
         options: &FitOptions,
         history: &History,
+        labels: Option<&[String]>,
     ) -> Result<(), CliError> {
         let Some(path) = &self.save else {
             return Ok(());
@@ -326,6 +327,7 @@ impl CheckpointArgs {
             epoch: history.epochs(),
             shuffle_seed: options.seed,
             history: history.clone(),
+            labels: labels.map(<[String]>::to_vec),
         };
         checkpoint::save(network, path, Some(&state))
             .map_err(|e| checkpoint_error(&network.ir().name, "write", e))

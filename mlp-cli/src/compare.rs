@@ -53,9 +53,9 @@ impl Metric {
     fn values(self, history: &History) -> &[f32] {
         match self {
             Metric::Loss => &history.loss,
-            Metric::Accuracy => &history.accuracy,
+            Metric::Accuracy => history.accuracy(),
             Metric::ValLoss => &history.val_loss,
-            Metric::ValAccuracy => &history.val_accuracy,
+            Metric::ValAccuracy => history.val_accuracy(),
         }
     }
 }
@@ -122,7 +122,8 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let entries = read_specs(&args.specs)?;
     let data = load_mnist(args.data.as_deref())?;
     for entry in &entries {
-        check_data_shape(&entry.model, &entry.path, &data.train, args.data.as_deref())?;
+        check_data_shape(&entry.model, &entry.path, &data.train, &crate::data_args::mnist_source(args.data.as_deref()),
+        )?;
     }
     fs::create_dir_all(&args.out).map_err(|error| CliError::io("create", &args.out, error))?;
 

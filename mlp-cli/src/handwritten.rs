@@ -125,7 +125,8 @@ impl HandWritten {
         };
         if !matches!(
             model.train.loss,
-            Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy
+            Loss::SparseCategoricalCrossentropy { from_logits: false }
+                | Loss::CategoricalCrossentropy { from_logits: false }
         ) {
             return unsupported("the loss is not a categorical cross-entropy");
         }
@@ -221,7 +222,7 @@ impl HandWritten {
 
     /// One Adam step on the batch `x` `[batch, features]` with integer `labels`; returns
     /// the mean cross-entropy.
-    pub fn train_step(&mut self, x: ArrayView2<f32>, labels: &[u8]) -> f32 {
+    pub fn train_step(&mut self, x: ArrayView2<f32>, labels: &[u32]) -> f32 {
         let batch = x.nrows() as f32;
         let mut outputs = self.forward(x);
         // Softmax cross-entropy from the logits; dz = (p - onehot) / batch.
@@ -229,12 +230,12 @@ impl HandWritten {
         let mut loss = 0.0;
         for (mut row, &y) in delta.rows_mut().into_iter().zip(labels) {
             let max = row.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let zy = row[usize::from(y)];
+            let zy = row[y as usize];
             row.mapv_inplace(|v| (v - max).exp());
             let sum = row.sum();
             loss += sum.ln() + max - zy;
             row.mapv_inplace(|v| v / sum / batch);
-            row[usize::from(y)] -= 1.0 / batch;
+            row[y as usize] -= 1.0 / batch;
         }
         // Backward, last layer first: weight and bias gradients, then the input gradient
         // through the previous layer's ReLU (none for the first layer).
@@ -281,13 +282,18 @@ impl HandWritten {
             &mut rng::stream_rng(0, rng::STREAM_SHUFFLE, epoch),
         );
         let mut x = Array2::<f32>::zeros((batch, self.features));
-        let mut labels = vec![0u8; batch];
+        let mut labels = vec![0u32; batch];
+        // The loop trains classifiers only (`new` refuses other losses).
+        let Some(all_labels) = data.labels() else {
+            return f32::NAN;
+        };
         let mut total = 0.0f64;
         for idx in order.chunks(batch) {
+            if let Some(rows) = x.as_slice_mut() {
+                data.gather_batch(idx, rows);
+            }
             for (r, &i) in idx.iter().enumerate() {
-                x.row_mut(r)
-                    .zip_mut_with(&data.images.row(i), |d, &s| *d = f32::from(s));
-                labels[r] = data.labels[i];
+                labels[r] = all_labels[i];
             }
             let rows = x.slice_axis(Axis(0), ndarray::Slice::from(..idx.len()));
             let loss = self.train_step(rows, &labels[..idx.len()]);
@@ -315,7 +321,7 @@ mod tests {
         );
         let mut net = HandWritten::new(&ir, 1).unwrap_or_else(|e| panic!("{e}"));
         let x = Array2::from_shape_fn((4, 6), |(r, c)| ((r * 6 + c) % 7) as f32 * 0.3);
-        let labels = [0u8, 1, 2, 1];
+        let labels = [0u32, 1, 2, 1];
         let first = net.train_step(x.view(), &labels);
         let mut last = first;
         for _ in 0..200 {

@@ -2,10 +2,11 @@
 //! one row per epoch. The format follows the file name's extension.
 //!
 //! JSON: `{"loss": [...], "accuracy": [...], "val_loss": [...], "val_accuracy": [...],
-//! "epoch_seconds": [...]}` (the `History` type's own serde form, so it reads back into
-//! one). CSV: a header `epoch,loss,accuracy,val_loss,val_accuracy,epoch_seconds` (the
-//! validation columns only when there was validation), epochs numbered from 1 as in the
-//! progress output and the plots. Floats are written in their shortest exact form.
+//! "epoch_seconds": [...]}`, one key per metric (the `History` type's own serde form, so it
+//! reads back into one). CSV: a header `epoch,loss,<metrics>,val_loss,<val_ metrics>,
+//! epoch_seconds` (metrics in name order; the validation columns only when there was
+//! validation), epochs numbered from 1 as in the progress output and the plots. Floats are
+//! written in their shortest exact form.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -56,26 +57,37 @@ pub fn to_json(history: &History) -> String {
 #[must_use]
 pub fn to_csv(history: &History) -> String {
     let validated = !history.val_loss.is_empty();
-    let mut text = String::from("epoch,loss,accuracy");
+    let train: Vec<&String> = history
+        .metrics
+        .keys()
+        .filter(|k| !k.starts_with("val_"))
+        .collect();
+    let val: Vec<&String> = history
+        .metrics
+        .keys()
+        .filter(|k| k.starts_with("val_"))
+        .collect();
+    let mut text = String::from("epoch,loss");
+    for k in &train {
+        let _ = write!(text, ",{k}");
+    }
     if validated {
-        text.push_str(",val_loss,val_accuracy");
+        text.push_str(",val_loss");
+        for k in &val {
+            let _ = write!(text, ",{k}");
+        }
     }
     text.push_str(",epoch_seconds\n");
     for epoch in 0..history.loss.len() {
-        let _ = write!(
-            text,
-            "{},{},{}",
-            epoch + 1,
-            history.loss[epoch],
-            cell(&history.accuracy, epoch)
-        );
+        let _ = write!(text, "{},{}", epoch + 1, history.loss[epoch]);
+        for k in &train {
+            let _ = write!(text, ",{}", cell(history.metric(k), epoch));
+        }
         if validated {
-            let _ = write!(
-                text,
-                ",{},{}",
-                cell(&history.val_loss, epoch),
-                cell(&history.val_accuracy, epoch)
-            );
+            let _ = write!(text, ",{}", cell(&history.val_loss, epoch));
+            for k in &val {
+                let _ = write!(text, ",{}", cell(history.metric(k), epoch));
+            }
         }
         let seconds = history
             .epoch_seconds
@@ -113,11 +125,12 @@ mod tests {
     fn history() -> History {
         History {
             loss: vec![1.5, 0.25],
-            accuracy: vec![0.5, 0.875],
             val_loss: vec![0.75, 0.125],
-            val_accuracy: vec![0.625, 0.9375],
             epoch_seconds: vec![1.25, 2.0],
+            ..History::default()
         }
+        .with_metric("accuracy", vec![0.5, 0.875])
+        .with_metric("val_accuracy", vec![0.625, 0.9375])
     }
 
     #[test]
@@ -152,7 +165,7 @@ mod tests {
     fn csv_without_validation_has_no_validation_columns() {
         let mut h = history();
         h.val_loss.clear();
-        h.val_accuracy.clear();
+        h.metrics.remove("val_accuracy");
         assert_eq!(
             to_csv(&h),
             "epoch,loss,accuracy,epoch_seconds\n1,1.5,0.5,1.250000\n2,0.25,0.875,2.000000\n"

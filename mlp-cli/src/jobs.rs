@@ -11,7 +11,6 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 
 use mlp_runtime::data::Mnist;
-use mlp_runtime::ir::Metric;
 use mlp_runtime::{fit_with_progress, FitOptions, History, Model, TrainError};
 
 use crate::progress::Reporter;
@@ -105,8 +104,7 @@ fn train_one(job: Job, data: &Mnist, label: Option<&str>, reporter: &Reporter) -
     } = job;
     let ir = model.ir();
     let params = ir.params.total;
-    let accuracy = ir.train.metrics.contains(&Metric::Accuracy);
-    let mut progress = reporter.model(label, accuracy);
+    let mut progress = reporter.model(label);
     let validation = options.validation_split.is_none().then_some(&data.test);
     let history = fit_with_progress(
         model.as_mut(),

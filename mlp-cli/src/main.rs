@@ -14,12 +14,14 @@ mod bench;
 mod check;
 mod checkpoint_args;
 mod compare;
+mod data_args;
 mod error;
 mod expand;
 mod export;
 mod fmt;
 mod memory_arg;
 mod output;
+mod predict;
 mod spec_file;
 mod summary;
 mod threads_arg;
@@ -79,8 +81,12 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         model: Option<String>,
     },
-    /// Train one model of a spec on MNIST, with Keras-like progress.
+    /// Train one model of a spec on MNIST or your own data (CSV, NumPy), with Keras-like progress.
     Train(train::TrainArgs),
+    /// Evaluate trained weights on data: Keras's evaluate line (loss and every metric).
+    Evaluate(predict::EvaluateArgs),
+    /// Write a trained model's predictions for data (outputs and predicted class).
+    Predict(predict::PredictArgs),
     /// Train every model of some specs on MNIST, several at once, and compare them.
     Compare(compare::CompareArgs),
     /// Measure the kernels' peak and each model's training and inference speed.
@@ -97,6 +103,8 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => fmt::run(files, *check),
         Command::Expand { file, model } => expand::run(file, model.as_deref()),
         Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => predict::run_evaluate(args),
+        Command::Predict(args) => predict::run_predict(args),
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Export(args) => export::run(args),

@@ -130,15 +130,14 @@ impl Reporter {
     }
 
     /// The progress of one model's training. `label` names the model when several train
-    /// at once (it starts each of its lines; pad labels to one width to align them);
-    /// `accuracy` says whether to show the accuracy metric.
+    /// at once (it starts each of its lines; pad labels to one width to align them).
+    /// Every line shows the loss and each metric of the model, by its Keras name.
     #[must_use]
-    pub fn model(&self, label: Option<&str>, accuracy: bool) -> ModelProgress {
+    pub fn model(&self, label: Option<&str>) -> ModelProgress {
         let now = Instant::now();
         ModelProgress {
             reporter: self.clone(),
             label: label.map(str::to_owned),
-            accuracy,
             bar: None,
             steps: 0,
             epoch_start: now,
@@ -153,7 +152,6 @@ impl Reporter {
 pub struct ModelProgress {
     reporter: Reporter,
     label: Option<String>,
-    accuracy: bool,
     bar: Option<ProgressBar>,
     steps: usize,
     epoch_start: Instant,
@@ -170,13 +168,13 @@ impl ModelProgress {
             .map_or_else(String::new, |label| format!("{label}  "))
     }
 
-    /// `loss: … - accuracy: …`.
-    fn metrics(&self, loss: f32, accuracy: f32) -> String {
-        if self.accuracy {
-            format!("loss: {loss:.4} - accuracy: {accuracy:.4}")
-        } else {
-            format!("loss: {loss:.4}")
+    /// `loss: … - accuracy: …`, with `prefix` (`val_`) before every name.
+    fn metrics(prefix: &str, loss: f32, metrics: &[(&'static str, f32)]) -> String {
+        let mut text = format!("{prefix}loss: {loss:.4}");
+        for (name, value) in metrics {
+            let _ = write!(text, " - {prefix}{name}: {value:.4}");
         }
+        text
     }
 
     fn new_bar(&self, bars: &MultiProgress, epoch_title: &str) -> ProgressBar {
@@ -213,7 +211,7 @@ impl Progress for ModelProgress {
         }
     }
 
-    fn on_batch(&mut self, event: &BatchEvent) {
+    fn on_batch(&mut self, event: &BatchEvent<'_>) {
         let done = event.step + 1;
         if done == event.steps {
             self.train_seconds = self.epoch_start.elapsed().as_secs_f64();
@@ -240,13 +238,13 @@ impl Progress for ModelProgress {
         let message = format!(
             "{rate:.0} steps/s - ETA {} - {}",
             clock(eta),
-            self.metrics(event.loss, event.accuracy)
+            Self::metrics("", event.loss, event.metrics)
         );
         bar.set_position(done as u64);
         bar.set_message(Cow::Owned(message));
     }
 
-    fn on_epoch_end(&mut self, event: &EpochEvent) {
+    fn on_epoch_end(&mut self, event: &EpochEvent<'_>) {
         if self.reporter.inner.mode == Mode::Quiet {
             return;
         }
@@ -256,12 +254,13 @@ impl Progress for ModelProgress {
         } else {
             0.0
         };
-        let mut metrics = self.metrics(event.loss, event.accuracy);
-        if let Some((val_loss, val_accuracy)) = event.val {
-            let _ = write!(metrics, " - val_loss: {val_loss:.4}");
-            if self.accuracy {
-                let _ = write!(metrics, " - val_accuracy: {val_accuracy:.4}");
-            }
+        let mut metrics = Self::metrics("", event.loss, event.metrics);
+        if let Some(val) = event.val {
+            let _ = write!(
+                metrics,
+                " - {}",
+                Self::metrics("val_", val.loss, &val.metrics)
+            );
         }
         let times = format!("{} {}/step", seconds(event.seconds), seconds(per_step));
         let title = format!("Epoch {}/{}", event.epoch + 1, event.epochs);

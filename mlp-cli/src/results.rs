@@ -46,9 +46,9 @@ impl Row {
             params,
             epochs: history.loss.len(),
             loss: history.loss.last().copied(),
-            accuracy: history.accuracy.last().copied(),
+            accuracy: history.accuracy().last().copied(),
             val_loss: history.val_loss.last().copied(),
-            val_accuracy: history.val_accuracy.last().copied(),
+            val_accuracy: history.val_accuracy().last().copied(),
             best_val_loss,
             seconds_per_epoch: median(&history.epoch_seconds),
         }
@@ -127,11 +127,12 @@ mod tests {
     fn row_takes_the_last_epoch_and_the_best_validation_loss() {
         let history = History {
             loss: vec![2.0, 1.0, 0.5],
-            accuracy: vec![0.5, 0.75, 0.875],
             val_loss: vec![1.5, 0.25, 0.5],
-            val_accuracy: vec![0.5, 0.875, 0.75],
             epoch_seconds: vec![3.0, 1.0, 2.0],
-        };
+            ..History::default()
+        }
+        .with_metric("accuracy", vec![0.5, 0.75, 0.875])
+        .with_metric("val_accuracy", vec![0.5, 0.875, 0.75]);
         let row = Row::new("baseline", 52_650, &history);
         assert_eq!(row.epochs, 3);
         assert_eq!(row.loss, Some(0.5));
@@ -150,9 +151,9 @@ mod tests {
     fn a_history_without_validation_leaves_dashes() {
         let history = History {
             loss: vec![1.0],
-            accuracy: vec![0.5],
             ..History::default()
-        };
+        }
+        .with_metric("accuracy", vec![0.5]);
         let row = Row::new("m", 7, &history);
         assert_eq!(row.best_val_loss, None);
         assert!(table(&[row]).ends_with("| m | 7 | 1 | 1.0000 | 0.5000 | – | – | – | – |\n"));

@@ -1,8 +1,10 @@
-//! `mlp train SPEC [--model NAME] [--epochs N] [--batch N] [--seed N] [--data DIR]
+//! `mlp train SPEC [--model NAME] [--epochs N] [--batch N] [--seed N] [--data PATH …]
 //! [--history FILE.json|FILE.csv] [--plot FILE.png] [--quiet]`: trains one model of a spec
-//! through the dynamic `Network` on MNIST, with Keras-like progress.
+//! through the dynamic `Network` on MNIST or the user's data (see `data_args`), with
+//! Keras-like progress.
 //!
-//! Validation is on the 10 000 test images unless the spec sets `validation_split`.
+//! Validation is on `--validation-data`, else on the `validation_split` tail (flag or
+//! spec), else on MNIST's 10 000 test images or a `.npz`'s `x_test`.
 //! Flags override the spec's `train` block. Output paths are checked before training, so
 //! a typo costs no training time; each file is written atomically after training.
 
@@ -12,11 +14,11 @@ use clap::Args;
 use mlp_cli::plot::{self, colors, Chart, Series};
 use mlp_cli::progress::{Mode, Reporter};
 use mlp_cli::{history, OutputError};
-use mlp_runtime::data::load_mnist;
-use mlp_runtime::ir::{Metric, Model, Spec};
+use mlp_runtime::ir::{Model, Spec};
 use mlp_runtime::{fit_continue, FitOptions, Network};
 
 use crate::checkpoint_args::{self, CheckpointArgs};
+use crate::data_args::DataArgs;
 use crate::error::CliError;
 use crate::spec_file::SpecFile;
 use crate::threads_arg::ThreadsArg;
@@ -39,10 +41,10 @@ pub struct TrainArgs {
     /// Seed of initialisation, shuffling and dropout [default: the spec's].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
-    /// Folder holding MNIST, or a Keras `mnist.npz` file (else `$MLP_DATA/mnist`, the user
-    /// cache, or a download).
-    #[arg(long, value_name = "DIR|FILE.npz")]
-    pub data: Option<PathBuf>,
+    /// `--data PATH`, `--target`, `--features`, the CSV flags, `--validation-data`,
+    /// `--validation-split`.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Write the History here, as JSON or CSV by the file's extension.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
@@ -96,8 +98,11 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         options.seed = seed;
     }
     options.on_nan = args.checkpoint.on_nan();
-    let data = load_mnist(args.data.as_deref())?;
-    check_data_shape(model, &args.spec, &data.train, args.data.as_deref())?;
+    if let Some(split) = args.data.validation_split {
+        options.validation_split = Some(split);
+    }
+    let data = args.data.load(model)?;
+    check_data_shape(model, &args.spec, &data.train, &data.source)?;
     args.threads.apply();
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
@@ -138,8 +143,13 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         ));
     }
     let mut saver = args.checkpoint.saver(&model.name, &mut locks)?;
-    let mut progress = reporter.model(None, model.train.metrics.contains(&Metric::Accuracy));
-    let validation = options.validation_split.is_none().then_some(&data.test);
+    let mut progress = reporter.model(None);
+    // Explicit validation data wins over a split, as in Keras.
+    let validation = match (&data.validation, args.data.validation_data.is_some()) {
+        (Some(v), true) => Some(v),
+        (Some(v), false) if options.validation_split.is_none() => Some(v),
+        _ => None,
+    };
     let trained = fit_continue(
         &mut network,
         &data.train,
@@ -172,7 +182,14 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             Err(error) => Err(error),
         }
     };
-    written(args.checkpoint.save(&network, &options, &trained), None)?;
+    written(
+        args.checkpoint
+            .save(&network, &options, &trained, data.train.class_names()),
+        args.checkpoint
+            .save
+            .as_ref()
+            .map(|path| format!("Model saved to {}", path.display())),
+    )?;
 
     if let Some(path) = &args.history {
         written(
@@ -273,7 +290,7 @@ pub fn check_data_shape(
     model: &Model,
     spec: &Path,
     data: &mlp_runtime::data::Dataset,
-    folder: Option<&Path>,
+    source: &str,
 ) -> Result<(), CliError> {
     let (wanted, found) = (model.input_size(), data.features());
     if wanted == found {
@@ -285,10 +302,6 @@ pub fn check_data_shape(
             .collect::<Vec<_>>()
             .join("×")
     };
-    let source = folder.map_or_else(
-        || "the MNIST found through $MLP_DATA or the cache".to_owned(),
-        |dir| format!("the images in `{}`", dir.display()),
-    );
     // The shape only when it says more than the count (`28×28`, not `13`).
     let with_shape = |count: usize, dims: &[usize]| {
         if dims.len() > 1 {
@@ -299,7 +312,7 @@ pub fn check_data_shape(
     };
     Err(mlp_runtime::data::DataError::InvalidDataset {
         reason: format!(
-            "{source} have {} features per sample, but `{}` in `{}` takes {} input features",
+            "the samples of {source} have {} features, but `{}` in `{}` takes {} input features",
             with_shape(found, &data.sample_shape),
             model.name,
             spec.display(),

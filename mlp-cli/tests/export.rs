@@ -76,7 +76,8 @@ fn reference(spec: &Path, ckpt: &Path) -> (Vec<f32>, Vec<f32>, usize) {
     let data = load_mnist(Some(&mnist_dir())).expect("MNIST");
     let x: Vec<f32> = data
         .test
-        .images
+        .images()
+        .expect("u8 features")
         .rows()
         .into_iter()
         .take(IMAGES)

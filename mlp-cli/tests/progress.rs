@@ -48,7 +48,7 @@ fn dataset(count: usize, shift: usize) -> Dataset {
             (i * 7 % 30) as u8
         }
     });
-    Dataset::new(images, vec![4], Array1::from(labels), 3).expect("a valid dataset")
+    Dataset::from_u8(images, vec![4], Array1::from(labels), 3).expect("a valid dataset")
 }
 
 fn model(name: &str) -> mlp_runtime::ir::Model {
@@ -92,7 +92,7 @@ fn one_model_prints_one_keras_line_per_epoch() {
         seed: 7,
         ..FitOptions::default()
     };
-    let mut progress = reporter.model(None, true);
+    let mut progress = reporter.model(None);
     let history = fit_with_progress(&mut network, &train, Some(&test), &options, &mut progress)
         .expect("trains");
     assert_eq!(history.loss.len(), 3);

@@ -194,9 +194,7 @@ pub fn regularizer(r: Regularizer) -> TokenStream {
 fn train(t: &TrainConfig) -> TokenStream {
     let optimizer = optimizer(t.optimizer);
     let loss = loss(t.loss);
-    let metrics = t.metrics.iter().map(|m| match m {
-        Metric::Accuracy => quote!(ir::Metric::Accuracy),
-    });
+    let metrics = t.metrics.iter().map(|&m| metric(m));
     let (batch, epochs, seed) = (size(t.batch), size(t.epochs), int(t.seed));
     let split = option(t.validation_split.map(float));
     let shuffle = t.shuffle;
@@ -245,11 +243,50 @@ fn optimizer(o: Optimizer) -> TokenStream {
     }
 }
 
-fn loss(l: Loss) -> TokenStream {
+/// `ir::Loss::…` for `l`.
+pub fn loss(l: Loss) -> TokenStream {
     match l {
-        Loss::SparseCategoricalCrossentropy => quote!(ir::Loss::SparseCategoricalCrossentropy),
-        Loss::CategoricalCrossentropy => quote!(ir::Loss::CategoricalCrossentropy),
+        Loss::SparseCategoricalCrossentropy { from_logits } => {
+            quote!(ir::Loss::SparseCategoricalCrossentropy { from_logits: #from_logits })
+        }
+        Loss::CategoricalCrossentropy { from_logits } => {
+            quote!(ir::Loss::CategoricalCrossentropy { from_logits: #from_logits })
+        }
+        Loss::BinaryCrossentropy { from_logits } => {
+            quote!(ir::Loss::BinaryCrossentropy { from_logits: #from_logits })
+        }
         Loss::MeanSquaredError => quote!(ir::Loss::MeanSquaredError),
-        Loss::BinaryCrossentropy => quote!(ir::Loss::BinaryCrossentropy),
+        Loss::MeanAbsoluteError => quote!(ir::Loss::MeanAbsoluteError),
+        Loss::Huber { delta } => {
+            let delta = float(delta);
+            quote!(ir::Loss::Huber { delta: #delta })
+        }
+    }
+}
+
+fn metric(m: Metric) -> TokenStream {
+    match m {
+        Metric::Accuracy => quote!(ir::Metric::Accuracy),
+        Metric::BinaryAccuracy { threshold } => {
+            let t = float(threshold);
+            quote!(ir::Metric::BinaryAccuracy { threshold: #t })
+        }
+        Metric::CategoricalAccuracy => quote!(ir::Metric::CategoricalAccuracy),
+        Metric::SparseCategoricalAccuracy => quote!(ir::Metric::SparseCategoricalAccuracy),
+        Metric::MeanAbsoluteError => quote!(ir::Metric::MeanAbsoluteError),
+        Metric::MeanSquaredError => quote!(ir::Metric::MeanSquaredError),
+        Metric::RootMeanSquaredError => quote!(ir::Metric::RootMeanSquaredError),
+        Metric::Precision { threshold } => {
+            let t = float(threshold);
+            quote!(ir::Metric::Precision { threshold: #t })
+        }
+        Metric::Recall { threshold } => {
+            let t = float(threshold);
+            quote!(ir::Metric::Recall { threshold: #t })
+        }
+        Metric::Auc { num_thresholds } => {
+            let n = size(num_thresholds);
+            quote!(ir::Metric::Auc { num_thresholds: #n })
+        }
     }
 }

@@ -304,8 +304,8 @@ fn graph(model: &ir::Model, p: &Program) -> GraphProto {
         names[slot(step.dst)] = y;
     }
     let mut last = names[3].clone();
-    if p.softmax {
-        last = b.activation(Activation::Softmax, &last, "probabilities");
+    if let Some(head) = p.head {
+        last = b.activation(head, &last, "probabilities");
     }
     b.node("Identity", &[&last], "output", Vec::new());
     GraphProto {

@@ -15,6 +15,7 @@ pub mod layers;
 pub mod layout;
 pub mod loss;
 pub mod memory;
+pub mod metrics;
 pub mod model;
 pub mod model_core;
 pub mod network;
@@ -28,10 +29,11 @@ pub use checkpoint::{CheckpointDir, CheckpointError, CheckpointInfo, TrainingSta
 pub use layout::{ParamLayout, Role, TensorInfo};
 pub use memory::AllocError;
 pub use mlp_spec::ir;
-pub use model::{Model, StepStats};
+pub use model::{Model, StepStats, Targets};
 pub use model_core::ModelCore;
 pub use network::{Network, NetworkError};
 pub use train::{
-    evaluate, fit, fit_continue, fit_with_progress, predict, predict_u8, BatchEvent, EpochEvent,
-    FitOptions, History, OnNan, Progress, Silent, TrainError,
+    check_targets, evaluate, fit, fit_continue, fit_with_progress, metric_value, predict,
+    predict_u8, BatchEvent, EpochEvent, Evaluation, FitOptions, History, OnNan, Progress, Silent,
+    TrainError,
 };

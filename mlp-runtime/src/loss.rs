@@ -1,23 +1,32 @@
-//! Losses and the accuracy metric, Keras 3 (TensorFlow backend) semantics; all losses are
+//! Losses and the accuracy count, Keras 3 (TensorFlow backend) semantics; all losses are
 //! means over the batch.
 //!
-//! Targets come from the dataset's class indices (u8): with an output of `units ≥ 2`, the
-//! target row is `one_hot(label)`; with a single output unit, the target is the label value
-//! itself (`0.0` or `1.0` for binary problems). See [`target`].
+//! Targets ([`Targets`]) are class indices or value rows. A class index stands for
+//! `one_hot(label)` when the output has `units ≥ 2`, and for the value of the label itself
+//! (`0.0` or `1.0` for binary problems) with a single output unit ([`target`]).
 //!
-//! - Sparse / categorical cross-entropy after a final softmax ([`uses_softmax_logits`]):
-//!   from the softmax's logits, `logsumexp(z) - z[label]`, no clipping; the gradient with
-//!   respect to the logits is exactly `(p - onehot) / batch` ([`softmax_cross_entropy`]).
-//! - Otherwise from probabilities ([`probability_loss`]): sparse CE as TensorFlow does it,
+//! - From logits ([`softmax_cross_entropy`], [`sigmoid_cross_entropy`]): after a final
+//!   softmax under a (sparse) categorical cross-entropy, after a final sigmoid under binary
+//!   cross-entropy (Keras's TensorFlow backend reads the activation's logits), and for a
+//!   loss written with `from_logits = true`. Exact, no clipping: the softmax form is
+//!   `logsumexp(z)·Σt - Σ t·z` with gradient `(p·Σt - t) / batch`; the sigmoid form is
+//!   `max(z, 0) - z·t + log(1 + exp(-|z|))`, mean over the last axis, with gradient
+//!   `(σ(z) - t) / (units·batch)`.
+//! - Otherwise from the output ([`probability_loss`]): sparse CE as TensorFlow does it,
 //!   `log(clip(p))` fed to a softmax cross-entropy (`-log clip(p_y) + log Σ clip(p_j)`);
-//!   categorical CE as Keras does it, `p / Σp` then clipped, `-log(q_y)`; binary CE
-//!   `-(t·log c + (1-t)·log(1-c))`, `c = clip(p)`, mean over the last axis; mse mean over the
-//!   last axis. Clipping is to `[1e-7, 1 - 1e-7]` and passes no gradient outside it.
-//! - Accuracy: arg-max (first maximum) equals the label when `units ≥ 2`; `(p > 0.5) ==
-//!   label` when `units == 1` ([`correct_count`]).
+//!   categorical CE as Keras does it, `p / Σp` then clipped, `-Σ t·log(q)`; binary CE
+//!   `-(t·log c + (1-t)·log(1-c))`, `c = clip(p)`; mse, mae and huber (`½e²` for
+//!   `|e| ≤ δ`, else `δ|e| - ½δ²`), each a mean over the last axis. Clipping is to
+//!   `[1e-7, 1 - 1e-7]` and passes no gradient outside it; `|e|` has gradient 0 at 0.
+//! - Accuracy ([`correct_count`]), as Keras's `accuracy` picks its variant: binary
+//!   (`(p > 0.5) == t`) for a single output unit, sparse categorical (arg-max equals the
+//!   class) for class targets, categorical (arg-max equals the target's arg-max) for
+//!   value rows.
 
+use crate::kernels::epilogue;
 use crate::kernels::math::exp_in_place;
-use mlp_spec::ir::{self, Loss};
+use crate::model::Targets;
+use mlp_spec::ir::{self, Activation, Loss};
 
 /// Keras's `epsilon()` used for clipping probabilities.
 pub const EPSILON: f32 = 1e-7;
@@ -35,10 +44,10 @@ pub struct BatchLoss {
 /// The target value of output unit `j` for class index `label` (see the module docs).
 #[inline]
 #[must_use]
-pub fn target(label: u8, j: usize, units: usize) -> f32 {
+pub fn target(label: u32, j: usize, units: usize) -> f32 {
     if units == 1 {
-        f32::from(label)
-    } else if usize::from(label) == j {
+        label as f32
+    } else if label as usize == j {
         1.0
     } else {
         0.0
@@ -55,24 +64,24 @@ pub fn uses_softmax_logits(model: &ir::Model) -> bool {
 }
 
 /// Cross-entropy from softmax logits: writes `probs = softmax(logits)` row by row, returns
-/// the mean of `logsumexp(z) - z[label]` and the accuracy count, and when `dlogits` is given
-/// writes `(p - onehot(label)) / batch` into it.
+/// the mean loss (`logsumexp(z) - z[label]` for a class, `logsumexp(z)·Σt - Σ t·z` for a
+/// target row) and the accuracy count, and when `dlogits` is given writes
+/// `(p·Σt - t) / batch` into it (`(p - onehot) / batch` for a class).
 ///
-/// Reads `logits[..batch·classes]`, `labels[..batch]`; writes `probs`, `dlogits`.
+/// Reads `logits[..batch·classes]` and the targets; writes `probs`, `dlogits`.
 pub fn softmax_cross_entropy(
     batch: usize,
     classes: usize,
     logits: &[f32],
-    labels: &[u8],
+    y: Targets<'_>,
     probs: &mut [f32],
     mut dlogits: Option<&mut [f32]>,
 ) -> BatchLoss {
     let n = batch * classes;
     let inv_batch = 1.0 / batch as f32;
     let mut total = 0.0f64;
-    let mut correct = 0;
     if classes == 0 {
-        return BatchLoss { loss: 0.0, correct };
+        return BatchLoss::default();
     }
     // `z - max(z)` row by row, then one vectorised `exp` over the whole batch.
     for (z, p) in logits[..n]
@@ -88,7 +97,6 @@ pub fn softmax_cross_entropy(
     for r in 0..batch {
         let z = &logits[r * classes..(r + 1) * classes];
         let p = &mut probs[r * classes..(r + 1) * classes];
-        let y = usize::from(labels[r]);
         let max = row_max(z);
         let mut sum = 0.0f32;
         for &pi in p.iter() {
@@ -98,21 +106,80 @@ pub fn softmax_cross_entropy(
         for pi in p.iter_mut() {
             *pi *= inv;
         }
-        total += f64::from(sum.ln() + max - z[y]);
-        if argmax(p) == y {
-            correct += 1;
-        }
-        if let Some(d) = dlogits.as_deref_mut() {
-            let d = &mut d[r * classes..(r + 1) * classes];
-            for (j, (di, &pi)) in d.iter_mut().zip(p.iter()).enumerate() {
-                *di = (pi - if j == y { 1.0 } else { 0.0 }) * inv_batch;
+        let lse = sum.ln() + max;
+        match y {
+            Targets::Classes(labels) => {
+                let label = labels[r] as usize;
+                total += f64::from(lse - z[label]);
+                if let Some(d) = dlogits.as_deref_mut() {
+                    let d = &mut d[r * classes..(r + 1) * classes];
+                    for (j, (di, &pi)) in d.iter_mut().zip(p.iter()).enumerate() {
+                        *di = (pi - if j == label { 1.0 } else { 0.0 }) * inv_batch;
+                    }
+                }
+            }
+            Targets::Values(v) => {
+                let t = &v[r * classes..(r + 1) * classes];
+                let (mut t_sum, mut tz) = (0.0f32, 0.0f32);
+                for (&tj, &zj) in t.iter().zip(z) {
+                    t_sum += tj;
+                    tz += tj * zj;
+                }
+                total += f64::from(lse * t_sum - tz);
+                if let Some(d) = dlogits.as_deref_mut() {
+                    let d = &mut d[r * classes..(r + 1) * classes];
+                    for ((di, &pi), &tj) in d.iter_mut().zip(p.iter()).zip(t) {
+                        *di = (pi * t_sum - tj) * inv_batch;
+                    }
+                }
             }
         }
     }
-    debug_assert!(probs.len() >= n);
     BatchLoss {
         loss: (total / batch as f64) as f32,
-        correct,
+        correct: correct_count(batch, classes, &probs[..n], y),
+    }
+}
+
+/// Binary cross-entropy from sigmoid logits (TensorFlow's
+/// `sigmoid_cross_entropy_with_logits`, mean over the last axis, then over the batch):
+/// writes `probs = σ(logits)` (the same sigmoid as the layers'), returns the mean loss and
+/// the accuracy count on `probs`, and when `dlogits` is given writes
+/// `(σ(z) - t) / (units·batch)` into it.
+///
+/// Reads `logits[..batch·units]` and the targets; writes `probs`, `dlogits`.
+pub fn sigmoid_cross_entropy(
+    batch: usize,
+    units: usize,
+    logits: &[f32],
+    y: Targets<'_>,
+    probs: &mut [f32],
+    mut dlogits: Option<&mut [f32]>,
+) -> BatchLoss {
+    let n = batch * units;
+    if units == 0 {
+        return BatchLoss::default();
+    }
+    probs[..n].copy_from_slice(&logits[..n]);
+    epilogue::bias_activation(batch, units, None, Activation::Sigmoid, &mut probs[..n]);
+    let scale = 1.0 / (units * batch) as f32;
+    let inv_units = 1.0 / units as f32;
+    let mut total = 0.0f64;
+    for r in 0..batch {
+        let mut l = 0.0f32;
+        for j in 0..units {
+            let i = r * units + j;
+            let (z, t) = (logits[i], y.value(r, j, units));
+            l += z.max(0.0) - z * t + (-z.abs()).exp().ln_1p();
+            if let Some(d) = dlogits.as_deref_mut() {
+                d[i] = (probs[i] - t) * scale;
+            }
+        }
+        total += f64::from(l * inv_units);
+    }
+    BatchLoss {
+        loss: (total / batch as f64) as f32,
+        correct: correct_count(batch, units, &probs[..n], y),
     }
 }
 
@@ -126,14 +193,18 @@ fn row_max(z: &[f32]) -> f32 {
 /// for every case [`uses_softmax_logits`] does not cover. Returns the batch mean and the
 /// accuracy count; when `dout` is given writes `∂loss/∂out` into it.
 ///
-/// Reads `out`, `labels`; writes `dout`.
+/// A loss reading logits (`from_logits`) never comes here: the head calls
+/// [`softmax_cross_entropy`] or [`sigmoid_cross_entropy`]. Sparse CE takes class targets
+/// (`fit` checks them), the other losses either kind.
+///
+/// Reads `out` and the targets; writes `dout`.
 #[must_use]
 pub fn probability_loss(
     loss: Loss,
     batch: usize,
     units: usize,
     out: &[f32],
-    labels: &[u8],
+    y: Targets<'_>,
     mut dout: Option<&mut [f32]>,
 ) -> BatchLoss {
     let inv_batch = 1.0 / batch as f32;
@@ -143,15 +214,15 @@ pub fn probability_loss(
     let mut total = 0.0f64;
     for r in 0..batch {
         let o = &out[r * units..(r + 1) * units];
-        let y = labels[r];
+        let t = |j: usize| y.value(r, j, units);
         let mut d = dout
             .as_deref_mut()
             .map(|d| &mut d[r * units..(r + 1) * units]);
         let sample = match loss {
-            Loss::SparseCategoricalCrossentropy => {
+            Loss::SparseCategoricalCrossentropy { .. } => {
                 // TensorFlow: logits = log(clip(p)); loss = logsumexp(logits) - logits[y].
                 let s: f32 = o.iter().map(|&p| clip(p)).sum();
-                let yi = usize::from(y).min(units - 1);
+                let yi = y.class(r, units).min(units - 1);
                 if let Some(d) = d.as_deref_mut() {
                     for (j, (dj, &p)) in d.iter_mut().zip(o).enumerate() {
                         let q = clip(p) / s;
@@ -165,13 +236,13 @@ pub fn probability_loss(
                 }
                 s.ln() - clip(o[yi]).ln()
             }
-            Loss::CategoricalCrossentropy => {
+            Loss::CategoricalCrossentropy { .. } => {
                 // Keras: q = p / Σp, clipped; loss = -Σ t·log(q).
                 let s: f32 = o.iter().sum();
                 let mut l = 0.0f32;
                 let mut gq_sum = 0.0f32; // Σ_k gq_k · q_k, for the normalisation's Jacobian
                 for (j, &p) in o.iter().enumerate() {
-                    let t = target(y, j, units);
+                    let t = t(j);
                     let q = p / s;
                     l -= t * clip(q).ln();
                     if passes(q) {
@@ -180,7 +251,7 @@ pub fn probability_loss(
                 }
                 if let Some(d) = d.as_deref_mut() {
                     for (j, (dj, &p)) in d.iter_mut().zip(o).enumerate() {
-                        let t = target(y, j, units);
+                        let t = t(j);
                         let q = p / s;
                         let gq = if passes(q) { -t / clip(q) } else { 0.0 };
                         *dj = (gq - gq_sum) / s * inv_batch;
@@ -192,7 +263,7 @@ pub fn probability_loss(
                 let inv_units = 1.0 / units as f32;
                 let mut l = 0.0f32;
                 for (j, &p) in o.iter().enumerate() {
-                    let e = p - target(y, j, units);
+                    let e = p - t(j);
                     l += e * e;
                     if let Some(d) = d.as_deref_mut() {
                         d[j] = 2.0 * e * inv_units * inv_batch;
@@ -200,11 +271,48 @@ pub fn probability_loss(
                 }
                 l * inv_units
             }
-            Loss::BinaryCrossentropy => {
+            Loss::MeanAbsoluteError => {
                 let inv_units = 1.0 / units as f32;
                 let mut l = 0.0f32;
                 for (j, &p) in o.iter().enumerate() {
-                    let t = target(y, j, units);
+                    let e = p - t(j);
+                    l += e.abs();
+                    if let Some(d) = d.as_deref_mut() {
+                        let sign = if e > 0.0 {
+                            1.0
+                        } else if e < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        };
+                        d[j] = sign * inv_units * inv_batch;
+                    }
+                }
+                l * inv_units
+            }
+            Loss::Huber { delta } => {
+                let inv_units = 1.0 / units as f32;
+                let mut l = 0.0f32;
+                for (j, &p) in o.iter().enumerate() {
+                    let e = p - t(j);
+                    let a = e.abs();
+                    let (value, slope) = if a <= delta {
+                        (0.5 * e * e, e)
+                    } else {
+                        (delta * a - 0.5 * delta * delta, delta * e.signum())
+                    };
+                    l += value;
+                    if let Some(d) = d.as_deref_mut() {
+                        d[j] = slope * inv_units * inv_batch;
+                    }
+                }
+                l * inv_units
+            }
+            Loss::BinaryCrossentropy { .. } => {
+                let inv_units = 1.0 / units as f32;
+                let mut l = 0.0f32;
+                for (j, &p) in o.iter().enumerate() {
+                    let t = t(j);
                     let c = clip(p);
                     l -= t * c.ln() + (1.0 - t) * (1.0 - c).ln();
                     if let Some(d) = d.as_deref_mut() {
@@ -222,21 +330,21 @@ pub fn probability_loss(
     }
     BatchLoss {
         loss: (total / batch as f64) as f32,
-        correct: correct_count(batch, units, out, labels),
+        correct: correct_count(batch, units, out, y),
     }
 }
 
-/// Number of rows of `out[batch, units]` the accuracy metric counts as correct (see the
+/// Number of rows of `out[batch, units]` Keras's `accuracy` counts as correct (see the
 /// module docs).
 #[must_use]
-pub fn correct_count(batch: usize, units: usize, out: &[f32], labels: &[u8]) -> usize {
+pub fn correct_count(batch: usize, units: usize, out: &[f32], y: Targets<'_>) -> usize {
     (0..batch)
         .filter(|&r| {
             let o = &out[r * units..(r + 1) * units];
             if units == 1 {
-                (o[0] > 0.5) == (labels[r] == 1)
+                f32::from(u8::from(o[0] > 0.5)) == y.value(r, 0, 1)
             } else {
-                argmax(o) == usize::from(labels[r])
+                argmax(o) == y.class(r, units)
             }
         })
         .count()

@@ -3,8 +3,9 @@
 //!
 //! Contract for implementors (checked by `fit`/`evaluate`/`predict`, `debug_assert`ed by
 //! implementations): `1 ≤ batch ≤ max_batch()`, `x.len() ≥ batch · ir().input_size()` (raw
-//! features, row-major), `labels.len() ≥ batch` with every label `< output units` when the
-//! output has ≥ 2 units. Methods on the hot path allocate nothing.
+//! features, row-major), and targets that fit the loss and the output (see [`Targets`]:
+//! `batch` class indices, each `< output units` when the output has ≥ 2 units, or
+//! `batch · output units` values). Methods on the hot path allocate nothing.
 //!
 //! Buffers (see [`crate::layout`]): `params()` all trainable tensors, `state()` the
 //! non-trainable ones, `grads()` mirrors `params()` and holds the gradient of the DATA loss
@@ -16,13 +17,48 @@
 
 use mlp_spec::ir;
 
+/// The targets of one batch, as a model's loss reads them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Targets<'a> {
+    /// One class index per sample (at least `batch`). With an output of `units ≥ 2` the
+    /// target row is `one_hot(label)`; with a single output unit the target is the index
+    /// itself (`0.0` or `1.0` for a binary problem).
+    Classes(&'a [u32]),
+    /// `units` values per sample, row-major (at least `batch · units`).
+    Values(&'a [f32]),
+}
+
+impl Targets<'_> {
+    /// The target of output unit `j` of sample `r`, for an output of `units` units.
+    #[inline]
+    #[must_use]
+    pub fn value(&self, r: usize, j: usize, units: usize) -> f32 {
+        match *self {
+            Targets::Classes(labels) => crate::loss::target(labels[r], j, units),
+            Targets::Values(v) => v[r * units + j],
+        }
+    }
+
+    /// The class of sample `r`: its index, or the arg-max of its target row (as Keras's
+    /// categorical accuracy reads one-hot targets).
+    #[inline]
+    #[must_use]
+    pub fn class(&self, r: usize, units: usize) -> usize {
+        match *self {
+            Targets::Classes(labels) => labels[r] as usize,
+            Targets::Values(v) => crate::loss::argmax(&v[r * units..(r + 1) * units]),
+        }
+    }
+}
+
 /// Loss and accuracy count of one batch.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct StepStats {
     /// Mean loss over the batch plus the weight penalty (as Keras reports it), computed
     /// with the parameters BEFORE the step's update.
     pub loss: f32,
-    /// Samples counted correct by the accuracy metric (see [`crate::loss`]).
+    /// Samples counted correct by Keras's `accuracy` for this output and these targets
+    /// (see [`crate::loss::correct_count`]).
     pub correct: usize,
     /// Number of samples in the batch.
     pub batch: usize,
@@ -59,18 +95,25 @@ pub trait Model {
     /// `[batch, output units]` (probabilities after a final softmax).
     fn forward(&mut self, x: &[f32], batch: usize) -> &[f32];
 
-    /// Inference forward pass plus loss (incl. penalty) and accuracy count against
-    /// `labels`; no state changes.
-    fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats;
+    /// Inference forward pass plus loss (incl. penalty) and accuracy count against the
+    /// targets `y`; no state changes.
+    fn evaluate_batch(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats;
 
     /// Training-mode forward (dropout active, `BatchNorm` on batch statistics, so the moving
     /// statistics ARE updated) and backward, filling `grads()`; parameters, optimiser state
     /// and `iterations()` are left unchanged.
-    fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats;
+    fn compute_gradients(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats;
 
     /// One training step: `compute_gradients`, then the optimiser pass (with regularisation
     /// gradients), then `iterations() += 1`.
-    fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats;
+    fn train_step(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats;
+
+    /// The outputs `[batch, output units]` of the last forward pass (inference, or the
+    /// training-mode forward of the last `compute_gradients` / `train_step`) over `batch`
+    /// rows: what [`Model::forward`] returns, the probabilities of a final softmax or
+    /// sigmoid even when the loss read its logits. The metrics of `fit` and `evaluate`
+    /// read them.
+    fn outputs(&self, batch: usize) -> &[f32];
 
     /// Keras 3 `model.summary()` table of the model.
     fn summary(&self) -> String {

@@ -14,8 +14,9 @@
 //! Order of operations of one training step (the contract generated code follows):
 //! 1. the plan's training forward, op by op; dropout masks are keyed by
 //!    `rng::dropout_key(seed, layer index, iterations)`;
-//! 2. the loss head: [`loss::softmax_cross_entropy`] on the logits of a final softmax, else
-//!    [`loss::probability_loss`] on the output; each writes the loss gradient;
+//! 2. the loss head: [`loss::softmax_cross_entropy`] or [`loss::sigmoid_cross_entropy`] when
+//!    the loss reads logits (the plan's `Head::logits`), else [`loss::probability_loss`] on
+//!    the output; each writes the loss gradient;
 //! 3. the penalty: [`regularize::total_penalty`] of the parameters before the update; the
 //!    reported loss is `data loss + penalty`;
 //! 4. the plan's backward ops, last layer first;
@@ -25,7 +26,7 @@
 //!
 //! An inference forward first recomputes the plan's folds when the parameters or state
 //! changed since the last one, then runs the plan's inference forward; a logits head's
-//! output is the softmax of the logits.
+//! output is the softmax (or sigmoid) of the logits.
 
 use crate::init;
 use crate::kernels::{epilogue, FlushDenormals};
@@ -39,15 +40,15 @@ use crate::layers::{
 use crate::layout::ParamLayout;
 use crate::loss;
 use crate::memory::{self, AllocError};
-use crate::model::{Model, StepStats};
+use crate::model::{Model, StepStats, Targets};
 use crate::model_core::ModelCore;
 use crate::optim;
 use crate::regularize;
 use crate::rng;
 use mlp_spec::ir::{self, Activation};
 use mlp_spec::plan::{
-    AfterKind, BackKind, BatchNormOp, BufferId, DenseOp, DenseWeights, FoldSide, Op, OpKind, Plan,
-    PlanError, TensorId, Value,
+    AfterKind, BackKind, BatchNormOp, BufferId, DenseOp, DenseWeights, FoldSide, Logits, Op,
+    OpKind, Plan, PlanError, TensorId, Value,
 };
 use thiserror::Error;
 
@@ -222,31 +223,34 @@ impl Network {
     }
 
     /// The loss head on the last forward; in training also writes the loss gradient.
-    fn head_loss(&mut self, labels: &[u8], batch: usize, training: bool) -> StepStats {
-        debug_assert!(labels.len() >= batch);
+    fn head_loss(&mut self, y: Targets<'_>, batch: usize, training: bool) -> StepStats {
         let head = self.plan.head;
         let n = batch * head.units;
         let mut grad = std::mem::take(&mut self.bufs[head.grad.0]);
-        let data = match head.probs {
-            Some(p) if head.from_logits => {
+        let data = match (head.probs, head.logits) {
+            (Some(p), Some(logits)) => {
                 let mut probs = std::mem::take(&mut self.bufs[p.0]);
-                let data = loss::softmax_cross_entropy(
+                let from = match logits {
+                    Logits::Softmax => loss::softmax_cross_entropy,
+                    Logits::Sigmoid => loss::sigmoid_cross_entropy,
+                };
+                let data = from(
                     batch,
                     head.units,
                     &self.bufs[head.out.0],
-                    labels,
+                    y,
                     &mut probs,
                     training.then(|| &mut grad[..n]),
                 );
                 self.bufs[p.0] = probs;
                 data
             }
-            Some(_) | None => loss::probability_loss(
+            _ => loss::probability_loss(
                 head.loss,
                 batch,
                 head.units,
                 &self.bufs[head.out.0],
-                labels,
+                y,
                 training.then(|| &mut grad[..n]),
             ),
         };
@@ -638,38 +642,47 @@ impl Model for Network {
         self.run_forward(x, batch, false);
         let head = self.plan.head;
         let n = batch * head.units;
-        match head.probs {
-            Some(p) if head.from_logits => {
+        match (head.probs, head.logits) {
+            (Some(p), Some(logits)) if head.from_logits => {
                 let mut probs = take(&mut self.bufs, p);
                 probs[..n].copy_from_slice(&self.bufs[head.out.0][..n]);
-                epilogue::bias_activation(batch, head.units, None, Activation::Softmax, &mut probs);
+                epilogue::bias_activation(batch, head.units, None, logits.activation(), &mut probs);
                 put(&mut self.bufs, p, probs);
                 &self.bufs[p.0][..n]
             }
-            Some(_) | None => &self.bufs[head.out.0][..n],
+            _ => &self.bufs[head.out.0][..n],
         }
     }
 
-    fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+    fn outputs(&self, batch: usize) -> &[f32] {
+        let head = self.plan.head;
+        let n = batch.min(self.core.max_batch) * head.units;
+        match head.probs {
+            Some(p) if head.from_logits => &self.bufs[p.0][..n],
+            _ => &self.bufs[head.out.0][..n],
+        }
+    }
+
+    fn evaluate_batch(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
         let _denormals = FlushDenormals::new();
         self.fold();
         self.run_forward(x, batch, false);
-        self.head_loss(labels, batch, false)
+        self.head_loss(y, batch, false)
     }
 
-    fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+    fn compute_gradients(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
         let _denormals = FlushDenormals::new();
         // The training forward updates the moving statistics.
         self.core.folded = false;
         self.run_forward(x, batch, true);
-        let stats = self.head_loss(labels, batch, true);
+        let stats = self.head_loss(y, batch, true);
         self.run_backward(x, batch);
         stats
     }
 
-    fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+    fn train_step(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
         let _denormals = FlushDenormals::new();
-        let stats = self.compute_gradients(x, labels, batch);
+        let stats = self.compute_gradients(x, y, batch);
         let core = &mut self.core;
         optim::step(
             &core.ir.train.optimizer,

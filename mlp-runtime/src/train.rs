@@ -10,18 +10,24 @@
 //!   [`FitOptions::on_nan`] says [`OnNan::Continue`]), before the epoch's checkpoint hook,
 //!   so the last checkpoint written is the last good one.
 //! - The reported loss is the mean over the epoch's samples (each batch's loss, which
-//!   includes the weight penalty, weighted by its size); accuracy likewise.
+//!   includes the weight penalty, weighted by its size); the metrics of the `train` block
+//!   ([`crate::metrics`]) accumulate over the epoch from each step's training-mode outputs,
+//!   as Keras's do.
+//! - Before anything runs, the data is checked against the model: features against the
+//!   input, targets against the loss and the output ([`TrainError::Targets`]).
 //! - Validation metrics are computed on the whole validation set after each epoch.
 //! - `validation_split` takes the last part of the data before shuffling; explicit
 //!   validation data overrides it, as in Keras.
 
 use crate::checkpoint::{CheckpointError, Snapshot, TrainingState};
-use crate::data::{DataError, Dataset};
+use crate::data::{DataError, Dataset, TargetBuffer, TargetSet};
+use crate::metrics::Metrics;
 use crate::model::{Model, StepStats};
 use crate::rng;
-use mlp_spec::ir;
+use mlp_spec::ir::{self, Loss};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Instant;
 use thiserror::Error;
 
@@ -53,10 +59,13 @@ pub enum TrainError {
         /// The sample's index.
         index: usize,
         /// The label.
-        label: u8,
+        label: u32,
         /// Output units of the model.
         units: usize,
     },
+    /// The targets do not fit the loss or the output layer; the message names both.
+    #[error("{0}")]
+    Targets(String),
     /// There is nothing to train on.
     #[error("the training set is empty")]
     EmptyDataset,
@@ -153,14 +162,13 @@ impl FitOptions {
 pub struct History {
     /// Mean training loss (incl. weight penalty) of each epoch.
     pub loss: Vec<f32>,
-    /// Training accuracy of each epoch.
-    pub accuracy: Vec<f32>,
     /// Validation loss after each epoch (empty without validation data).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub val_loss: Vec<f32>,
-    /// Validation accuracy after each epoch (empty without validation data).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub val_accuracy: Vec<f32>,
+    /// Every metric of each epoch by its Keras key: `accuracy`, `mae`, `auc`, … for
+    /// training, the same with `val_` for validation (absent without validation data).
+    #[serde(flatten)]
+    pub metrics: BTreeMap<String, Vec<f32>>,
     /// Wall-clock seconds of each epoch (training plus validation).
     pub epoch_seconds: Vec<f64>,
 }
@@ -171,11 +179,84 @@ impl History {
     pub fn epochs(&self) -> usize {
         self.loss.len()
     }
+
+    /// The series of metric `key` (`"accuracy"`, `"val_mae"`); empty when not recorded.
+    #[must_use]
+    pub fn metric(&self, key: &str) -> &[f32] {
+        self.metrics.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Training accuracy of each epoch (empty when `accuracy` is not a metric).
+    #[must_use]
+    pub fn accuracy(&self) -> &[f32] {
+        self.metric("accuracy")
+    }
+
+    /// Validation accuracy of each epoch (empty without validation data or accuracy).
+    #[must_use]
+    pub fn val_accuracy(&self) -> &[f32] {
+        self.metric("val_accuracy")
+    }
+
+    /// This History with the series `key` set to `values` (for tools and tests building
+    /// one by hand).
+    #[must_use]
+    pub fn with_metric(mut self, key: &str, values: Vec<f32>) -> History {
+        self.metrics.insert(key.to_owned(), values);
+        self
+    }
+
+    fn push(&mut self, prefix: &str, values: &[(&'static str, f32)]) {
+        for &(name, v) in values {
+            self.metrics
+                .entry(format!("{prefix}{name}"))
+                .or_default()
+                .push(v);
+        }
+    }
+}
+
+/// Loss and metrics of a model over a dataset ([`evaluate`]), as Keras's `evaluate` line
+/// prints them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Evaluation {
+    /// Mean loss, weight penalty included.
+    pub loss: f32,
+    /// Every metric of the `train` block, by Keras name, in its order.
+    pub metrics: Vec<(&'static str, f32)>,
+}
+
+impl Evaluation {
+    /// The value of metric `name`, if the model reports it.
+    #[must_use]
+    pub fn metric(&self, name: &str) -> Option<f32> {
+        self.metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+
+    /// The accuracy, or NaN when `accuracy` is not a metric.
+    #[must_use]
+    pub fn accuracy(&self) -> f32 {
+        self.metric("accuracy").unwrap_or(f32::NAN)
+    }
+}
+
+impl std::fmt::Display for Evaluation {
+    /// Keras's `evaluate` line: `loss: 0.1234 - accuracy: 0.9650`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "loss: {:.4}", self.loss)?;
+        for (name, v) in &self.metrics {
+            write!(f, " - {name}: {v:.4}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Progress of one training step, for [`Progress::on_batch`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BatchEvent {
+pub struct BatchEvent<'a> {
     /// 0-based epoch.
     pub epoch: usize,
     /// Number of epochs.
@@ -188,25 +269,31 @@ pub struct BatchEvent {
     pub stats: StepStats,
     /// Running mean loss of the epoch so far.
     pub loss: f32,
-    /// Running accuracy of the epoch so far.
-    pub accuracy: f32,
+    /// Every metric over the epoch so far, by Keras name.
+    pub metrics: &'a [(&'static str, f32)],
 }
 
 /// The end of an epoch, for [`Progress::on_epoch_end`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpochEvent {
+pub struct EpochEvent<'a> {
     /// 0-based epoch.
     pub epoch: usize,
     /// Number of epochs.
     pub epochs: usize,
     /// Mean training loss of the epoch.
     pub loss: f32,
-    /// Training accuracy of the epoch.
-    pub accuracy: f32,
-    /// Validation loss and accuracy, when there is validation data.
-    pub val: Option<(f32, f32)>,
+    /// Every training metric of the epoch, by Keras name.
+    pub metrics: &'a [(&'static str, f32)],
+    /// Validation loss and metrics, when there is validation data.
+    pub val: Option<&'a Evaluation>,
     /// Wall-clock seconds of the epoch.
     pub seconds: f64,
+}
+
+/// The value of metric `name` in `metrics` (a [`BatchEvent`]'s or [`EpochEvent`]'s).
+#[must_use]
+pub fn metric_value(metrics: &[(&'static str, f32)], name: &str) -> Option<f32> {
+    metrics.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
 /// Hooks called by [`fit_with_progress`]; both default to doing nothing.
@@ -216,11 +303,11 @@ pub trait Progress {
         let _ = (epoch, epochs, steps);
     }
     /// Called after every training step.
-    fn on_batch(&mut self, event: &BatchEvent) {
+    fn on_batch(&mut self, event: &BatchEvent<'_>) {
         let _ = event;
     }
     /// Called after every epoch, validation included.
-    fn on_epoch_end(&mut self, event: &EpochEvent) {
+    fn on_epoch_end(&mut self, event: &EpochEvent<'_>) {
         let _ = event;
     }
     /// Called after [`Progress::on_epoch_end`] with everything a checkpoint of this point
@@ -239,10 +326,10 @@ impl<P: Progress + ?Sized> Progress for &mut P {
     fn on_epoch_begin(&mut self, epoch: usize, epochs: usize, steps: usize) {
         (**self).on_epoch_begin(epoch, epochs, steps);
     }
-    fn on_batch(&mut self, event: &BatchEvent) {
+    fn on_batch(&mut self, event: &BatchEvent<'_>) {
         (**self).on_batch(event);
     }
-    fn on_epoch_end(&mut self, event: &EpochEvent) {
+    fn on_epoch_end(&mut self, event: &EpochEvent<'_>) {
         (**self).on_epoch_end(event);
     }
     fn on_epoch_state(&mut self, snapshot: &Snapshot<'_>) -> Result<(), CheckpointError> {
@@ -257,11 +344,11 @@ impl<A: Progress, B: Progress> Progress for (A, B) {
         self.0.on_epoch_begin(epoch, epochs, steps);
         self.1.on_epoch_begin(epoch, epochs, steps);
     }
-    fn on_batch(&mut self, event: &BatchEvent) {
+    fn on_batch(&mut self, event: &BatchEvent<'_>) {
         self.0.on_batch(event);
         self.1.on_batch(event);
     }
-    fn on_epoch_end(&mut self, event: &EpochEvent) {
+    fn on_epoch_end(&mut self, event: &EpochEvent<'_>) {
         self.0.on_epoch_end(event);
         self.1.on_epoch_end(event);
     }
@@ -346,14 +433,19 @@ pub fn fit_continue<M: Model + ?Sized>(
     }
     let features = train.features();
     let batch_size = opts.batch_size;
+    let units = model.ir().output_size();
     let mut x = vec![0.0f32; batch_size * features];
-    let mut labels = vec![0u8; batch_size];
+    let mut targets = TargetBuffer::new(train, batch_size);
+    let mut metrics = Metrics::new(model.ir(), train.classes().is_some());
+    let mut val_metrics = validation.map(|v| Metrics::new(model.ir(), v.classes().is_some()));
+    let mut val_targets = validation.map(|v| TargetBuffer::new(v, batch_size));
     let mut order: Vec<usize> = (0..train.len()).collect();
     let steps = train.len().div_ceil(batch_size);
     let mut training = TrainingState {
         epoch: opts.initial_epoch,
         shuffle_seed: opts.seed,
         history,
+        labels: train.class_names().map(<[String]>::to_vec),
     };
     for epoch in opts.initial_epoch..opts.epochs {
         let start = Instant::now();
@@ -365,16 +457,17 @@ pub fn fit_continue<M: Model + ?Sized>(
             rng::shuffle(&mut order, &mut shuffler);
         }
         progress.on_epoch_begin(epoch, opts.epochs, steps);
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        metrics.reset();
+        let (mut loss_sum, mut seen) = (0.0f64, 0usize);
         for (step, idx) in order.chunks(batch_size).enumerate() {
             let b = idx.len();
             train.gather_batch(idx, &mut x);
-            train.gather_labels(idx, &mut labels);
+            let y = train.gather_targets(idx, &mut targets);
             // The next batch's rows load from memory while this step computes.
             if let Some(next) = order.chunks(batch_size).nth(step + 1) {
                 train.prefetch_batch(next);
             }
-            let stats = model.train_step(&x, &labels, b);
+            let stats = model.train_step(&x, y, b);
             if !stats.loss.is_finite() && opts.on_nan == OnNan::Stop {
                 let layer = model
                     .first_non_finite_layer(b)
@@ -382,8 +475,8 @@ pub fn fit_continue<M: Model + ?Sized>(
                     .map(|l| l.name.clone());
                 return Err(TrainError::NonFinite { epoch, step, layer });
             }
+            metrics.update(model.outputs(b), y, b, units);
             loss_sum += f64::from(stats.loss) * b as f64;
-            correct += stats.correct;
             seen += b;
             progress.on_batch(&BatchEvent {
                 epoch,
@@ -392,19 +485,18 @@ pub fn fit_continue<M: Model + ?Sized>(
                 steps,
                 stats,
                 loss: (loss_sum / seen as f64) as f32,
-                accuracy: correct as f32 / seen as f32,
+                metrics: metrics.results(),
             });
         }
         let loss = (loss_sum / seen as f64) as f32;
-        let accuracy = correct as f32 / seen as f32;
         let history = &mut training.history;
         history.loss.push(loss);
-        history.accuracy.push(accuracy);
-        let val = match validation {
-            Some(v) if !v.is_empty() => {
-                let r = evaluate_unchecked(model, v, batch_size, &mut x, &mut labels);
-                history.val_loss.push(r.0);
-                history.val_accuracy.push(r.1);
+        history.push("", metrics.results());
+        let val = match (validation, val_metrics.as_mut(), val_targets.as_mut()) {
+            (Some(v), Some(m), Some(t)) if !v.is_empty() => {
+                let r = evaluate_unchecked(model, v, batch_size, &mut x, t, m);
+                history.val_loss.push(r.loss);
+                history.push("val_", &r.metrics);
                 Some(r)
             }
             _ => None,
@@ -415,8 +507,8 @@ pub fn fit_continue<M: Model + ?Sized>(
             epoch,
             epochs: opts.epochs,
             loss,
-            accuracy,
-            val,
+            metrics: metrics.results(),
+            val: val.as_ref(),
             seconds,
         });
         training.epoch = epoch + 1;
@@ -425,19 +517,19 @@ pub fn fit_continue<M: Model + ?Sized>(
     Ok(training.history)
 }
 
-/// Mean loss (incl. weight penalty) and accuracy of `model` over `data`, in batches of
+/// Mean loss (incl. weight penalty) and metrics of `model` over `data`, in batches of
 /// `batch` rows, or of `model.max_batch()` rows when `batch` is larger (as Keras's
 /// `evaluate(batch_size=…)` splits any amount of data; the mean is weighted by batch size,
-/// so only rounding depends on the split). Inference mode. An empty set gives
-/// `(NaN, NaN)`.
+/// so only rounding depends on the split). Inference mode. An empty set gives a NaN loss.
 ///
 /// # Errors
-/// [`TrainError`] when `batch` is 0, or the data does not fit the model (features, labels).
+/// [`TrainError`] when `batch` is 0, or the data does not fit the model (features,
+/// targets).
 pub fn evaluate<M: Model + ?Sized>(
     model: &mut M,
     data: &Dataset,
     batch: usize,
-) -> Result<(f32, f32), TrainError> {
+) -> Result<Evaluation, TrainError> {
     if batch == 0 {
         return Err(TrainError::ZeroBatch);
     }
@@ -445,34 +537,47 @@ pub fn evaluate<M: Model + ?Sized>(
     check_batch(model, batch)?;
     check_data(model, data)?;
     let mut x = vec![0.0f32; batch * data.features()];
-    let mut labels = vec![0u8; batch];
-    Ok(evaluate_unchecked(model, data, batch, &mut x, &mut labels))
+    let mut targets = TargetBuffer::new(data, batch);
+    let mut metrics = Metrics::new(model.ir(), data.classes().is_some());
+    Ok(evaluate_unchecked(
+        model,
+        data,
+        batch,
+        &mut x,
+        &mut targets,
+        &mut metrics,
+    ))
 }
 
-/// [`evaluate`] on already validated inputs with caller-owned gather buffers.
+/// [`evaluate`] on already validated inputs with caller-owned gather buffers and metrics.
 fn evaluate_unchecked<M: Model + ?Sized>(
     model: &mut M,
     data: &Dataset,
     batch: usize,
     x: &mut [f32],
-    labels: &mut [u8],
-) -> (f32, f32) {
-    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    targets: &mut TargetBuffer,
+    metrics: &mut Metrics,
+) -> Evaluation {
+    let units = model.ir().output_size();
+    let mut loss_sum = 0.0f64;
     let mut idx: Vec<usize> = Vec::with_capacity(batch);
     let mut start = 0;
+    metrics.reset();
     while start < data.len() {
         let end = (start + batch).min(data.len());
         idx.clear();
         idx.extend(start..end);
         data.gather_batch(&idx, x);
-        data.gather_labels(&idx, labels);
-        let stats = model.evaluate_batch(x, labels, idx.len());
+        let y = data.gather_targets(&idx, targets);
+        let stats = model.evaluate_batch(x, y, idx.len());
+        metrics.update(model.outputs(idx.len()), y, idx.len(), units);
         loss_sum += f64::from(stats.loss) * idx.len() as f64;
-        correct += stats.correct;
         start = end;
     }
-    let n = data.len() as f64;
-    ((loss_sum / n) as f32, (correct as f64 / n) as f32)
+    Evaluation {
+        loss: (loss_sum / data.len() as f64) as f32,
+        metrics: metrics.results().to_vec(),
+    }
 }
 
 /// Outputs of `model` for every row of `x` (`[samples, input features]`), computed in
@@ -556,8 +661,8 @@ fn check_batch<M: Model + ?Sized>(model: &M, batch: usize) -> Result<(), TrainEr
     Ok(())
 }
 
-/// Checks that `data` fits `model`: feature count, and labels `< units` when the output
-/// has ≥ 2 units.
+/// Checks that `data` fits `model`: the feature count, and the targets against the loss
+/// and the output layer (see [`check_targets`]).
 fn check_data<M: Model + ?Sized>(model: &M, data: &Dataset) -> Result<(), TrainError> {
     let expected = model.ir().input_size();
     if data.features() != expected {
@@ -566,20 +671,82 @@ fn check_data<M: Model + ?Sized>(model: &M, data: &Dataset) -> Result<(), TrainE
             found: data.features(),
         });
     }
-    let units = model.ir().output_size();
-    if units >= 2 {
-        if let Some((index, &label)) = data
-            .labels
-            .iter()
-            .enumerate()
-            .find(|(_, &l)| usize::from(l) >= units)
-        {
-            return Err(TrainError::LabelOutOfRange {
-                index,
-                label,
-                units,
-            });
+    check_targets(model.ir(), &data.targets)
+}
+
+/// Checks that `targets` fit `model`'s loss and output layer, with one message naming
+/// both:
+/// - sparse categorical cross-entropy needs class indices `< units`;
+/// - the other losses take class indices (`< units`, a one-hot row, with `units ≥ 2`; the
+///   index itself as the value with one unit) or rows of exactly `units` values;
+/// - binary cross-entropy needs targets in `[0, 1]`;
+/// - `sparse_categorical_accuracy` needs class indices.
+///
+/// # Errors
+/// [`TrainError::LabelOutOfRange`] for a class index the output cannot take,
+/// [`TrainError::Targets`] for everything else.
+pub fn check_targets(model: &ir::Model, targets: &TargetSet) -> Result<(), TrainError> {
+    let units = model.output_size();
+    let loss = model.train.loss;
+    let loss_name = loss.keras_name();
+    let output = format!(
+        "the output layer `{}` has {units} unit{}",
+        model.layers.last().map_or("?", |l| l.name.as_str()),
+        if units == 1 { "" } else { "s" }
+    );
+    let binary = matches!(loss, Loss::BinaryCrossentropy { .. });
+    match targets {
+        TargetSet::Classes { labels, .. } => {
+            let limit = if units == 1 { 2 } else { units };
+            if let Some((index, &label)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, &l)| l as usize >= limit)
+            {
+                if units == 1 {
+                    return Err(TrainError::Targets(format!(
+                        "`{loss_name}` with a single output unit takes class 0 or 1, but sample {index} has class {label}; {output}: give it one unit per class"
+                    )));
+                }
+                return Err(TrainError::LabelOutOfRange {
+                    index,
+                    label,
+                    units,
+                });
+            }
         }
+        TargetSet::Values(v) => {
+            if let Loss::SparseCategoricalCrossentropy { .. } = loss {
+                return Err(TrainError::Targets(format!(
+                    "`{loss_name}` needs class indices, but the targets are {}; {output} (convert integer targets with `TargetSet::to_classes`, or use `categorical_crossentropy` for one-hot rows)",
+                    targets.describe()
+                )));
+            }
+            if v.ncols() != units {
+                return Err(TrainError::Targets(format!(
+                    "`{loss_name}` compares each output with a target, but the targets are {} and {output}",
+                    targets.describe()
+                )));
+            }
+            if binary {
+                if let Some(((r, c), t)) = v.indexed_iter().find(|(_, t)| !(0.0..=1.0).contains(*t))
+                {
+                    return Err(TrainError::Targets(format!(
+                        "`{loss_name}` needs targets in [0, 1], but target {c} of sample {r} is {t}"
+                    )));
+                }
+            }
+        }
+    }
+    let sparse_metric = model
+        .train
+        .metrics
+        .contains(&ir::Metric::SparseCategoricalAccuracy);
+    if sparse_metric && !matches!(targets, TargetSet::Classes { .. }) {
+        return Err(TrainError::Targets(format!(
+            "`sparse_categorical_accuracy` needs class indices, but the targets are {}",
+            targets.describe()
+        )));
     }
     Ok(())
 }

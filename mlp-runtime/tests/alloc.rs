@@ -4,6 +4,7 @@
 
 mod common;
 
+use mlp_runtime::Targets;
 use mlp_runtime::{Model, Network};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,15 +39,15 @@ static GLOBAL: Counting = Counting;
 fn hot_paths_do_not_allocate() {
     let batch = 32;
     let x = common::values(batch * 784, 1, 0.0, 255.0);
-    let labels: Vec<u8> = (0..batch).map(|i| (i % 10) as u8).collect();
+    let labels: Vec<u32> = (0..batch).map(|i| (i % 10) as u32).collect();
     for (stem, model) in common::notebook(&[28, 28], 64, 32) {
         let mut net = Network::new(&model, 3, batch).unwrap();
         let before = ALLOCATIONS.load(Ordering::SeqCst);
         for step in 0..3 {
-            net.train_step(&x, &labels, batch);
-            net.train_step(&x[..7 * 784], &labels[..7], 7); // a last partial batch
-            net.compute_gradients(&x, &labels, batch);
-            net.evaluate_batch(&x, &labels, batch);
+            net.train_step(&x, Targets::Classes(&labels), batch);
+            net.train_step(&x[..7 * 784], Targets::Classes(&labels[..7]), 7); // a last partial batch
+            net.compute_gradients(&x, Targets::Classes(&labels), batch);
+            net.evaluate_batch(&x, Targets::Classes(&labels), batch);
             let y = net.forward(&x, batch);
             assert!(y[step].is_finite());
         }

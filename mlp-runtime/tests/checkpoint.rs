@@ -4,6 +4,7 @@
 use mlp_runtime::checkpoint::{self, CheckpointErrorKind, Snapshot, FORMAT, FORMAT_VERSION};
 use mlp_runtime::data::Dataset;
 use mlp_runtime::ir;
+use mlp_runtime::Targets;
 use mlp_runtime::{
     fit, fit_continue, CheckpointDir, FitOptions, History, Model, Network, Silent, StepStats,
 };
@@ -65,7 +66,7 @@ fn data(n: usize, seed: u64) -> Dataset {
                 0
             }
     });
-    Dataset::new(images, vec![3, 4], Array1::from(labels), 3).unwrap()
+    Dataset::from_u8(images, vec![3, 4], Array1::from(labels), 3).unwrap()
 }
 
 fn opts(epochs: usize) -> FitOptions {
@@ -79,12 +80,15 @@ fn bits32(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
-/// The History without its wall-clock times, as bits.
-fn history_bits(h: &History) -> Vec<Vec<u32>> {
-    [&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy]
-        .iter()
-        .map(|v| bits32(v))
-        .collect()
+/// The History without its wall-clock times, as bits: the losses, then every metric
+/// series by key.
+fn history_bits(h: &History) -> Vec<(String, Vec<u32>)> {
+    let mut out = vec![
+        ("loss".to_owned(), bits32(&h.loss)),
+        ("val_loss".to_owned(), bits32(&h.val_loss)),
+    ];
+    out.extend(h.metrics.iter().map(|(k, v)| (k.clone(), bits32(v))));
+    out
 }
 
 /// Everything of a model's state that a resumed run depends on, as bits.
@@ -190,9 +194,9 @@ fn save_then_load_restores_everything_bit_for_bit() {
     assert!(info.training.is_none());
     // Same next step, including its dropout mask.
     let x: Vec<f32> = (0..8 * 12).map(|i| (i * 37 % 255) as f32).collect();
-    let y: Vec<u8> = (0..8).map(|i| (i % 3) as u8).collect();
-    let a = net.train_step(&x, &y, 8);
-    let b = fresh.train_step(&x, &y, 8);
+    let y: Vec<u32> = (0..8).map(|i| (i % 3) as u32).collect();
+    let a = net.train_step(&x, Targets::Classes(&y), 8);
+    let b = fresh.train_step(&x, Targets::Classes(&y), 8);
     assert_eq!(a.loss.to_bits(), b.loss.to_bits());
     assert_eq!(model_bits(&fresh), model_bits(&net));
 }
@@ -429,14 +433,17 @@ impl Model for Minimal {
     fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
         self.0.forward(x, batch)
     }
-    fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
-        self.0.evaluate_batch(x, labels, batch)
+    fn outputs(&self, batch: usize) -> &[f32] {
+        self.0.outputs(batch)
     }
-    fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
-        self.0.compute_gradients(x, labels, batch)
+    fn evaluate_batch(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
+        self.0.evaluate_batch(x, y, batch)
     }
-    fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
-        self.0.train_step(x, labels, batch)
+    fn compute_gradients(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
+        self.0.compute_gradients(x, y, batch)
+    }
+    fn train_step(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
+        self.0.train_step(x, y, batch)
     }
 }
 

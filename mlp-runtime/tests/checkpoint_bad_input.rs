@@ -5,6 +5,7 @@
 
 use mlp_runtime::checkpoint::{load_with, Limits};
 use mlp_runtime::ir;
+use mlp_runtime::Targets;
 use mlp_runtime::{Model, Network};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -34,17 +35,18 @@ fn compile(source: &str) -> ir::Model {
 fn valid() -> Vec<u8> {
     let mut net = Network::new(&compile(SPEC), 1, 4).unwrap();
     let x: Vec<f32> = (0..48).map(|i| (i * 29 % 256) as f32).collect();
-    net.train_step(&x, &[0, 1, 2, 1], 4);
+    net.train_step(&x, Targets::Classes(&[0, 1, 2, 1]), 4);
     let state = mlp_runtime::TrainingState {
         epoch: 2,
         shuffle_seed: 9,
         history: mlp_runtime::History {
             loss: vec![1.0, 0.5],
-            accuracy: vec![0.5, 0.75],
             val_loss: vec![],
-            val_accuracy: vec![],
             epoch_seconds: vec![0.1, 0.2],
-        },
+            ..mlp_runtime::History::default()
+        }
+        .with_metric("accuracy", vec![0.5, 0.75]),
+        labels: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("valid.safetensors");

@@ -61,7 +61,7 @@ fn data(n: usize, salt: u64) -> Dataset {
                 0
             }
     });
-    Dataset::new(images, vec![3, 4], Array1::from(labels), 3).unwrap()
+    Dataset::from_u8(images, vec![3, 4], Array1::from(labels), 3).unwrap()
 }
 
 /// Trains `Crashy` to `EPOCHS`, resuming from the newest checkpoint of `dir` if any and
@@ -90,11 +90,16 @@ fn train_resuming(dir: &Path) -> (History, Network) {
     (h, net)
 }
 
-fn bits(h: &History) -> Vec<Vec<u32>> {
-    [&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy]
-        .iter()
-        .map(|v| v.iter().map(|x| x.to_bits()).collect())
-        .collect()
+/// The History without its wall-clock times, as bits: the losses, then every metric
+/// series by key.
+fn bits(h: &History) -> Vec<(String, Vec<u32>)> {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect();
+    let mut out = vec![
+        ("loss".to_owned(), bits(&h.loss)),
+        ("val_loss".to_owned(), bits(&h.val_loss)),
+    ];
+    out.extend(h.metrics.iter().map(|(k, v)| (k.clone(), bits(v))));
+    out
 }
 
 fn param_bits(net: &Network) -> Vec<u32> {

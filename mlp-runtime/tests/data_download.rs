@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use data_fixtures::{idx_set, labels, mnist_npz_members, pixel, write_idx_set, write_npz};
+use data_fixtures::{class_labels, idx_set, mnist_npz_members, pixel, write_idx_set, write_npz};
 use mlp_runtime::data::{
     download, load_idx_dir, load_mnist, load_mnist_with, DataError, Limits, LoadOptions, Mnist,
     Remote, RemoteFile,
@@ -156,10 +156,22 @@ fn listing(dir: &Path) -> Vec<String> {
 /// Checks that `mnist` is the fixture set of `train` and `test` samples.
 fn check_fixture(mnist: &Mnist, train: usize, test: usize) {
     assert_eq!((mnist.train.len(), mnist.test.len()), (train, test));
-    assert_eq!(mnist.train.labels.to_vec(), labels(train));
-    assert_eq!(mnist.test.labels.to_vec(), labels(test));
-    assert_eq!(mnist.train.images[[train - 1, 300]], pixel(train - 1, 300));
-    assert_eq!(mnist.test.images[[0, 783]], pixel(0, 783));
+    assert_eq!(
+        mnist.train.labels().expect("class targets").to_vec(),
+        class_labels(train)
+    );
+    assert_eq!(
+        mnist.test.labels().expect("class targets").to_vec(),
+        class_labels(test)
+    );
+    assert_eq!(
+        mnist.train.images().expect("u8 features")[[train - 1, 300]],
+        pixel(train - 1, 300)
+    );
+    assert_eq!(
+        mnist.test.images().expect("u8 features")[[0, 783]],
+        pixel(0, 783)
+    );
 }
 
 #[test]

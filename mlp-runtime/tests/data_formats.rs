@@ -12,8 +12,8 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use data_fixtures::{
-    gzip, idx_header, idx_images, idx_labels, label, labels, mnist_npz_members, npy, pixel, write,
-    write_npz,
+    class_labels, gzip, idx_header, idx_images, idx_labels, label, labels, mnist_npz_members, npy,
+    pixel, write, write_npz,
 };
 use mlp_runtime::data::{
     read_idx_images, read_idx_images_from, read_idx_images_with, read_idx_labels, read_mnist_npz,
@@ -134,8 +134,8 @@ fn dataset_from_idx_flattens_samples() {
     assert_eq!(set.len(), 6);
     assert_eq!(set.sample_shape, vec![28, 28]);
     assert_eq!(set.features(), 784);
-    assert_eq!(set.images[[4, 100]], pixel(4, 100));
-    assert_eq!(set.labels[5], label(5));
+    assert_eq!(set.images().expect("u8 features")[[4, 100]], pixel(4, 100));
+    assert_eq!(set.labels().expect("class targets")[5], u32::from(label(5)));
 }
 
 #[test]
@@ -464,12 +464,21 @@ fn npz_reads_back_exactly() {
     assert_eq!((mnist.train.len(), mnist.test.len()), (5, 3));
     assert_eq!(mnist.train.sample_shape, vec![28, 28]);
     for i in 0..5 {
-        assert_eq!(mnist.train.labels[i], label(i));
+        assert_eq!(
+            mnist.train.labels().expect("class targets")[i],
+            u32::from(label(i))
+        );
         for p in [0, 1, 400, 783] {
-            assert_eq!(mnist.train.images[[i, p]], pixel(i, p));
+            assert_eq!(
+                mnist.train.images().expect("u8 features")[[i, p]],
+                pixel(i, p)
+            );
         }
     }
-    assert_eq!(mnist.test.labels.to_vec(), labels(3));
+    assert_eq!(
+        mnist.test.labels().expect("class targets").to_vec(),
+        class_labels(3)
+    );
 }
 
 #[test]

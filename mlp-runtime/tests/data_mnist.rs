@@ -1,12 +1,14 @@
 //! Real MNIST (through `$MLP_DATA`, or `../shared/data` beside the checkout), the
 //! hard-coded download checksums against the canonical files, and the `Dataset` methods
-//! training uses: `gather_batch`, `gather_labels`, `split_last`.
+//! training uses: `gather_batch`, `gather_targets`, `split_last`.
 
 use std::path::PathBuf;
 
 use mlp_runtime::data::{
-    load_mnist, load_mnist_with, DataError, Dataset, Limits, LoadOptions, MNIST_FILES,
+    load_mnist, load_mnist_with, DataError, Dataset, Features, Limits, LoadOptions, TargetBuffer,
+    MNIST_FILES,
 };
+use mlp_runtime::Targets;
 use ndarray::{Array1, Array2, ShapeBuilder};
 use sha2::{Digest, Sha256};
 
@@ -53,19 +55,25 @@ fn real_mnist_loads_through_mlp_data_and_through_data_dir() {
         (&mnist.test, 10_000, TEST_COUNTS),
     ] {
         assert_eq!(set.len(), count);
-        assert_eq!(set.images.dim(), (count, 784));
+        assert_eq!(set.images().expect("u8 features").dim(), (count, 784));
         assert_eq!(set.sample_shape, vec![28, 28]);
-        assert_eq!(set.classes, 10);
+        assert_eq!(set.classes(), Some(10));
         assert_eq!(set.label_counts(), counts);
-        assert_eq!(set.images.iter().copied().max(), Some(255));
-        assert_eq!(set.images.iter().copied().min(), Some(0));
+        assert_eq!(
+            set.images().expect("u8 features").iter().copied().max(),
+            Some(255)
+        );
+        assert_eq!(
+            set.images().expect("u8 features").iter().copied().min(),
+            Some(0)
+        );
     }
     // The first training digit is a 5, the first test digit a 7 (LeCun's page shows both).
-    assert_eq!(mnist.train.labels[0], 5);
-    assert_eq!(mnist.test.labels[0], 7);
+    assert_eq!(mnist.train.labels().expect("class targets")[0], 5);
+    assert_eq!(mnist.test.labels().expect("class targets")[0], 7);
     // Images are stored row by row: the 5's ink lies in rows 5 to 24, its only 255s in row 5;
     // its pixels add up to 27525 (both counted with Python's gzip module, independently).
-    let first = mnist.train.images.row(0);
+    let first = mnist.train.images().expect("u8 features").row(0);
     let ink_rows: Vec<usize> = (0..28)
         .filter(|r| first.iter().skip(28 * r).take(28).any(|&p| p > 0))
         .collect();
@@ -92,7 +100,7 @@ fn hard_coded_checksums_match_the_canonical_files() {
 fn small(n: usize) -> Dataset {
     let images = Array2::from_shape_fn((n, 6), |(i, p)| (10 * i + p) as u8);
     let labels = Array1::from_shape_fn(n, |i| (i % 10) as u8);
-    Dataset::new(images, vec![2, 3], labels, 10).expect("consistent dataset")
+    Dataset::from_u8(images, vec![2, 3], labels, 10).expect("consistent dataset")
 }
 
 #[test]
@@ -107,9 +115,10 @@ fn gather_batch_writes_only_its_rows_as_raw_values() {
         .collect();
     assert_eq!(out[..24], expected[..]);
     assert!(out[24..].iter().all(|v| v.is_nan()), "wrote past the batch");
-    let mut labels = vec![99; 6];
-    set.gather_labels(&indices, &mut labels);
-    assert_eq!(labels, [1, 0, 5, 5, 99, 99]);
+    // Room for 6 targets; the batch fills the first 4 and only those are returned.
+    let mut targets = TargetBuffer::new(&set, 6);
+    let y = set.gather_targets(&indices, &mut targets);
+    assert_eq!(y, Targets::Classes(&[1, 0, 5, 5]));
     // An empty batch writes nothing.
     let mut untouched = vec![f32::NAN; 6];
     set.gather_batch(&[], &mut untouched);
@@ -120,8 +129,15 @@ fn gather_batch_writes_only_its_rows_as_raw_values() {
 fn gather_batch_reads_non_standard_layouts() {
     let mut set = small(3);
     // The same values stored column by column.
-    set.images = Array2::from_shape_fn((3, 6).f(), |(i, p)| (10 * i + p) as u8);
-    assert!(set.images.row(0).as_slice().is_none());
+    set.features = Features::U8(Array2::from_shape_fn((3, 6).f(), |(i, p)| {
+        (10 * i + p) as u8
+    }));
+    assert!(set
+        .images()
+        .expect("u8 features")
+        .row(0)
+        .as_slice()
+        .is_none());
     let mut out = vec![0.0; 6];
     set.gather_batch(&[2], &mut out);
     assert_eq!(out, [20.0, 21.0, 22.0, 23.0, 24.0, 25.0]);
@@ -133,12 +149,18 @@ fn split_last_takes_the_tail_as_keras_does() {
     let set = small(10);
     let (train, validation) = set.split_last(0.25).expect("valid split");
     assert_eq!((train.len(), validation.len()), (7, 3));
-    assert_eq!(train.labels.to_vec(), [0, 1, 2, 3, 4, 5, 6]);
-    assert_eq!(validation.labels.to_vec(), [7, 8, 9]);
-    assert_eq!(validation.images[[0, 0]], 70);
+    assert_eq!(
+        train.labels().expect("class targets").to_vec(),
+        [0, 1, 2, 3, 4, 5, 6]
+    );
+    assert_eq!(
+        validation.labels().expect("class targets").to_vec(),
+        [7, 8, 9]
+    );
+    assert_eq!(validation.images().expect("u8 features")[[0, 0]], 70);
     assert_eq!(validation.sample_shape, vec![2, 3]);
     // floor(60000 * 0.8) = 48000 (0.8 is not exact in binary; floor must still give this).
-    let big = Dataset::new(
+    let big = Dataset::from_u8(
         Array2::zeros((60_000, 1)),
         vec![1],
         Array1::zeros(60_000),
@@ -186,12 +208,15 @@ fn dataset_new_checks_its_invariants() {
         ),
         (vec![2, 3], vec![0, 0, 0], 0, "0 classes"),
     ] {
-        let error = Dataset::new(images.clone(), shape, Array1::from_vec(labels), classes)
+        let error = Dataset::from_u8(images.clone(), shape, Array1::from_vec(labels), classes)
             .expect_err("inconsistent");
         assert!(error.to_string().contains(expected), "{error}");
     }
     let set = small(4);
-    assert_eq!(set.slice(1..3).labels.to_vec(), [1, 2]);
+    assert_eq!(
+        set.slice(1..3).labels().expect("class targets").to_vec(),
+        [1, 2]
+    );
     assert_eq!(set.slice(3..100).len(), 1);
     assert!(set.slice(7..9).is_empty());
 }

@@ -15,6 +15,7 @@ use mlp_runtime::layers::{
     dense_backward, dense_forward, dropout_backward, dropout_forward, leaky_relu_backward,
     leaky_relu_forward, rescale_backward, rescale_forward,
 };
+use mlp_runtime::Targets;
 use mlp_runtime::{kernels::epilogue, loss, regularize, rng, Model, Network, ParamLayout};
 
 const ACTS: [Activation; 17] = [
@@ -248,16 +249,17 @@ fn batch_norm_training() {
 fn softmax_cross_entropy_from_logits() {
     let (b, c) = (6, 4);
     let z = values(b * c, 13, -3.0, 3.0);
-    let labels: Vec<u8> = (0..b).map(|i| (i % c) as u8).collect();
+    let labels: Vec<u32> = (0..b).map(|i| (i % c) as u32).collect();
     let mut p = vec![f32::NAN; b * c];
     let mut dz = vec![f32::NAN; b * c];
-    let out = loss::softmax_cross_entropy(b, c, &z, &labels, &mut p, Some(&mut dz));
+    let out =
+        loss::softmax_cross_entropy(b, c, &z, Targets::Classes(&labels), &mut p, Some(&mut dz));
     // Independent value: mean of -log softmax(z)[label], computed in f64.
     let expect: f64 = (0..b)
         .map(|r| {
             let row = &z[r * c..(r + 1) * c];
             let lse = row.iter().map(|&v| f64::from(v).exp()).sum::<f64>().ln();
-            lse - f64::from(row[usize::from(labels[r])])
+            lse - f64::from(row[labels[r] as usize])
         })
         .sum::<f64>()
         / b as f64;
@@ -268,7 +270,9 @@ fn softmax_cross_entropy_from_logits() {
     );
     check_grad("softmax xent", &z, &dz, None, 1e-2, 1e-2, 1e-4, |z| {
         let mut p = vec![0.0; b * c];
-        f64::from(loss::softmax_cross_entropy(b, c, z, &labels, &mut p, None).loss)
+        f64::from(
+            loss::softmax_cross_entropy(b, c, z, Targets::Classes(&labels), &mut p, None).loss,
+        )
     });
 }
 
@@ -276,26 +280,34 @@ fn softmax_cross_entropy_from_logits() {
 fn probability_losses() {
     let b = 5;
     for loss_kind in [
-        Loss::SparseCategoricalCrossentropy,
-        Loss::CategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+        Loss::CategoricalCrossentropy { from_logits: false },
         Loss::MeanSquaredError,
-        Loss::BinaryCrossentropy,
+        Loss::BinaryCrossentropy { from_logits: false },
     ] {
         for units in [1usize, 3] {
             if units == 1
                 && matches!(
                     loss_kind,
-                    Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy
+                    Loss::SparseCategoricalCrossentropy { .. }
+                        | Loss::CategoricalCrossentropy { .. }
                 )
             {
                 continue;
             }
             let o = values(b * units, 14 + units as u64, 0.05, 0.95);
-            let labels: Vec<u8> = (0..b)
-                .map(|i| (i % units.max(2)) as u8 % if units == 1 { 2 } else { 3 })
+            let labels: Vec<u32> = (0..b)
+                .map(|i| (i % units.max(2)) as u32 % if units == 1 { 2 } else { 3 })
                 .collect();
             let mut d = vec![f32::NAN; b * units];
-            let _ = loss::probability_loss(loss_kind, b, units, &o, &labels, Some(&mut d));
+            let _ = loss::probability_loss(
+                loss_kind,
+                b,
+                units,
+                &o,
+                Targets::Classes(&labels),
+                Some(&mut d),
+            );
             check_grad(
                 &format!("{loss_kind:?} units {units}"),
                 &o,
@@ -304,7 +316,19 @@ fn probability_losses() {
                 1e-3,
                 2e-2,
                 1e-4,
-                |o| f64::from(loss::probability_loss(loss_kind, b, units, o, &labels, None).loss),
+                |o| {
+                    f64::from(
+                        loss::probability_loss(
+                            loss_kind,
+                            b,
+                            units,
+                            o,
+                            Targets::Classes(&labels),
+                            None,
+                        )
+                        .loss,
+                    )
+                },
             );
         }
     }
@@ -314,26 +338,32 @@ fn probability_losses() {
 fn probability_loss_values_match_hand_formulas() {
     // One sample, 2 units, label 1: p = [0.25, 0.75].
     let p = [0.25f32, 0.75];
-    let l = |k| loss::probability_loss(k, 1, 2, &p, &[1], None).loss;
+    let l = |k| loss::probability_loss(k, 1, 2, &p, Targets::Classes(&[1]), None).loss;
     let close = |a: f32, b: f64| (f64::from(a) - b).abs() < 1e-6;
     assert!(close(
-        l(Loss::SparseCategoricalCrossentropy),
+        l(Loss::SparseCategoricalCrossentropy { from_logits: false }),
         -(0.75f64).ln()
     ));
-    assert!(close(l(Loss::CategoricalCrossentropy), -(0.75f64).ln()));
+    assert!(close(
+        l(Loss::CategoricalCrossentropy { from_logits: false }),
+        -(0.75f64).ln()
+    ));
     assert!(close(
         l(Loss::MeanSquaredError),
         0.0625f64 // both errors are 0.25: (0.25² + 0.25²) / 2
     ));
     let bce = (-(1.0f64 - 0.25).ln() - (0.75f64).ln()) / 2.0;
-    assert!(close(l(Loss::BinaryCrossentropy), bce));
+    assert!(close(
+        l(Loss::BinaryCrossentropy { from_logits: false }),
+        bce
+    ));
     // Clipping: p = 0 for the label gives -log(1e-7), not infinity.
     let z = loss::probability_loss(
-        Loss::SparseCategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
         1,
         2,
         &[1.0, 0.0],
-        &[1],
+        Targets::Classes(&[1]),
         None,
     )
     .loss;
@@ -375,14 +405,14 @@ fn regularisers() {
 fn check_model(
     model: &mlp_runtime::ir::Model,
     x: &[f32],
-    labels: &[u8],
+    labels: &[u32],
     batch: usize,
     per_tensor: usize,
     eps: f32,
 ) {
     let mut net = Network::new(model, 42, batch).unwrap();
     let layout = ParamLayout::new(model);
-    net.compute_gradients(x, labels, batch);
+    net.compute_gradients(x, Targets::Classes(labels), batch);
     let params = net.params().to_vec();
     let mut grads = net.grads().to_vec();
     regularize::add_gradients(&layout, &params, &mut grads);
@@ -404,7 +434,10 @@ fn check_model(
         1e-3 * f64::from(scale),
         |p| {
             net.params_mut().copy_from_slice(p);
-            f64::from(net.compute_gradients(x, labels, batch).loss)
+            f64::from(
+                net.compute_gradients(x, Targets::Classes(labels), batch)
+                    .loss,
+            )
         },
     );
 }
@@ -413,7 +446,7 @@ fn check_model(
 fn notebook_models_small() {
     let batch = 8;
     let x = values(batch * 20, 16, 0.0, 1.0);
-    let labels: Vec<u8> = (0..batch).map(|i| (i * 3 % 10) as u8).collect();
+    let labels: Vec<u32> = (0..batch).map(|i| (i * 3 % 10) as u32).collect();
     for (stem, model) in common::notebook(&[4, 5], 12, 9) {
         let _ = stem;
         check_model(&model, &x, &labels, batch, 4, 1e-3);
@@ -424,7 +457,7 @@ fn notebook_models_small() {
 fn notebook_models_real_size_on_a_few_parameters() {
     let batch = 16;
     let x = values(batch * 784, 17, 0.0, 1.0);
-    let labels: Vec<u8> = (0..batch).map(|i| (i % 10) as u8).collect();
+    let labels: Vec<u32> = (0..batch).map(|i| (i % 10) as u32).collect();
     for (stem, model) in common::notebook(&[28, 28], 64, 32) {
         if matches!(stem, "dropout" | "leaky_relu") {
             check_model(&model, &x, &labels, batch, 2, 1e-3);
@@ -438,7 +471,7 @@ fn other_heads_and_layers_in_a_model() {
     use mlp_runtime::ir::LayerKind;
     let batch = 6;
     let x = values(batch * 6, 18, -1.0, 1.0);
-    let labels: Vec<u8> = (0..batch).map(|i| (i % 3) as u8).collect();
+    let labels: Vec<u32> = (0..batch).map(|i| (i % 3) as u32).collect();
     let sgd = Optimizer::Sgd {
         lr: 0.01,
         momentum: 0.0,
@@ -457,7 +490,7 @@ fn other_heads_and_layers_in_a_model() {
                 dense(3, Activation::Linear),
                 activation_layer(Activation::Softmax),
             ],
-            Loss::CategoricalCrossentropy,
+            Loss::CategoricalCrossentropy { from_logits: false },
             sgd,
         ),
         model(
@@ -475,14 +508,14 @@ fn other_heads_and_layers_in_a_model() {
                 LayerKind::Dropout { rate: 0.4 },
                 dense(3, Activation::Sigmoid),
             ],
-            Loss::BinaryCrossentropy,
+            Loss::BinaryCrossentropy { from_logits: false },
             sgd,
         ),
         model(
             "SparseNoLogits",
             &[6],
             vec![dense(5, Activation::Tanh), dense(3, Activation::Sigmoid)],
-            Loss::SparseCategoricalCrossentropy,
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
             sgd,
         ),
     ];
@@ -493,10 +526,10 @@ fn other_heads_and_layers_in_a_model() {
         "Binary",
         &[6],
         vec![dense(4, Activation::Tanh), dense(1, Activation::Sigmoid)],
-        Loss::BinaryCrossentropy,
+        Loss::BinaryCrossentropy { from_logits: false },
         sgd,
     );
-    let bl: Vec<u8> = (0..batch).map(|i| (i % 2) as u8).collect();
+    let bl: Vec<u32> = (0..batch).map(|i| (i % 2) as u32).collect();
     check_model(&binary, &x, &bl, batch, 4, 1e-3);
 }
 
@@ -508,7 +541,7 @@ fn every_activation_in_models() {
     use common::{batch_norm, dense, model};
     let batch = 6;
     let x = values(batch * 6, 19, -1.5, 1.5);
-    let labels: Vec<u8> = (0..batch).map(|i| (i % 3) as u8).collect();
+    let labels: Vec<u32> = (0..batch).map(|i| (i % 3) as u32).collect();
     let sgd = Optimizer::Sgd {
         lr: 0.01,
         momentum: 0.0,
@@ -548,7 +581,7 @@ fn every_activation_in_models() {
                 &name,
                 &[6],
                 layers,
-                Loss::SparseCategoricalCrossentropy,
+                Loss::SparseCategoricalCrossentropy { from_logits: false },
                 sgd,
             );
             check_model(&m, &x, &labels, batch, 4, 1e-3);

@@ -6,6 +6,7 @@ mod common;
 use common::{batch_norm, dense, model, values};
 use mlp_runtime::ir::{Activation, LayerKind, Loss, Optimizer};
 use mlp_runtime::layers::dropout_forward;
+use mlp_runtime::Targets;
 use mlp_runtime::{rng, Model, Network};
 
 #[test]
@@ -21,7 +22,7 @@ fn batch_norm_moving_statistics_follow_keras() {
         "Bn",
         &[2],
         vec![batch_norm(), dense(3, Activation::Softmax)],
-        Loss::SparseCategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
         sgd0,
     );
     let mut net = Network::new(&m, 1, 4).unwrap();
@@ -33,7 +34,7 @@ fn batch_norm_moving_statistics_follow_keras() {
     let (mut mm, mut mv) = ([0.0f64; 2], [1.0f64; 2]);
     for x in batches {
         let b = x.len() / 2;
-        net.train_step(x, &vec![0; b], b);
+        net.train_step(x, Targets::Classes(&vec![0; b]), b);
         for f in 0..2 {
             let col: Vec<f64> = (0..b).map(|r| f64::from(x[r * 2 + f])).collect();
             let mean = col.iter().sum::<f64>() / b as f64;
@@ -90,7 +91,7 @@ fn batch_norm_training_output_is_normalised() {
     // Training mode normalises with the batch statistics: y has mean 0 and variance
     // var/(var+eps) ≈ 1 per feature. Against the one-hot target [1, 0, 0] (label 0) the mse
     // is the mean over features of E[(y - t)²] = (2 + 1 + 1) / 3.
-    let t = net.compute_gradients(&x, &[0; 50], 50);
+    let t = net.compute_gradients(&x, Targets::Classes(&[0; 50]), 50);
     assert!((t.loss - 4.0 / 3.0).abs() < 1e-3, "{}", t.loss);
 }
 
@@ -138,14 +139,14 @@ fn dropout_is_identity_in_inference() {
             LayerKind::Dropout { rate: 0.5 },
             dense(3, Activation::Softmax),
         ],
-        Loss::SparseCategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
         sgd,
     );
     let without = model(
         "NoDrop",
         &[4],
         vec![dense(3, Activation::Softmax)],
-        Loss::SparseCategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
         sgd,
     );
     let mut a = Network::new(&m, 5, 2).unwrap();

@@ -20,18 +20,20 @@ fn notebook_specs_one_epoch_then_baseline_ten() {
         let h = fit(&mut net, &mnist.train, Some(&mnist.test), &opts).unwrap();
         println!(
             "{stem}: val_accuracy {:?} val_loss {:?} seconds/epoch {:?}",
-            h.val_accuracy, h.val_loss, h.epoch_seconds
+            h.val_accuracy(),
+            h.val_loss,
+            h.epoch_seconds
         );
         assert!(
-            h.val_accuracy[0] >= 0.80,
+            h.val_accuracy()[0] >= 0.80,
             "{stem}: first epoch val_accuracy {}",
-            h.val_accuracy[0]
+            h.val_accuracy()[0]
         );
         if stem == "baseline" {
             assert!(
-                h.val_accuracy[9] >= 0.945,
+                h.val_accuracy()[9] >= 0.945,
                 "baseline: final val_accuracy {}",
-                h.val_accuracy[9]
+                h.val_accuracy()[9]
             );
         }
     }

@@ -46,7 +46,7 @@ fn data(n: usize) -> Dataset {
                 0
             }) as u8
     });
-    Dataset::new(images, vec![3, 4], Array1::from(labels), 3).unwrap()
+    Dataset::from_u8(images, vec![3, 4], Array1::from(labels), 3).unwrap()
 }
 
 fn opts(model: &ir::Model) -> FitOptions {

@@ -7,6 +7,7 @@
 
 use mlp_runtime::kernels::{matmul, matmul_at, matmul_bt, parallel};
 use mlp_runtime::testing::{allocations, CountingAllocator};
+use mlp_runtime::Targets;
 use mlp_runtime::{Model, Network};
 
 #[global_allocator]
@@ -104,12 +105,12 @@ fn split_adam_and_whole_training_runs_are_bit_identical() {
         .iter()
         .map(|v| (v + 1.0) * 127.0)
         .collect();
-    let labels: Vec<u8> = (0..64).map(|i| (i * 7 % 10) as u8).collect();
+    let labels: Vec<u32> = (0..64).map(|i| (i * 7 % 10) as u32).collect();
     same_with_two_threads("training", || {
         let mut net = Network::new(ir, 5, 64).unwrap_or_else(|e| panic!("{e}"));
         for step in 0..6 {
             let rows = if step % 2 == 0 { 64 } else { 33 };
-            net.train_step(&x, &labels, rows);
+            net.train_step(&x, Targets::Classes(&labels), rows);
         }
         let mut out = net.params().to_vec();
         out.extend_from_slice(net.forward(&x, 64));
@@ -121,14 +122,14 @@ fn split_adam_and_whole_training_runs_are_bit_identical() {
 fn split_steps_allocate_nothing_on_the_calling_thread() {
     let ir = network_ir();
     let x = vec![100.0f32; 1000 * 784];
-    let labels = vec![3u8; 1000];
+    let labels = vec![3u32; 1000];
     let mut net = Network::new(&ir, 1, 1000).unwrap_or_else(|e| panic!("{e}"));
     parallel::set_threads(2);
     // The pool exists now; warm up once.
-    net.train_step(&x, &labels, 1000);
+    net.train_step(&x, Targets::Classes(&labels), 1000);
     let before = allocations();
-    net.train_step(&x, &labels, 1000);
-    net.train_step(&x, &labels, 32);
+    net.train_step(&x, Targets::Classes(&labels), 1000);
+    net.train_step(&x, Targets::Classes(&labels), 32);
     let _ = net.forward(&x, 1000);
     let after = allocations();
     parallel::set_threads(1);
@@ -143,7 +144,7 @@ fn split_batch_gathers_convert_every_row_and_allocate_nothing() {
     let images =
         ndarray::Array2::from_shape_vec((n, 784), pixels.clone()).unwrap_or_else(|e| panic!("{e}"));
     let labels = ndarray::Array1::from_iter((0..n).map(|i| (i % 10) as u8));
-    let data = Dataset::new(images, vec![28, 28], labels, 10).unwrap_or_else(|e| panic!("{e}"));
+    let data = Dataset::from_u8(images, vec![28, 28], labels, 10).unwrap_or_else(|e| panic!("{e}"));
     // 37 rows (split 19 + 18 with two threads), in a shuffled order with repeats.
     let indices: Vec<usize> = (0..37).map(|i| (i * 17 + 3) % n).collect();
     for threads in [1, 2] {

@@ -4,6 +4,7 @@
 mod common;
 
 use mlp_runtime::data::Dataset;
+use mlp_runtime::Targets;
 use mlp_runtime::{
     evaluate, fit, predict, predict_u8, FitOptions, History, Model, Network, TrainError,
 };
@@ -19,7 +20,7 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
         let on = c / 4 == usize::from(labels[r]);
         (noise[r * 12 + c] + if on { 180.0 } else { 0.0 }) as u8
     });
-    Dataset::new(images, vec![3, 4], Array1::from(labels), 3).unwrap()
+    Dataset::from_u8(images, vec![3, 4], Array1::from(labels), 3).unwrap()
 }
 
 /// The `train` block of the models here.
@@ -53,11 +54,16 @@ fn opts(epochs: usize, batch_size: usize, seed: u64) -> FitOptions {
     }
 }
 
-fn bits(h: &History) -> Vec<Vec<u32>> {
-    [&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy]
-        .iter()
-        .map(|v| v.iter().map(|x| x.to_bits()).collect())
-        .collect()
+/// The History without its wall-clock times, as bits: the losses, then every metric
+/// series by key.
+fn bits(h: &History) -> Vec<(String, Vec<u32>)> {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect();
+    let mut out = vec![
+        ("loss".to_owned(), bits(&h.loss)),
+        ("val_loss".to_owned(), bits(&h.val_loss)),
+    ];
+    out.extend(h.metrics.iter().map(|(k, v)| (k.clone(), bits(v))));
+    out
 }
 
 #[test]
@@ -82,13 +88,14 @@ fn fit_learns_and_reports_keras_keys() {
     let mut net = Network::new(&small_model(), 1, 32).unwrap();
     let h = fit(&mut net, &train, Some(&val), &opts(6, 32, 0)).unwrap();
     assert_eq!(h.loss.len(), 6);
-    assert_eq!(h.val_accuracy.len(), 6);
+    assert_eq!(h.val_accuracy().len(), 6);
     assert_eq!(h.epoch_seconds.len(), 6);
     assert!(h.loss[5] < h.loss[0], "{:?}", h.loss);
-    assert!(h.val_accuracy[5] > 0.9, "{:?}", h.val_accuracy);
+    assert!(h.val_accuracy()[5] > 0.9, "{:?}", h.val_accuracy());
     // val metrics are evaluate() on the whole validation set after the epoch.
-    let (vl, va) = evaluate(&mut net, &val, 7).unwrap();
-    assert!((vl - h.val_loss[5]).abs() < 1e-5 && (va - h.val_accuracy[5]).abs() < 1e-6);
+    let e = evaluate(&mut net, &val, 7).unwrap();
+    let (vl, va) = (e.loss, e.accuracy());
+    assert!((vl - h.val_loss[5]).abs() < 1e-5 && (va - h.val_accuracy()[5]).abs() < 1e-6);
     let json = serde_json::to_value(&h).unwrap();
     for key in [
         "loss",
@@ -119,15 +126,23 @@ fn epoch_loss_weights_the_partial_batch_by_its_size() {
     let mut total = 0.0f64;
     for (start, len) in [(0, 4), (4, 4), (8, 2)] {
         let x: Vec<f32> = train
-            .images
+            .images()
+            .expect("u8 features")
             .rows()
             .into_iter()
             .skip(start)
             .take(len)
             .flat_map(|r| r.iter().map(|&v| f32::from(v)).collect::<Vec<_>>())
             .collect();
-        let y: Vec<u8> = train.labels.iter().skip(start).take(len).copied().collect();
-        total += f64::from(b.train_step(&x, &y, len).loss) * len as f64;
+        let y: Vec<u32> = train
+            .labels()
+            .expect("class targets")
+            .iter()
+            .skip(start)
+            .take(len)
+            .copied()
+            .collect();
+        total += f64::from(b.train_step(&x, Targets::Classes(&y), len).loss) * len as f64;
     }
     assert!(
         ((total / 10.0) as f32 - h.loss[0]).abs() < 1e-6,
@@ -148,20 +163,26 @@ fn validation_split_takes_the_tail() {
         ..opts(1, 8, 0)
     };
     let h = fit(&mut net, &train, None, &o).unwrap();
-    let (_, va) = evaluate(&mut net, &train.slice(80..100), 8).unwrap();
-    assert_eq!(h.val_accuracy, vec![va]);
+    let va = evaluate(&mut net, &train.slice(80..100), 8)
+        .unwrap()
+        .accuracy();
+    assert_eq!(h.val_accuracy(), [va]);
 }
 
 #[test]
 fn predict_matches_forward_and_sums_to_one() {
     let data = synthetic(37, 9);
     let mut net = Network::new(&small_model(), 1, 16).unwrap();
-    let p = predict_u8(&mut net, data.images.view()).unwrap();
+    let p = predict_u8(&mut net, data.images().expect("u8 features").view()).unwrap();
     assert_eq!(p.dim(), (37, 3));
     for row in p.rows() {
         assert!((row.sum() - 1.0).abs() < 1e-5);
     }
-    let pf = predict(&mut net, data.images.mapv(f32::from).view()).unwrap();
+    let pf = predict(
+        &mut net,
+        data.images().expect("u8 features").mapv(f32::from).view(),
+    )
+    .unwrap();
     assert_eq!(p, pf);
 }
 
@@ -177,7 +198,7 @@ fn errors_instead_of_panics() {
         fit(&mut net, &data, None, &opts(1, 9, 0)),
         Err(TrainError::BatchTooLarge { batch: 9, max: 8 })
     ));
-    let wide = Dataset::new(Array2::zeros((4, 13)), vec![13], Array1::zeros(4), 3).unwrap();
+    let wide = Dataset::from_u8(Array2::zeros((4, 13)), vec![13], Array1::zeros(4), 3).unwrap();
     assert!(matches!(
         evaluate(&mut net, &wide, 4),
         Err(TrainError::FeatureMismatch {
@@ -189,7 +210,7 @@ fn errors_instead_of_panics() {
         predict(&mut net, Array2::zeros((2, 5)).view()),
         Err(TrainError::FeatureMismatch { .. })
     ));
-    let bad_labels = Dataset::new(
+    let bad_labels = Dataset::from_u8(
         Array2::zeros((4, 12)),
         vec![12],
         Array1::from(vec![0, 1, 5, 2]),

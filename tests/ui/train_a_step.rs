@@ -3,6 +3,7 @@
 #![deny(missing_docs, warnings)]
 
 use mlp::prelude::*;
+use mlp::runtime::Targets;
 
 mlp::include_mlp!("../../../../specs/notebook/baseline.mlp");
 
@@ -24,8 +25,8 @@ mlp! {
 fn step<M: Model>(model: &mut M) -> f32 {
     let batch = model.max_batch();
     let x: Vec<f32> = (0..batch * 784).map(|i| (i % 251) as f32).collect();
-    let labels: Vec<u8> = (0..batch).map(|i| (i % 10) as u8).collect();
-    let stats = model.train_step(&x, &labels, batch);
+    let labels: Vec<u32> = (0..batch).map(|i| (i % 10) as u32).collect();
+    let stats = model.train_step(&x, Targets::Classes(&labels), batch);
     assert_eq!(model.iterations(), 1);
     stats.loss
 }

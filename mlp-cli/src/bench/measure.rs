@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use mlp_cli::handwritten::HandWritten;
-use mlp_runtime::data::Dataset;
+use mlp_runtime::data::{Dataset, TargetBuffer};
 use mlp_runtime::ir::{LayerKind, Model as IrModel};
 use mlp_runtime::kernels::matmul;
 use mlp_runtime::testing::allocations;
@@ -155,14 +155,14 @@ pub fn measure<M: Model>(
 
     // Allocations per step, on one gathered batch.
     let mut x = vec![0.0f32; batch * features];
-    let mut labels = vec![0u8; batch];
+    let mut targets = TargetBuffer::new(&setup.train, batch);
     let idx: Vec<usize> = (0..batch).map(|i| i % setup.train.len()).collect();
     setup.train.gather_batch(&idx, &mut x);
-    setup.train.gather_labels(&idx, &mut labels);
+    let y = setup.train.gather_targets(&idx, &mut targets);
     let counted = if setup.quick { 20 } else { 200 };
     let before = allocations();
     for _ in 0..counted {
-        black_box(model.train_step(black_box(&x), &labels, batch));
+        black_box(model.train_step(black_box(&x), y, batch));
     }
     let allocs_per_step = (allocations() - before) as f64 / counted as f64;
 

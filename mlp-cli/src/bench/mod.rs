@@ -137,7 +137,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     // Every model must fit the data before anything is measured, so a mistake in the last
     // model of a file does not cost the others' results.
     for (path, model) in &models {
-        crate::train::check_data_shape(model, path, &data.train, args.data.as_deref())?;
+        crate::train::check_data_shape(model, path, &data.train, &crate::data_args::mnist_source(args.data.as_deref()),
+        )?;
         // The largest batch the measurements use (10 000 test images in batches of 1000).
         let batch = model.train.batch.max(1000);
         let needed = mlp_spec::plan::Plan::new(model).map_or(0, |plan| plan.memory(batch).total());
@@ -150,12 +151,12 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         let units = model.output_size();
         let too_big = data
             .train
-            .labels
-            .iter()
-            .chain(&data.test.labels)
-            .copied()
+            .labels()
+            .into_iter()
+            .chain(data.test.labels())
+            .flat_map(|l| l.iter().copied())
             .max();
-        if let Some(label) = too_big.filter(|&l| units >= 2 && usize::from(l) >= units) {
+        if let Some(label) = too_big.filter(|&l| units >= 2 && l as usize >= units) {
             return Err(DataError::InvalidDataset {
                 reason: format!(
                     "`{}` in `{}` has {units} output classes, the data has label {label}",

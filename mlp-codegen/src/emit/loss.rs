@@ -4,7 +4,7 @@ use super::text::docs;
 use super::Gen;
 use crate::ir_lit;
 use mlp_spec::ir::{Loss, Regularizer};
-use mlp_spec::plan::TensorId;
+use mlp_spec::plan::{Logits, TensorId};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -19,28 +19,36 @@ pub fn loss_fn(g: &Gen) -> TokenStream {
         &g.plan.buffer(head.grad).name,
     );
     let penalty = has_penalty(g).then(|| quote!(+ self.penalty()));
-    let (doc, call) = match head.probs {
-        Some(probs) if head.from_logits => {
+    let (doc, call) = match (head.probs, head.logits) {
+        (Some(probs), Some(logits)) => {
             let p = g.buf(probs);
+            let (f, act) = match logits {
+                Logits::Softmax => (quote!(softmax_cross_entropy), "softmax"),
+                Logits::Sigmoid => (quote!(sigmoid_cross_entropy), "sigmoid"),
+            };
+            let grad_doc = match logits {
+                Logits::Softmax => "`(p·Σt - t) / batch`",
+                Logits::Sigmoid => "`(p - t) / (units·batch)`",
+            };
             (
                 format!(
-                    "{} from the logits in `{out_name}` (writes their softmax into `{p}`), plus the weight penalty; in training also `(p - onehot) / batch` into `{grad_name}`.",
+                    "{} from the logits in `{out_name}` (writes their {act} into `{p}`), plus the weight penalty; in training also {grad_doc} into `{grad_name}`.",
                     loss_name(head.loss)
                 ),
                 quote! {
-                    #loss::softmax_cross_entropy(batch, Self::OUTPUTS, &self.#out, labels, &mut self.#p, grad)
+                    #loss::#f(batch, Self::OUTPUTS, &self.#out, y, &mut self.#p, grad)
                 },
             )
         }
-        Some(_) | None => {
-            let l = loss_lit(head.loss);
+        _ => {
+            let l = crate::ir_lit::loss(head.loss);
             (
                 format!(
                     "{} of the output in `{out_name}`, plus the weight penalty; in training also its gradient into `{grad_name}`.",
                     loss_name(head.loss)
                 ),
                 quote! {
-                    #loss::probability_loss(#l, batch, Self::OUTPUTS, &self.#out, labels, grad)
+                    #loss::probability_loss(#l, batch, Self::OUTPUTS, &self.#out, y, grad)
                 },
             )
         }
@@ -48,7 +56,7 @@ pub fn loss_fn(g: &Gen) -> TokenStream {
     let doc = docs(&doc);
     quote! {
         #doc
-        fn loss(&mut self, labels: &[u8], batch: usize, training: bool) -> StepStats {
+        fn loss(&mut self, y: Targets<'_>, batch: usize, training: bool) -> StepStats {
             let n = batch * Self::OUTPUTS;
             let grad = if training {
                 Some(&mut self.#dout[..n])
@@ -126,18 +134,11 @@ impl Gen<'_> {
 
 fn loss_name(l: Loss) -> &'static str {
     match l {
-        Loss::SparseCategoricalCrossentropy => "Sparse categorical cross-entropy",
-        Loss::CategoricalCrossentropy => "Categorical cross-entropy",
+        Loss::SparseCategoricalCrossentropy { .. } => "Sparse categorical cross-entropy",
+        Loss::CategoricalCrossentropy { .. } => "Categorical cross-entropy",
         Loss::MeanSquaredError => "Mean squared error",
-        Loss::BinaryCrossentropy => "Binary cross-entropy",
-    }
-}
-
-fn loss_lit(l: Loss) -> TokenStream {
-    match l {
-        Loss::SparseCategoricalCrossentropy => quote!(ir::Loss::SparseCategoricalCrossentropy),
-        Loss::CategoricalCrossentropy => quote!(ir::Loss::CategoricalCrossentropy),
-        Loss::MeanSquaredError => quote!(ir::Loss::MeanSquaredError),
-        Loss::BinaryCrossentropy => quote!(ir::Loss::BinaryCrossentropy),
+        Loss::MeanAbsoluteError => "Mean absolute error",
+        Loss::Huber { .. } => "Huber loss",
+        Loss::BinaryCrossentropy { .. } => "Binary cross-entropy",
     }
 }

@@ -158,7 +158,7 @@ impl Gen<'_> {
             .filter_map(|(_, path)| syn::parse_str::<syn::UseTree>(path).ok());
         quote! {
             use ::core::option::Option::{None, Some};
-            use ::mlp::runtime::{#(#modules,)* Model, StepStats};
+            use ::mlp::runtime::{#(#modules,)* Model, StepStats, Targets};
             use ::mlp::spec::ir;
         }
     }

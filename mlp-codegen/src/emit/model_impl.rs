@@ -14,17 +14,21 @@ pub fn model_impl(g: &Gen) -> TokenStream {
     let head = g.plan.head;
     let out = g.buf(head.out);
     let fold = (!g.plan.folds.is_empty()).then(|| quote!(self.fold_batch_norms();));
-    let forward_tail = match head.probs {
-        Some(probs) if head.from_logits => {
+    let (forward_tail, outputs) = match (head.probs, head.logits) {
+        (Some(probs), Some(logits)) if head.from_logits => {
             let epilogue = g.module("epilogue");
             let p = g.buf(probs);
-            quote! {
-                self.#p[..n].copy_from_slice(&self.#out[..n]);
-                #epilogue::bias_activation(batch, Self::OUTPUTS, None, ir::Activation::Softmax, &mut self.#p);
-                &self.#p[..n]
-            }
+            let act = crate::ir_lit::activation(logits.activation());
+            (
+                quote! {
+                    self.#p[..n].copy_from_slice(&self.#out[..n]);
+                    #epilogue::bias_activation(batch, Self::OUTPUTS, None, #act, &mut self.#p);
+                    &self.#p[..n]
+                },
+                quote!(&self.#p[..n]),
+            )
         }
-        Some(_) | None => quote!(&self.#out[..n]),
+        _ => (quote!(&self.#out[..n]), quote!(&self.#out[..n])),
     };
     // Each layer's own output of the last forward pass, in layer order (aliases skipped).
     let non_finite = (0..g.m.layers.len()).filter_map(|i| {
@@ -50,26 +54,31 @@ pub fn model_impl(g: &Gen) -> TokenStream {
                 #forward_tail
             }
 
-            fn evaluate_batch(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+            fn outputs(&self, batch: usize) -> &[f32] {
+                let n = batch.min(self.core.max_batch) * Self::OUTPUTS;
+                #outputs
+            }
+
+            fn evaluate_batch(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
                 let _denormals = #kernels::FlushDenormals::new();
                 #fold
                 self.run_infer(x, batch);
-                self.loss(labels, batch, false)
+                self.loss(y, batch, false)
             }
 
-            fn compute_gradients(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+            fn compute_gradients(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
                 let _denormals = #kernels::FlushDenormals::new();
                 // The training forward updates the moving statistics.
                 self.core.folded = false;
                 self.run_train(x, batch);
-                let stats = self.loss(labels, batch, true);
+                let stats = self.loss(y, batch, true);
                 self.run_backward(x, batch);
                 stats
             }
 
-            fn train_step(&mut self, x: &[f32], labels: &[u8], batch: usize) -> StepStats {
+            fn train_step(&mut self, x: &[f32], y: Targets<'_>, batch: usize) -> StepStats {
                 let _denormals = #kernels::FlushDenormals::new();
-                let stats = self.compute_gradients(x, labels, batch);
+                let stats = self.compute_gradients(x, y, batch);
                 self.optimizer_step();
                 self.core.folded = false;
                 self.core.iterations += 1;

@@ -37,13 +37,14 @@ pub fn stub(name: &str) -> TokenStream {
                 fn grads(&self) -> &[f32] { ::core::unimplemented!() }
                 fn iterations(&self) -> u64 { ::core::unimplemented!() }
                 fn forward(&mut self, _: &[f32], _: usize) -> &[f32] { ::core::unimplemented!() }
-                fn evaluate_batch(&mut self, _: &[f32], _: &[u8], _: usize) -> ::mlp::runtime::StepStats {
+                fn outputs(&self, _: usize) -> &[f32] { ::core::unimplemented!() }
+                fn evaluate_batch(&mut self, _: &[f32], _: ::mlp::runtime::Targets<'_>, _: usize) -> ::mlp::runtime::StepStats {
                     ::core::unimplemented!()
                 }
-                fn compute_gradients(&mut self, _: &[f32], _: &[u8], _: usize) -> ::mlp::runtime::StepStats {
+                fn compute_gradients(&mut self, _: &[f32], _: ::mlp::runtime::Targets<'_>, _: usize) -> ::mlp::runtime::StepStats {
                     ::core::unimplemented!()
                 }
-                fn train_step(&mut self, _: &[f32], _: &[u8], _: usize) -> ::mlp::runtime::StepStats {
+                fn train_step(&mut self, _: &[f32], _: ::mlp::runtime::Targets<'_>, _: usize) -> ::mlp::runtime::StepStats {
                     ::core::unimplemented!()
                 }
             }

@@ -159,9 +159,9 @@ fn source(p: &Program, header_name: &str, lower: &str, upper: &str) -> String {
     for step in &p.steps {
         body(&mut c, step);
     }
-    if p.softmax {
-        let _ = writeln!(c, "    /* The logits head's softmax. */");
-        let _ = writeln!(c, "    softmax(out, {});", p.outputs);
+    if let Some(head) = p.head {
+        let _ = writeln!(c, "    /* The logits head's {}. */", act_name(head));
+        activation(&mut c, head, 1, p.outputs, "out");
     }
     let _ = writeln!(c, "}}\n");
     let _ = writeln!(
@@ -210,8 +210,8 @@ fn used_helpers(p: &Program) -> Vec<&'static str> {
             StepKind::Copy { .. } => used.push("copy"),
         }
     }
-    if p.softmax {
-        used.extend(["softmax", "mlp_exp"]);
+    if let Some(head) = p.head {
+        act(&mut used, head);
     }
     used
 }

@@ -188,8 +188,9 @@ pub struct Program {
     pub half_b: usize,
     /// The steps, in order.
     pub steps: Vec<Step>,
-    /// Whether `predict` ends with a softmax over the output (a logits head).
-    pub softmax: bool,
+    /// The activation `predict` ends with over the output: the softmax or sigmoid of a
+    /// logits head (whose loss applied it in training), else none.
+    pub head: Option<Activation>,
     /// The weights, in first-use order.
     pub arrays: Vec<Array>,
     /// Parameters of the model (Keras's count).
@@ -277,7 +278,10 @@ pub fn program(model: &ir::Model, weights: &Weights) -> Result<Program, ExportEr
         half_a: lower.half[0],
         half_b: lower.half[1],
         steps: lower.steps,
-        softmax: head.from_logits,
+        head: head
+            .logits
+            .filter(|_| head.from_logits)
+            .map(mlp_spec::plan::Logits::activation),
         arrays: lower.arrays,
         params: model.params.total,
     })

@@ -63,7 +63,7 @@ fn header(out: &mut String, p: &Program, options: &ExportOptions) {
 fn consts(out: &mut String, p: &Program) {
     let _ = writeln!(out, "/// Features of one input sample.");
     let _ = writeln!(out, "pub const INPUTS: usize = {};", p.inputs);
-    let what = if p.softmax {
+    let what = if p.head.is_some() {
         "Probabilities"
     } else {
         "Outputs"
@@ -175,9 +175,9 @@ fn predict(out: &mut String, p: &Program) {
             }
         }
     }
-    if p.softmax {
-        let _ = writeln!(out, "    // The logits head's softmax.");
-        let _ = writeln!(out, "    softmax(out);");
+    if let Some(head) = p.head {
+        let _ = writeln!(out, "    // The logits head's {}.", act_name(head));
+        activation(out, head, 1, p.outputs, Place::Output);
     }
     let _ = writeln!(out, "}}\n");
     let _ = writeln!(
@@ -256,8 +256,8 @@ fn helpers(out: &mut String, p: &Program) {
             StepKind::Copy { .. } => {}
         }
     }
-    if p.softmax {
-        used.extend(act_helpers(Activation::Softmax));
+    if let Some(head) = p.head {
+        used.extend(act_helpers(head));
     }
     for (name, code) in HELPERS {
         if used.contains(name) {

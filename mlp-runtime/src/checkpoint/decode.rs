@@ -7,10 +7,11 @@ use super::{
     history_key, key, CheckpointErrorKind, CheckpointHeader, CheckpointInfo, TrainingState,
 };
 use super::{FORMAT, FORMAT_VERSION};
+use crate::metrics::metric_name;
 use crate::train::History;
 use mlp_spec::ir;
 use safetensors::tensor::{Dtype, Metadata, SafeTensors};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A fully validated checkpoint, owned.
 pub(super) struct Decoded {
@@ -54,7 +55,8 @@ pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, Checkpoint
         state: vec![0.0; plan.state_len],
         optimizer: vec![0.0; plan.optimizer_len],
     };
-    let mut expected: Vec<&str> = Vec::with_capacity(plan.tensors.len() + 5);
+    let history_names = history_names(ir);
+    let mut expected: Vec<&str> = Vec::with_capacity(plan.tensors.len() + history_names.len());
     for t in &plan.tensors {
         expected.push(&t.name);
         let view = tensor(&file, &t.name, &ir.name)?;
@@ -75,18 +77,25 @@ pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, Checkpoint
     }
     match (epoch, shuffle_seed) {
         (Some(epoch), Some(shuffle_seed)) => {
-            let history = decode_history(&file, epoch, &ir.name)?;
-            expected.extend([
-                history_key::LOSS,
-                history_key::ACCURACY,
-                history_key::VAL_LOSS,
-                history_key::VAL_ACCURACY,
-                history_key::EPOCH_SECONDS,
-            ]);
+            let history = decode_history(&file, epoch, ir)?;
+            expected.extend(history_names.iter().map(String::as_str));
+            let labels = match meta.0.get(key::LABELS) {
+                None => None,
+                Some(text) => match serde_json::from_str::<Vec<String>>(text) {
+                    Ok(names) if !names.is_empty() => Some(names),
+                    _ => {
+                        return Err(CheckpointErrorKind::Metadata(format!(
+                            "metadata `{}` must be a non-empty JSON array of class names",
+                            key::LABELS
+                        )))
+                    }
+                },
+            };
             decoded.info.training = Some(TrainingState {
                 epoch,
                 shuffle_seed,
                 history,
+                labels,
             });
         }
         (None, None) => {}
@@ -154,13 +163,31 @@ pub(super) fn header(bytes: &[u8]) -> Result<CheckpointHeader, CheckpointErrorKi
     })
 }
 
+/// The names of the History tensors of a checkpoint of `ir`: loss, every metric, their
+/// validation forms, and the epoch times.
+fn history_names(ir: &ir::Model) -> Vec<String> {
+    let metrics = ir.train.metrics.iter().map(|&m| metric_name(m));
+    let mut names = vec![
+        history_key::LOSS.to_owned(),
+        history_key::VAL_LOSS.to_owned(),
+    ];
+    for m in metrics {
+        names.push(format!("{}{m}", history_key::PREFIX));
+        names.push(format!("{}val_{m}", history_key::PREFIX));
+    }
+    names.push(history_key::EPOCH_SECONDS.to_owned());
+    names
+}
+
 /// The History tensors of a checkpoint at `epoch` completed epochs (the last `n ≤ epoch`
-/// of them, all of the same length `n`; validation metrics may be empty).
+/// of them, all of the same length `n`; the validation series may be empty, all
+/// together).
 fn decode_history(
     file: &Parsed<'_>,
     epoch: usize,
-    model: &str,
+    ir: &ir::Model,
 ) -> Result<History, CheckpointErrorKind> {
+    let model = ir.name.as_str();
     // The History covers the last `n ≤ epoch` epochs: all of them, unless the run was
     // started at `initial_epoch > 0` without the History before it (Keras's `fit`).
     let loss_view = tensor(file, history_key::LOSS, model)?;
@@ -168,26 +195,31 @@ fn decode_history(
         [n] if n <= epoch => n,
         _ => epoch,
     };
-    let f32s = |name: &str, optional: bool| -> Result<Vec<f32>, CheckpointErrorKind> {
+    let f32s = |name: &str, len: Option<usize>| -> Result<Vec<f32>, CheckpointErrorKind> {
         let view = tensor(file, name, model)?;
         let found = view.shape.first().copied().unwrap_or(0);
-        let len = if optional && found == 0 { 0 } else { n };
+        // A validation series is empty or as long as the others (its length is fixed by
+        // the validation loss).
+        let len = len.unwrap_or(if found == 0 { 0 } else { n });
         check_view(&view, name, Dtype::F32, &[len], model)?;
         let mut out = vec![0.0f32; len];
         read_f32(view.data, &mut out);
         Ok(out)
     };
-    let loss = f32s(history_key::LOSS, false)?;
-    let accuracy = f32s(history_key::ACCURACY, false)?;
-    let val_loss = f32s(history_key::VAL_LOSS, true)?;
-    let val_accuracy = f32s(history_key::VAL_ACCURACY, true)?;
-    if val_loss.len() != val_accuracy.len() {
-        return Err(CheckpointErrorKind::Shape {
-            tensor: history_key::VAL_ACCURACY.to_owned(),
-            model: model.to_owned(),
-            expected: vec![val_loss.len()],
-            found: vec![val_accuracy.len()],
-        });
+    let loss = f32s(history_key::LOSS, Some(n))?;
+    let val_loss = f32s(history_key::VAL_LOSS, None)?;
+    let mut metrics = BTreeMap::new();
+    for &m in &ir.train.metrics {
+        let m = metric_name(m);
+        let train = f32s(&format!("{}{m}", history_key::PREFIX), Some(n))?;
+        let val = f32s(
+            &format!("{}val_{m}", history_key::PREFIX),
+            Some(val_loss.len()),
+        )?;
+        metrics.insert(m.to_owned(), train);
+        if !val.is_empty() {
+            metrics.insert(format!("val_{m}"), val);
+        }
     }
     let name = history_key::EPOCH_SECONDS;
     let view = tensor(file, name, model)?;
@@ -203,9 +235,8 @@ fn decode_history(
         .collect();
     Ok(History {
         loss,
-        accuracy,
         val_loss,
-        val_accuracy,
+        metrics,
         epoch_seconds,
     })
 }

@@ -12,7 +12,8 @@
 //!   Adam `momentum` (m) and `velocity` (v); SGD with momentum `momentum`; `RMSprop`
 //!   `velocity` (mean square) and, with momentum, `momentum`;
 //! - when written by `fit` (a [`TrainingState`]), the History so far: `history.loss`,
-//!   `history.accuracy`, `history.val_loss`, `history.val_accuracy` (`[epochs]`, or `[0]`
+//!   `history.val_loss`, and `history.<metric>`, `history.val_<metric>` for every metric
+//!   of the `train` block under its Keras name (`history.accuracy`) (`[epochs]`, or `[0]`
 //!   without validation) and `history.epoch_seconds` (`F64`, first in the file to keep it
 //!   8-byte aligned);
 //! - string metadata (`__metadata__`): `format` = [`FORMAT`], `format_version`, `model`
@@ -85,13 +86,13 @@ mod key {
     pub const ITERATIONS: &str = "iterations";
     pub const EPOCH: &str = "epoch";
     pub const SHUFFLE_SEED: &str = "shuffle_seed";
+    pub const LABELS: &str = "labels";
 }
 
 /// History tensor names.
 mod history_key {
+    pub const PREFIX: &str = "history.";
     pub const LOSS: &str = "history.loss";
-    pub const ACCURACY: &str = "history.accuracy";
     pub const VAL_LOSS: &str = "history.val_loss";
-    pub const VAL_ACCURACY: &str = "history.val_accuracy";
     pub const EPOCH_SECONDS: &str = "history.epoch_seconds";
 }

@@ -133,14 +133,31 @@ pub fn to_bytes(snapshot: &Snapshot<'_>) -> Result<Vec<u8>, CheckpointErrorKind>
     if let Some(t) = snapshot.training {
         meta.insert(key::EPOCH, t.epoch.to_string());
         meta.insert(key::SHUFFLE_SEED, t.shuffle_seed.to_string());
+        if let Some(labels) = &t.labels {
+            let json = serde_json::to_string(labels).map_err(|e| {
+                CheckpointErrorKind::Metadata(format!("cannot encode the class names: {e}"))
+            })?;
+            meta.insert(key::LABELS, json);
+        }
         let h = &t.history;
         for (name, data) in [
             (history_key::LOSS, &h.loss),
-            (history_key::ACCURACY, &h.accuracy),
             (history_key::VAL_LOSS, &h.val_loss),
-            (history_key::VAL_ACCURACY, &h.val_accuracy),
         ] {
             tensors.push((name.to_owned(), Owned::f32(vec![data.len()], data)));
+        }
+        // Every metric of the model, training and validation (an empty validation series
+        // without validation data), whether or not the History holds it.
+        let empty = Vec::new();
+        for &m in &ir.train.metrics {
+            let m = crate::metrics::metric_name(m);
+            for key in [m.to_owned(), format!("val_{m}")] {
+                let data = h.metrics.get(&key).unwrap_or(&empty);
+                tensors.push((
+                    format!("{}{key}", history_key::PREFIX),
+                    Owned::f32(vec![data.len()], data),
+                ));
+            }
         }
     }
     encode(&meta, &tensors)

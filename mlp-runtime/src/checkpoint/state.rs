@@ -18,6 +18,10 @@ pub struct TrainingState {
     pub shuffle_seed: u64,
     /// Metrics of the completed epochs.
     pub history: History,
+    /// The class names of the training data, when it named its classes (string labels of
+    /// a CSV column): `mlp predict` prints them back. Saved as the `labels` metadata entry
+    /// (a JSON array).
+    pub labels: Option<Vec<String>>,
 }
 
 impl TrainingState {

@@ -161,7 +161,7 @@ pub enum DataError {
         /// Index of the first offending sample.
         index: usize,
         /// Its label.
-        label: u8,
+        label: u64,
         /// Number of classes.
         classes: usize,
     },

@@ -113,7 +113,7 @@ fn dataset<R: Read + Seek>(
             })
         }
     };
-    Dataset::from_arrays(images, labels, MNIST_CLASSES, &images_path, &labels_path)
+    Dataset::from_images(images, labels, MNIST_CLASSES, &images_path, &labels_path)
 }
 
 /// An `.npy` array of bytes.

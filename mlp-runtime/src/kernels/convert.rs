@@ -22,28 +22,30 @@ multiversion! {
 /// Bytes per cache line assumed by [`prefetch`].
 const LINE: usize = 64;
 
-/// Hints the CPU to bring `bytes` into the cache (every 64-byte line of it) because it will
+/// Hints the CPU to bring `data` into the cache (every 64-byte line of it) because it will
 /// be read soon; no effect on results, a no-op off `x86_64`.
 ///
 /// A shuffled batch reads rows scattered over the whole dataset (MNIST's 47 MB of pixels
 /// do not fit the last-level cache), so prefetching the next rows while one is converted
 /// hides most of the memory latency.
 #[inline]
-pub fn prefetch(bytes: &[u8]) {
+pub fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let base = data.as_ptr().cast::<i8>();
+        let len = core::mem::size_of_val(data);
         let mut off = 0;
-        while off < bytes.len() {
-            let line = bytes[off..].as_ptr().cast::<i8>();
-            // SAFETY: SSE is part of the `x86_64` baseline; a prefetch is a hint that never
-            // faults, and `line` points inside `bytes` anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(line) };
+        while off < len {
+            // SAFETY: `off < len`, so `base + off` points inside `data`'s bytes (`add`
+            // stays in bounds); SSE is part of the `x86_64` baseline, and a prefetch is a
+            // hint that never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(off)) };
             off += LINE;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
+    let _ = data;
 }
 
 #[cfg(test)]
@@ -73,6 +75,6 @@ mod tests {
         }
         // A hint only: any slice, even an empty one, is fine.
         prefetch(&src);
-        prefetch(&[]);
+        prefetch::<u8>(&[]);
     }
 }

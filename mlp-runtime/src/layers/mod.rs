@@ -12,6 +12,7 @@ pub mod dense;
 pub mod dense_batch_norm;
 pub mod dropout;
 pub mod leaky_relu;
+pub mod normalization;
 pub mod rescale;
 
 pub use activation::{activation_backward, activation_forward};
@@ -23,4 +24,5 @@ pub use dense::{dense_backward, dense_forward};
 pub use dense_batch_norm::{dense_batch_norm_forward_train, AfterBatchNorm, DenseBatchNormTrain};
 pub use dropout::{dropout_backward, dropout_forward};
 pub use leaky_relu::{leaky_relu_backward, leaky_relu_forward};
+pub use normalization::{adapt_statistics, normalization_backward, normalization_forward};
 pub use rescale::{rescale_backward, rescale_forward};

@@ -43,6 +43,12 @@ pub fn labels(count: usize) -> Vec<u8> {
     (0..count).map(label).collect()
 }
 
+/// The labels of samples `0..count` as a [`mlp_runtime::data::Dataset`] holds them (u32
+/// class indices).
+pub fn class_labels(count: usize) -> Vec<u32> {
+    (0..count).map(|i| u32::from(label(i))).collect()
+}
+
 /// `bytes` gzipped.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());

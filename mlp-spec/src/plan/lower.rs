@@ -3,8 +3,8 @@
 mod sequences;
 
 use super::{
-    BatchNormOp, Buffer, BufferId, BufferKind, DenseOp, DenseWeights, FoldSide, Head, Len, Logits, Op,
-    OpKind, Plan, PlanError, TensorId, Value,
+    BatchNormOp, Buffer, BufferId, BufferKind, DenseOp, DenseWeights, FoldSide, Head, Len, Logits,
+    Op, OpKind, Plan, PlanError, TensorId, Value,
 };
 use crate::ir::{self, Activation, LayerKind};
 use crate::layout::{ParamLayout, Role};

@@ -1,0 +1,437 @@
+//! The data flags shared by `mlp train`, `mlp evaluate` and `mlp predict`: `--data PATH`
+//! (a folder or file, its format told by extension and magic), `--target`, `--features`,
+//! the CSV options, `--validation-data` and `--validation-split`.
+//!
+//! Formats, in the order `--data` is tried:
+//! - a folder, or nothing: MNIST, looked up as before (the four IDX files, `mnist/`,
+//!   `mnist.npz`; then `$MLP_DATA/mnist`, the user cache, a download), validated on its
+//!   10 000 test images;
+//! - `*.csv`, `*.tsv`, `*.txt`: a table (`--target` columns, `--features`, `--header`,
+//!   `--delimiter`, `--skip-rows`, `--drop-missing`); string targets become classes;
+//! - `*.npz`: Keras's member names `x_train`, `y_train` and, when present, `x_test`,
+//!   `y_test` (the validation set);
+//! - `*.npy`: the features, with `--target FILE.npy` holding the targets;
+//! - anything else that starts with the IDX magic: IDX features with `--target FILE`.
+//!
+//! Targets are put in the form the model's loss reads (`Dataset::with_targets_for`): a
+//! column of whole numbers becomes class indices for `sparse_categorical_crossentropy`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use mlp_runtime::data::{
+    self, read_csv, read_npy, read_npz_arrays, ColumnRef, CsvOptions, CsvTargets, DataError,
+    Dataset, Features, Limits, NpyArray, NpyData, TargetSet,
+};
+use mlp_runtime::ir::Model;
+use ndarray::{Array1, Array2};
+
+use crate::error::CliError;
+
+/// Whether a CSV file's first row (after `--skip-rows`) names the columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum HeaderArg {
+    /// A header when any cell of the first row is not a number.
+    #[default]
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// The first row is data.
+    No,
+}
+
+/// `--data` and the flags that say how to read it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DataArgs {
+    /// The data: a folder holding MNIST (or a Keras `mnist.npz`), a `.csv`/`.tsv` table, a
+    /// `.npz` with Keras's `x_train`/`y_train` (and `x_test`/`y_test`), or a `.npy` of
+    /// features [default: MNIST from `$MLP_DATA/mnist`, the user cache, or a download].
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// The targets: CSV column(s) by name or 0-based index, comma-separated [default: the
+    /// last column]; for `.npy` or IDX features, the targets' file.
+    #[arg(long, value_name = "COL[,COL…]|FILE")]
+    pub target: Option<String>,
+    /// CSV feature columns by name or index, comma-separated [default: every column but
+    /// the targets].
+    #[arg(long, value_name = "COL[,COL…]")]
+    pub features: Option<String>,
+    /// Whether the CSV's first row (after `--skip-rows`) is a header.
+    #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
+    pub header: HeaderArg,
+    /// The CSV delimiter [default: `,`, or a tab for `.tsv`].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<char>,
+    /// CSV rows to skip before the header or data (scikit-learn's files start with one
+    /// line of metadata).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip_rows: usize,
+    /// Drop CSV rows with an empty or `NA` cell (says how many) instead of refusing them.
+    #[arg(long)]
+    pub drop_missing: bool,
+    /// Validate on this data (same format flags) instead of MNIST's test set or a split.
+    #[arg(long, value_name = "PATH")]
+    pub validation_data: Option<PathBuf>,
+    /// Hold out the last fraction of the data for validation, before shuffling (Keras's
+    /// `validation_split`) [default: the spec's].
+    #[arg(long, value_name = "F")]
+    pub validation_split: Option<f32>,
+}
+
+/// Data read for a model: the training set and, when there is one, the validation set.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The samples to train on (or to evaluate or predict).
+    pub train: Dataset,
+    /// Validation data: `--validation-data`, MNIST's test set, or a `.npz`'s `x_test`.
+    pub validation: Option<Dataset>,
+    /// Where the data came from, for messages.
+    pub source: String,
+    /// Whether it is MNIST found by the lookup (so its test set validates by default).
+    pub mnist: bool,
+}
+
+/// The format of a data path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Mnist,
+    Csv,
+    Npz,
+    Npy,
+    Idx,
+}
+
+fn kind(path: &Path) -> Kind {
+    if path.is_dir() {
+        return Kind::Mnist;
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv" | "tsv" | "txt") => Kind::Csv,
+        Some("npy") => Kind::Npy,
+        Some("npz") => {
+            if path.file_name().is_some_and(|n| n == "mnist.npz") {
+                Kind::Mnist
+            } else {
+                Kind::Npz
+            }
+        }
+        _ => {
+            // By magic: `\x93NUMPY`, a zip (`PK`), else IDX (or gzip: the IDX reader
+            // decompresses).
+            let mut head = [0u8; 6];
+            let read = std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+                .unwrap_or(0);
+            match &head[..read] {
+                [0x93, b'N', b'U', b'M', b'P', b'Y'] => Kind::Npy,
+                [b'P', b'K', ..] => Kind::Npz,
+                _ => Kind::Idx,
+            }
+        }
+    }
+}
+
+impl DataArgs {
+    /// Reads the data for `model`: `--data` (or MNIST), its validation set, each checked
+    /// against the model's input size and its targets put in the form the loss reads.
+    ///
+    /// # Errors
+    /// [`CliError::Data`] naming the file and what is wrong; [`CliError::Usage`] for flags
+    /// that do not fit the format.
+    pub fn load(&self, model: &Model) -> Result<Loaded, CliError> {
+        let path = self.data.as_deref();
+        let kind = path.map_or(Kind::Mnist, kind);
+        let mut loaded = match kind {
+            Kind::Mnist => {
+                self.refuse_table_flags("MNIST")?;
+                let mnist = data::load_mnist(path)?;
+                Loaded {
+                    train: mnist.train,
+                    validation: Some(mnist.test),
+                    source: mnist_source(path),
+                    mnist: true,
+                }
+            }
+            Kind::Npz => {
+                let path = path.unwrap_or(Path::new(""));
+                let (train, validation) = self.read_npz(path)?;
+                Loaded {
+                    train,
+                    validation,
+                    source: format!("`{}`", path.display()),
+                    mnist: false,
+                }
+            }
+            Kind::Csv | Kind::Npy | Kind::Idx => {
+                let path = path.unwrap_or(Path::new(""));
+                Loaded {
+                    train: self.read_one(path, kind)?,
+                    validation: None,
+                    source: format!("`{}`", path.display()),
+                    mnist: false,
+                }
+            }
+        };
+        if let Some(v) = &self.validation_data {
+            let k = kind_of_validation(v);
+            let data = match k {
+                Kind::Npz => self.read_npz(v)?.0,
+                Kind::Mnist => data::load_mnist(Some(v))?.test,
+                _ => self.read_one(v, k)?,
+            };
+            loaded.validation = Some(data);
+        }
+        loaded.train = loaded.train.with_targets_for(model);
+        loaded.validation = loaded.validation.map(|v| v.with_targets_for(model));
+        Ok(loaded)
+    }
+
+    /// Refuses CSV-only flags for a format that has no columns.
+    fn refuse_table_flags(&self, what: &str) -> Result<(), CliError> {
+        let table_flag = [
+            (self.target.is_some(), "--target"),
+            (self.features.is_some(), "--features"),
+            (self.header != HeaderArg::Auto, "--header"),
+            (self.delimiter.is_some(), "--delimiter"),
+            (self.skip_rows != 0, "--skip-rows"),
+            (self.drop_missing, "--drop-missing"),
+        ]
+        .into_iter()
+        .find(|(given, _)| *given);
+        match table_flag {
+            Some((_, flag)) => Err(CliError::Usage(format!(
+                "{flag} applies to CSV (and, for --target, .npy or IDX) data, not to {what}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn read_one(&self, path: &Path, kind: Kind) -> Result<Dataset, CliError> {
+        match kind {
+            Kind::Csv => self.read_csv(path),
+            Kind::Npy | Kind::Idx => {
+                let features = if kind == Kind::Npy {
+                    read_npy(path, Limits::default())?
+                } else {
+                    data::read_idx(path, Limits::default())?
+                };
+                let Some(target) = self.target.as_deref() else {
+                    return Err(CliError::Usage(format!(
+                        "`{}` holds features only: name the targets' file with --target FILE",
+                        path.display()
+                    )));
+                };
+                let target_path = Path::new(target);
+                let targets = match kind_of_validation(target_path) {
+                    Kind::Idx => data::read_idx(target_path, Limits::default())?,
+                    _ => read_npy(target_path, Limits::default())?,
+                };
+                Ok(dataset_of(path, features, target_path, targets)?)
+            }
+            Kind::Mnist | Kind::Npz => Err(CliError::Usage(format!(
+                "`{}` is not a single data file",
+                path.display()
+            ))),
+        }
+    }
+
+    fn read_csv(&self, path: &Path) -> Result<Dataset, CliError> {
+        let tsv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+        let delimiter = match self.delimiter {
+            Some(c) if c.is_ascii() => c as u8,
+            Some(c) => {
+                return Err(CliError::Usage(format!(
+                    "--delimiter `{c}`: the delimiter must be one ASCII character"
+                )))
+            }
+            None if tsv => b'\t',
+            None => b',',
+        };
+        let columns = |text: &str| -> Vec<ColumnRef> {
+            text.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| c.parse::<ColumnRef>().unwrap_or(ColumnRef::Name(c.to_owned())))
+                .collect()
+        };
+        let has_header = match self.header {
+            HeaderArg::Yes => true,
+            HeaderArg::No => false,
+            HeaderArg::Auto => first_row_is_header(path, self.skip_rows, delimiter),
+        };
+        let opts = CsvOptions {
+            delimiter,
+            has_header,
+            skip_rows: self.skip_rows,
+            target: self.target.as_deref().map(columns).unwrap_or_default(),
+            features: self.features.as_deref().map(columns),
+            drop_missing: self.drop_missing,
+        };
+        let table = read_csv(path, &opts, Limits::default())?;
+        if table.dropped_rows > 0 {
+            eprintln!(
+                "note: dropped {} row{} of `{}` with missing cells (--drop-missing)",
+                table.dropped_rows,
+                if table.dropped_rows == 1 { "" } else { "s" },
+                path.display()
+            );
+        }
+        let targets = match table.targets {
+            CsvTargets::Numbers(values) => TargetSet::Values(values),
+            CsvTargets::Labels { indices, names } => TargetSet::Classes {
+                labels: indices,
+                classes: names.len(),
+                names: Some(names),
+            },
+        };
+        let shape = vec![table.features.ncols()];
+        Ok(Dataset::new(Features::F32(table.features), shape, targets)?)
+    }
+
+    fn read_npz(&self, path: &Path) -> Result<(Dataset, Option<Dataset>), CliError> {
+        self.refuse_table_flags("a .npz archive")?;
+        let train = read_npz_arrays(path, &["x_train", "y_train"], Limits::default())?;
+        let [x, y]: [NpyArray; 2] = train
+            .try_into()
+            .map_err(|_| CliError::Usage("the .npz reader returned the wrong count".into()))?;
+        let name = |m: &str| PathBuf::from(format!("{}:{m}", path.display()));
+        let train = dataset_of(&name("x_train"), x, &name("y_train"), y)?;
+        let test = match read_npz_arrays(path, &["x_test", "y_test"], Limits::default()) {
+            Ok(arrays) => {
+                let [x, y]: [NpyArray; 2] = arrays.try_into().map_err(|_| {
+                    CliError::Usage("the .npz reader returned the wrong count".into())
+                })?;
+                Some(dataset_of(&name("x_test"), x, &name("y_test"), y)?)
+            }
+            Err(DataError::MissingMember { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok((train, test))
+    }
+}
+
+/// How messages name MNIST found in `folder` (or by the lookup).
+#[must_use]
+pub fn mnist_source(folder: Option<&Path>) -> String {
+    folder.map_or_else(
+        || "the MNIST found through $MLP_DATA or the cache".to_owned(),
+        |p| format!("the images in `{}`", p.display()),
+    )
+}
+
+fn kind_of_validation(path: &Path) -> Kind {
+    kind(path)
+}
+
+/// A dataset from a features array (`[samples, …]`) and a targets array (`[samples]` or
+/// `[samples, k]`): u8 features stay u8, others become f32; integer targets become class
+/// indices, float targets values.
+fn dataset_of(
+    x_path: &Path,
+    x: NpyArray,
+    y_path: &Path,
+    y: NpyArray,
+) -> Result<Dataset, DataError> {
+    let invalid = |path: &Path, reason: String| DataError::InvalidDataset {
+        reason: format!("{}: {reason}", path.display()),
+    };
+    let Some((&samples, sample_shape)) = x.shape.split_first() else {
+        return Err(invalid(
+            x_path,
+            "a 0-d array holds no samples; features are [samples, …]".to_owned(),
+        ));
+    };
+    let features: usize = sample_shape.iter().product();
+    let sample_shape = if sample_shape.is_empty() {
+        vec![1]
+    } else {
+        sample_shape.to_vec()
+    };
+    let reshape = |e: ndarray::ShapeError| invalid(x_path, e.to_string());
+    let features = match x.data {
+        NpyData::U8(v) => Features::U8(Array2::from_shape_vec((samples, features), v).map_err(reshape)?),
+        NpyData::Int(v) => Features::F32(
+            Array2::from_shape_vec((samples, features), v.into_iter().map(|i| i as f32).collect())
+                .map_err(reshape)?,
+        ),
+        NpyData::F32(v) => {
+            Features::F32(Array2::from_shape_vec((samples, features), v).map_err(reshape)?)
+        }
+    };
+    let (rows, width) = match y.shape[..] {
+        [n] => (n, 1),
+        [n, k] => (n, k),
+        _ => {
+            return Err(invalid(
+                y_path,
+                format!(
+                    "targets are [samples] or [samples, k], found shape {:?}",
+                    y.shape
+                ),
+            ))
+        }
+    };
+    if rows != samples {
+        return Err(invalid(
+            y_path,
+            format!("{rows} targets for the {samples} samples of {}", x_path.display()),
+        ));
+    }
+    let ints_as_classes = |v: &[i64]| -> Result<TargetSet, DataError> {
+        if let Some((i, &bad)) = v
+            .iter()
+            .enumerate()
+            .find(|(_, &c)| !(0..i64::from(u32::MAX)).contains(&c))
+        {
+            return Err(invalid(
+                y_path,
+                format!("target {bad} of sample {i} is not a class index (≥ 0)"),
+            ));
+        }
+        let labels: Array1<u32> = v.iter().map(|&c| c as u32).collect();
+        let classes = labels.iter().max().map_or(1, |&m| m as usize + 1);
+        Ok(TargetSet::classes(labels, classes))
+    };
+    let targets = match y.data {
+        NpyData::U8(v) if width == 1 => {
+            ints_as_classes(&v.iter().map(|&b| i64::from(b)).collect::<Vec<_>>())?
+        }
+        NpyData::Int(v) if width == 1 => ints_as_classes(&v)?,
+        NpyData::U8(v) => TargetSet::Values(
+            Array2::from_shape_vec((rows, width), v.into_iter().map(f32::from).collect())
+                .map_err(|e| invalid(y_path, e.to_string()))?,
+        ),
+        NpyData::Int(v) => TargetSet::Values(
+            Array2::from_shape_vec((rows, width), v.into_iter().map(|i| i as f32).collect())
+                .map_err(|e| invalid(y_path, e.to_string()))?,
+        ),
+        NpyData::F32(v) => TargetSet::Values(
+            Array2::from_shape_vec((rows, width), v).map_err(|e| invalid(y_path, e.to_string()))?,
+        ),
+    };
+    Dataset::new(features, sample_shape, targets)
+}
+
+/// Whether the first row after `skip` rows has a cell that is not a number (nor empty):
+/// then it names the columns. A file that cannot be read says "no"; the reader reports it.
+fn first_row_is_header(path: &Path, skip: usize, delimiter: u8) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut lines = BufReader::new(file).lines().skip(skip);
+    let Some(Ok(line)) = lines.next() else {
+        return false;
+    };
+    line.split(char::from(delimiter)).any(|cell| {
+        let cell = cell.trim().trim_matches('"').trim();
+        !cell.is_empty()
+            && cell.parse::<f64>().is_err()
+            && !matches!(cell, "NA" | "N/A" | "NaN" | "nan" | "null")
+    })
+}

@@ -1,0 +1,621 @@
+//! [`Dataset`]: features (u8 images or f32 values, any sample shape) and targets (class
+//! indices or f32 rows), with the allocation-free batch gathers `fit` uses.
+//!
+//! Invariants, checked by [`Dataset::new`] and kept by every method: the features have one
+//! row per target, `product(sample_shape)` columns, and only finite values; class targets
+//! are `< classes` with `classes ≥ 1` (and as many names as classes when named); value
+//! targets are finite.
+
+use std::ops::Range;
+use std::path::Path;
+
+use ndarray::{s, Array1, Array2, Array3, ArrayView2};
+
+use super::{DataError, Limits};
+use crate::model::Targets;
+
+/// The features of a dataset, one row per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Features {
+    /// Raw bytes, as images are stored (MNIST): kept as u8 and converted to f32 (without
+    /// scaling) only when a batch is gathered, which is why MNIST training reads a quarter
+    /// of the bytes an f32 copy would.
+    U8(Array2<u8>),
+    /// Floating-point values (tabular data, NumPy floats, anything not u8).
+    F32(Array2<f32>),
+}
+
+impl Features {
+    /// Number of samples.
+    #[must_use]
+    pub fn nrows(&self) -> usize {
+        match self {
+            Features::U8(a) => a.nrows(),
+            Features::F32(a) => a.nrows(),
+        }
+    }
+
+    /// Number of features per sample.
+    #[must_use]
+    pub fn ncols(&self) -> usize {
+        match self {
+            Features::U8(a) => a.ncols(),
+            Features::F32(a) => a.ncols(),
+        }
+    }
+
+    /// The features as f32 (a copy; u8 values are converted without scaling).
+    #[must_use]
+    pub fn to_f32(&self) -> Array2<f32> {
+        match self {
+            Features::U8(a) => a.mapv(f32::from),
+            Features::F32(a) => a.clone(),
+        }
+    }
+
+    fn slice(&self, range: Range<usize>) -> Features {
+        match self {
+            Features::U8(a) => Features::U8(a.slice(s![range, ..]).to_owned()),
+            Features::F32(a) => Features::F32(a.slice(s![range, ..]).to_owned()),
+        }
+    }
+
+    /// Copies row `index` into `dst` as f32.
+    #[inline]
+    fn copy_row(&self, index: usize, dst: &mut [f32]) {
+        match self {
+            Features::U8(a) => {
+                let row = a.row(index);
+                if let Some(src) = row.to_slice() {
+                    crate::kernels::convert::u8_to_f32(src, dst);
+                } else {
+                    for (d, &v) in dst.iter_mut().zip(row.iter()) {
+                        *d = f32::from(v);
+                    }
+                }
+            }
+            Features::F32(a) => {
+                let row = a.row(index);
+                if let Some(src) = row.to_slice() {
+                    dst.copy_from_slice(src);
+                } else {
+                    for (d, &v) in dst.iter_mut().zip(row.iter()) {
+                        *d = v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks the CPU to start loading row `index` into its caches.
+    #[inline]
+    fn prefetch_row(&self, index: usize) {
+        match self {
+            Features::U8(a) => {
+                if let Some(src) = a.row(index).to_slice() {
+                    crate::kernels::convert::prefetch(src);
+                }
+            }
+            Features::F32(a) => {
+                if let Some(src) = a.row(index).to_slice() {
+                    crate::kernels::convert::prefetch(src);
+                }
+            }
+        }
+    }
+}
+
+/// The targets of a dataset, one per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSet {
+    /// Class indices (sparse labels), each `< classes`; for the cross-entropies, and for a
+    /// single-unit output (the index is the 0/1 target).
+    Classes {
+        /// One class index per sample.
+        labels: Array1<u32>,
+        /// Number of classes.
+        classes: usize,
+        /// The class names, `classes` of them, when the data named its classes (string
+        /// labels of a CSV column, sorted): `labels[i]` is `names[labels[i]]`.
+        names: Option<Vec<String>>,
+    },
+    /// `k` f32 values per sample: regression and multi-output targets, 0/1 or probability
+    /// targets of binary and multi-label models, one-hot or probability rows for
+    /// `categorical_crossentropy`.
+    Values(Array2<f32>),
+}
+
+impl TargetSet {
+    /// Class targets without names.
+    #[must_use]
+    pub fn classes(labels: Array1<u32>, classes: usize) -> TargetSet {
+        TargetSet::Classes {
+            labels,
+            classes,
+            names: None,
+        }
+    }
+
+    /// Number of samples.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            TargetSet::Classes { labels, .. } => labels.len(),
+            TargetSet::Values(v) => v.nrows(),
+        }
+    }
+
+    /// Whether there are no targets.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// What kind of targets these are, in words, for messages (`"class indices (3
+    /// classes)"`, `"1 value per sample"`).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            TargetSet::Classes { classes, .. } => format!("class indices ({classes} classes)"),
+            TargetSet::Values(v) if v.ncols() == 1 => "1 value per sample".to_owned(),
+            TargetSet::Values(v) => format!("{} values per sample", v.ncols()),
+        }
+    }
+
+    /// Class targets from one column of whole numbers `≥ 0` (as NumPy or CSV give integer
+    /// labels), with at least `min_classes` classes (`max + 1` if more); `None` for any
+    /// other targets. Class targets are returned as they are.
+    #[must_use]
+    pub fn to_classes(&self, min_classes: usize) -> Option<TargetSet> {
+        match self {
+            TargetSet::Classes { .. } => Some(self.clone()),
+            TargetSet::Values(v) if v.ncols() == 1 => {
+                let whole = |t: f32| t >= 0.0 && t.fract() == 0.0 && t < 16_777_216.0;
+                if !v.iter().all(|&t| whole(t)) {
+                    return None;
+                }
+                let labels: Array1<u32> = v.column(0).mapv(|t| t as u32);
+                let max = labels.iter().max().map_or(0, |&m| m as usize + 1);
+                Some(TargetSet::classes(labels, max.max(min_classes)))
+            }
+            TargetSet::Values(_) => None,
+        }
+    }
+
+    fn slice(&self, range: Range<usize>) -> TargetSet {
+        match self {
+            TargetSet::Classes {
+                labels,
+                classes,
+                names,
+            } => TargetSet::Classes {
+                labels: labels.slice(s![range]).to_owned(),
+                classes: *classes,
+                names: names.clone(),
+            },
+            TargetSet::Values(v) => TargetSet::Values(v.slice(s![range, ..]).to_owned()),
+        }
+    }
+}
+
+/// Reused storage for one batch of targets (see [`Dataset::gather_targets`]), sized once
+/// for the largest batch so that gathering allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub struct TargetBuffer {
+    classes: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl TargetBuffer {
+    /// Storage for batches of up to `batch` samples of `data`'s targets.
+    #[must_use]
+    pub fn new(data: &Dataset, batch: usize) -> TargetBuffer {
+        match &data.targets {
+            TargetSet::Classes { .. } => TargetBuffer {
+                classes: vec![0; batch],
+                values: Vec::new(),
+            },
+            TargetSet::Values(v) => TargetBuffer {
+                classes: Vec::new(),
+                values: vec![0.0; batch * v.ncols()],
+            },
+        }
+    }
+}
+
+/// A dataset: features of any sample shape and their targets (see the module docs for the
+/// invariants).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// One row per sample, `product(sample_shape)` columns.
+    pub features: Features,
+    /// Shape of one sample (`[28, 28]` for MNIST, `[13]` for a table of 13 columns).
+    pub sample_shape: Vec<usize>,
+    /// One target per sample.
+    pub targets: TargetSet,
+}
+
+impl Dataset {
+    /// Builds a dataset from parts, checking the invariants (module docs).
+    ///
+    /// # Errors
+    /// [`DataError::InvalidDataset`] naming the first broken invariant (and, for a
+    /// non-finite value or an out-of-range label, its sample and column).
+    pub fn new(
+        features: Features,
+        sample_shape: Vec<usize>,
+        targets: TargetSet,
+    ) -> Result<Self, DataError> {
+        let invalid = |reason: String| Err(DataError::InvalidDataset { reason });
+        let size = sample_shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if size != Some(features.ncols()) {
+            return invalid(format!(
+                "the features have {} columns but the sample shape {sample_shape:?} holds {}",
+                features.ncols(),
+                size.map_or_else(|| "too many".to_owned(), |f| f.to_string())
+            ));
+        }
+        if features.nrows() != targets.len() {
+            return invalid(format!(
+                "{} feature rows but {} targets",
+                features.nrows(),
+                targets.len()
+            ));
+        }
+        if let Features::F32(x) = &features {
+            if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                return invalid(format!("feature {c} of sample {r} is {v}"));
+            }
+        }
+        match &targets {
+            TargetSet::Classes {
+                labels,
+                classes,
+                names,
+            } => {
+                if *classes == 0 {
+                    return invalid("0 classes".to_owned());
+                }
+                if let Some(names) = names {
+                    if names.len() != *classes {
+                        return invalid(format!(
+                            "{} class names for {classes} classes",
+                            names.len()
+                        ));
+                    }
+                }
+                if let Some((index, &label)) = labels
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &l)| l as usize >= *classes)
+                {
+                    return invalid(format!(
+                        "label {label} of sample {index} is not a class (expected 0..={})",
+                        classes - 1
+                    ));
+                }
+            }
+            TargetSet::Values(v) => {
+                if let Some(((r, c), t)) = v.indexed_iter().find(|(_, t)| !t.is_finite()) {
+                    return invalid(format!("target {c} of sample {r} is {t}"));
+                }
+            }
+        }
+        Ok(Self {
+            features,
+            sample_shape,
+            targets,
+        })
+    }
+
+    /// A classification set of u8 features (`[samples, product(sample_shape)]`, images)
+    /// and u8 class indices `< classes`.
+    ///
+    /// # Errors
+    /// As [`Dataset::new`].
+    pub fn from_u8(
+        images: Array2<u8>,
+        sample_shape: Vec<usize>,
+        labels: Array1<u8>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        Self::new(
+            Features::U8(images),
+            sample_shape,
+            TargetSet::classes(labels.mapv(u32::from), classes),
+        )
+    }
+
+    /// The features, when they are stored as u8 (images).
+    #[must_use]
+    pub fn images(&self) -> Option<&Array2<u8>> {
+        match &self.features {
+            Features::U8(a) => Some(a),
+            Features::F32(_) => None,
+        }
+    }
+
+    /// A dataset of f32 features `x` (`[samples, features]`) and targets `y`.
+    ///
+    /// ```
+    /// use mlp_runtime::data::{Dataset, TargetSet};
+    /// use ndarray::array;
+    ///
+    /// let x = array![[0.5f32, 1.0], [2.0, -1.0], [0.0, 0.0]];
+    /// // Regression: one value per sample.
+    /// let y = TargetSet::Values(array![[1.5f32], [0.0], [2.0]]);
+    /// let data = Dataset::from_arrays(x.view(), y)?;
+    /// assert_eq!((data.len(), data.features()), (3, 2));
+    /// // Classification: class indices.
+    /// let y = TargetSet::classes(array![0u32, 2, 1], 3);
+    /// let data = Dataset::from_arrays(x.view(), y)?;
+    /// assert_eq!(data.classes(), Some(3));
+    /// # Ok::<(), mlp_runtime::data::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Dataset::new`].
+    pub fn from_arrays(x: ArrayView2<'_, f32>, y: TargetSet) -> Result<Self, DataError> {
+        let shape = vec![x.ncols()];
+        Self::new(Features::F32(x.to_owned()), shape, y)
+    }
+
+    /// Builds a dataset from `(count, rows, columns)` u8 images and their u8 labels, as
+    /// read from the two named files; errors name those files.
+    ///
+    /// # Errors
+    /// [`DataError::CountMismatch`] if the counts differ, [`DataError::LabelOutOfRange`]
+    /// for the first label `>= classes`, [`DataError::InvalidDataset`] if `classes` is 0.
+    pub fn from_images(
+        images: Array3<u8>,
+        labels: Array1<u8>,
+        classes: usize,
+        images_path: &Path,
+        labels_path: &Path,
+    ) -> Result<Self, DataError> {
+        let (count, rows, cols) = images.dim();
+        if count != labels.len() {
+            return Err(DataError::CountMismatch {
+                images_path: images_path.to_owned(),
+                labels_path: labels_path.to_owned(),
+                images: count,
+                labels: labels.len(),
+            });
+        }
+        if let Some((index, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| usize::from(l) >= classes)
+        {
+            return Err(DataError::LabelOutOfRange {
+                path: labels_path.to_owned(),
+                index,
+                label: u64::from(label),
+                classes,
+            });
+        }
+        let images = images
+            .into_shape_with_order((count, rows * cols))
+            .map_err(|e| DataError::InvalidDataset {
+                reason: format!("{}: {e}", images_path.display()),
+            })?;
+        let labels = labels.mapv(u32::from);
+        Self::new(
+            Features::U8(images),
+            vec![rows, cols],
+            TargetSet::classes(labels, classes),
+        )
+    }
+
+    /// Reads an IDX image file and an IDX label file (each plain or gzipped) into a
+    /// dataset of `classes` classes.
+    ///
+    /// # Errors
+    /// Any error of [`read_idx_images_with`](super::read_idx_images_with) and
+    /// [`read_idx_labels_with`](super::read_idx_labels_with), then those of
+    /// [`Dataset::from_images`].
+    pub fn from_idx(
+        images_path: &Path,
+        labels_path: &Path,
+        classes: usize,
+        limits: Limits,
+    ) -> Result<Self, DataError> {
+        let labels = super::read_idx_labels_with(labels_path, limits)?;
+        let images = super::read_idx_images_with(images_path, limits)?;
+        Self::from_images(images, labels, classes, images_path, labels_path)
+    }
+
+    /// The dataset with its targets in the form `model`'s loss reads: a column of whole
+    /// numbers becomes class indices for `sparse_categorical_crossentropy`
+    /// ([`TargetSet::to_classes`], at least as many classes as output units); anything
+    /// else is returned unchanged, for [`crate::train::check_targets`] to judge.
+    #[must_use]
+    pub fn with_targets_for(mut self, model: &mlp_spec::ir::Model) -> Dataset {
+        if let mlp_spec::ir::Loss::SparseCategoricalCrossentropy { .. } = model.train.loss {
+            if let Some(classes) = self.targets.to_classes(model.output_size()) {
+                self.targets = classes;
+            }
+        }
+        self
+    }
+
+    /// Number of samples.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Whether the set holds no samples.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of features of one sample.
+    #[must_use]
+    pub fn features(&self) -> usize {
+        self.features.ncols()
+    }
+
+    /// Number of classes, for class targets.
+    #[must_use]
+    pub fn classes(&self) -> Option<usize> {
+        match &self.targets {
+            TargetSet::Classes { classes, .. } => Some(*classes),
+            TargetSet::Values(_) => None,
+        }
+    }
+
+    /// The class names, when the data named its classes.
+    #[must_use]
+    pub fn class_names(&self) -> Option<&[String]> {
+        match &self.targets {
+            TargetSet::Classes { names, .. } => names.as_deref(),
+            TargetSet::Values(_) => None,
+        }
+    }
+
+    /// The class index of every sample, for class targets.
+    #[must_use]
+    pub fn labels(&self) -> Option<&Array1<u32>> {
+        match &self.targets {
+            TargetSet::Classes { labels, .. } => Some(labels),
+            TargetSet::Values(_) => None,
+        }
+    }
+
+    /// How many samples of each class there are (`classes` entries); empty for value
+    /// targets.
+    #[must_use]
+    pub fn label_counts(&self) -> Vec<usize> {
+        match &self.targets {
+            TargetSet::Classes {
+                labels, classes, ..
+            } => {
+                let mut counts = vec![0; *classes];
+                for &label in labels {
+                    if let Some(count) = counts.get_mut(label as usize) {
+                        *count += 1;
+                    }
+                }
+                counts
+            }
+            TargetSet::Values(_) => Vec::new(),
+        }
+    }
+
+    /// Copies the features of the samples `indices` into `out` as f32, row after row:
+    /// `indices.len() * features()` floats (u8 features as raw 0..255 values), the rest of
+    /// `out` untouched. Allocates nothing.
+    ///
+    /// Panics if `out` is shorter than `indices.len() * features()` or an index is
+    /// `>= len()`: both are bugs of the caller, which sizes `out` for its largest batch and
+    /// draws indices from `0..len()`.
+    pub fn gather_batch(&self, indices: &[usize], out: &mut [f32]) {
+        let features = self.features();
+        // Rows are independent: with kernel threads on, each gathers a block of them.
+        crate::kernels::parallel::for_row_blocks(out, indices.len(), features, &|first, block| {
+            let rows = block.len() / features.max(1);
+            self.gather_rows(&indices[first..first + rows], block);
+        });
+    }
+
+    /// Asks the CPU to start loading the features of the samples `indices` into its
+    /// caches, so that a later [`Dataset::gather_batch`] of them does not wait for memory.
+    /// `fit` calls it for the next batch before each training step: a shuffled batch reads
+    /// rows scattered over the whole dataset, which does not fit the last-level cache. No
+    /// effect on any result; a no-op off `x86_64`. Out-of-range indices are skipped.
+    pub fn prefetch_batch(&self, indices: &[usize]) {
+        for &index in indices {
+            if index < self.len() {
+                self.features.prefetch_row(index);
+            }
+        }
+    }
+
+    /// [`Dataset::gather_batch`] on the calling thread.
+    fn gather_rows(&self, indices: &[usize], out: &mut [f32]) {
+        // How many samples ahead to prefetch: enough to cover DRAM latency, few enough to
+        // stay in L1 (a few 784-byte MNIST rows).
+        const AHEAD: usize = 4;
+        let features = self.features();
+        let out = &mut out[..indices.len() * features];
+        if features == 0 {
+            return;
+        }
+        for (r, (&index, dst)) in indices
+            .iter()
+            .zip(out.chunks_exact_mut(features))
+            .enumerate()
+        {
+            if let Some(&next) = indices.get(r + AHEAD) {
+                self.features.prefetch_row(next);
+            }
+            self.features.copy_row(index, dst);
+        }
+    }
+
+    /// Copies the targets of the samples `indices` into `buf` (made by
+    /// [`TargetBuffer::new`] for this dataset and a batch of at least `indices.len()`) and
+    /// returns them as the model takes them. Allocates nothing.
+    ///
+    /// Panics if `buf` is too short or an index is `>= len()` (caller bugs, as for
+    /// [`Dataset::gather_batch`]).
+    pub fn gather_targets<'b>(&self, indices: &[usize], buf: &'b mut TargetBuffer) -> Targets<'b> {
+        match &self.targets {
+            TargetSet::Classes { labels, .. } => {
+                let out = &mut buf.classes[..indices.len()];
+                for (&index, dst) in indices.iter().zip(out.iter_mut()) {
+                    *dst = labels[index];
+                }
+                Targets::Classes(out)
+            }
+            TargetSet::Values(v) => {
+                let k = v.ncols();
+                let out = &mut buf.values[..indices.len() * k];
+                if k > 0 {
+                    for (&index, dst) in indices.iter().zip(out.chunks_exact_mut(k)) {
+                        for (d, &t) in dst.iter_mut().zip(v.row(index)) {
+                            *d = t;
+                        }
+                    }
+                }
+                Targets::Values(out)
+            }
+        }
+    }
+
+    /// A copy of the samples in `range`, clipped to `0..len()`.
+    #[must_use]
+    pub fn slice(&self, range: Range<usize>) -> Dataset {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        Dataset {
+            features: self.features.slice(start..end),
+            sample_shape: self.sample_shape.clone(),
+            targets: self.targets.slice(start..end),
+        }
+    }
+
+    /// Splits off the last `fraction` of the samples, as Keras's `validation_split` does
+    /// (before any shuffling): the first `floor(len * (1 - fraction))` samples train, the
+    /// rest validate. Returns `(training, validation)`.
+    ///
+    /// # Errors
+    /// [`DataError::BadSplit`] if `fraction` is not in (0, 1) or either side would be
+    /// empty (Keras refuses the same cases).
+    pub fn split_last(&self, fraction: f64) -> Result<(Dataset, Dataset), DataError> {
+        let samples = self.len();
+        // Keras: split_at = int(math.floor(batch_dim * (1.0 - validation_split))).
+        let split_at = (samples as f64 * (1.0 - fraction)).floor();
+        let valid =
+            fraction > 0.0 && fraction < 1.0 && split_at >= 1.0 && split_at < samples as f64;
+        if !valid {
+            return Err(DataError::BadSplit { fraction, samples });
+        }
+        let split_at = split_at as usize;
+        Ok((self.slice(0..split_at), self.slice(split_at..samples)))
+    }
+}
