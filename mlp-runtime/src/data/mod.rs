@@ -11,11 +11,13 @@
 //! Module map: `idx` and `npz` read the two formats, `input` is their shared bounded
 //! reader, `lookup` finds a dataset on disk, `download` fetches one into the cache.
 
+mod csv;
 mod download;
 mod error;
 mod idx;
 mod input;
 mod lookup;
+mod npy;
 mod npz;
 
 use std::ops::Range;
@@ -23,16 +25,22 @@ use std::path::Path;
 
 use ndarray::{s, Array1, Array2, Array3};
 
+pub use self::csv::{
+    read_csv, read_csv_from, ColumnRef, CsvOptions, CsvTable, CsvTargets, MAX_LABELS,
+};
 pub use download::{download, Remote, RemoteFile, MNIST_FILES, MNIST_MIRRORS};
 pub use error::DataError;
+pub use idx::{read_idx, read_idx_from};
 pub use idx::{
     read_idx_images, read_idx_images_from, read_idx_images_with, read_idx_labels,
     read_idx_labels_from, read_idx_labels_with, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC,
 };
 pub use lookup::{load_idx_dir, load_idx_dir_with, load_mnist, load_mnist_with, LoadOptions};
+pub use npy::{read_npy, read_npy_from, NpyArray, NpyData};
 pub use npz::{
     read_mnist_npz, read_mnist_npz_from, read_mnist_npz_with, MAX_NPY_HEADER, MNIST_NPZ_MEMBERS,
 };
+pub use npz::{read_npz_arrays, read_npz_arrays_from};
 
 /// Number of classes of MNIST and Fashion-MNIST.
 pub const MNIST_CLASSES: usize = 10;
