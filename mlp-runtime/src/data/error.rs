@@ -285,7 +285,7 @@ pub enum DataError {
     },
 
     /// A CSV column named by a name that is not in the header.
-    #[error("{}:{line}: no column named `{column}` in the header{}; the columns are {}", path.display(), suggestion.as_ref().map_or_else(String::new, |s| format!("; did you mean `{s}`?")), names_list(columns))]
+    #[error("{}:{line}: no column named `{column}` in the header{}; the columns are {}", path.display(), suggestion.as_ref().map_or_else(String::new, |s| format!(" (did you mean `{s}`?)")), names_list(columns))]
     CsvUnknownColumn {
         /// The file.
         path: PathBuf,
@@ -484,6 +484,8 @@ fn no_rows_reason(skipped: usize, header: bool, dropped: usize) -> String {
     match (skipped, header) {
         (0, false) => "the file is empty".to_owned(),
         (0, true) => "the file holds only a header".to_owned(),
+        (1, false) => "the file holds only the 1 skipped row".to_owned(),
+        (1, true) => "the file holds only the 1 skipped row and a header".to_owned(),
         (n, false) => format!("the file holds only the {n} skipped rows"),
         (n, true) => format!("the file holds only the {n} skipped rows and a header"),
     }

@@ -413,7 +413,7 @@ pub(crate) fn read_elements(
                                 if wide.is_finite() && !value.is_finite() {
                                     return Err(bad_element(
                                         out.len(),
-                                        format!("{wide}, outside float32's range"),
+                                        format!("{wide:e}, outside float32's range"),
                                     ));
                                 }
                                 value
