@@ -425,9 +425,11 @@ fn classify(cell: &[u8]) -> Cell {
     }
 }
 
-/// The number a cell holds, if it is one (NaN and infinities included).
+/// The number a cell holds, if it is one (NaN and infinities included): what
+/// `str::parse::<f32>` reads, read from the bytes (a cell that is not UTF-8 is not a number
+/// either way).
 fn parse_f32(cell: &[u8]) -> Option<f32> {
-    std::str::from_utf8(cell).ok()?.parse().ok()
+    fast_float2::parse(cell).ok()
 }
 
 /// Whether a cell marks a missing value: empty, `NA`, `N/A` or `null`, in any case.
