@@ -5,6 +5,8 @@
 
 // The allocation tracker is a `GlobalAlloc`, which is an unsafe trait.
 #![allow(unsafe_code)]
+// Exact comparisons are the point: a cell must parse to the nearest f32.
+#![allow(clippy::float_cmp)]
 
 mod alloc_tracker;
 mod data_fixtures;

@@ -92,6 +92,10 @@ fn refused(bytes: &[u8], message: &str) -> DataError {
     error
 }
 
+/// A dtype case: the type code without its byte order, the data little-endian and
+/// big-endian, and the values expected.
+type Case<T> = (&'static str, Vec<u8>, Vec<u8>, Vec<T>);
+
 /// Each value's bytes, concatenated.
 fn bytes_of<T, const N: usize>(values: &[T], to_bytes: impl Fn(&T) -> [u8; N]) -> Vec<u8> {
     values.iter().flat_map(to_bytes).collect()
@@ -100,7 +104,6 @@ fn bytes_of<T, const N: usize>(values: &[T], to_bytes: impl Fn(&T) -> [u8; N]) -
 #[test]
 fn every_integer_dtype_reads_in_both_byte_orders() {
     let shape = [2, 2];
-    // (descr without the order, little-endian data, big-endian data, expected values)
     let i8s = [i8::MIN, -1, 0, i8::MAX];
     let u16s = [0, 1, 256, u16::MAX];
     let i16s = [i16::MIN, -2, 3, i16::MAX];
@@ -108,7 +111,7 @@ fn every_integer_dtype_reads_in_both_byte_orders() {
     let i32s = [i32::MIN, -300, 70_000, i32::MAX];
     let i64s = [i64::MIN, -1, 1 << 40, i64::MAX];
     let u64s = [0, 1, 1 << 62, i64::MAX as u64];
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, Vec<i64>)> = vec![
+    let cases: Vec<Case<i64>> = vec![
         (
             "i1",
             bytes_of(&i8s, |v| v.to_le_bytes()),
@@ -188,7 +191,7 @@ fn every_float_dtype_reads_in_both_byte_orders() {
     let expected16 = vec![1.0, -2.0, 65504.0, 2f32.powi(-24)];
     let f32s = [0.5f32, -1.25, f32::MAX, f32::MIN_POSITIVE];
     let f64s = [0.1f64, -3.5, 1e30, -1e-40];
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, Vec<f32>)> = vec![
+    let cases: Vec<Case<f32>> = vec![
         (
             "f2",
             bytes_of(&halves, |v| v.to_le_bytes()),

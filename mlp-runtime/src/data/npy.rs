@@ -799,6 +799,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp)] // Every f16 is an f32: the conversion must be exact.
     fn half_floats_convert_exactly() {
         assert_eq!(f16_to_f32(0x3c00), 1.0);
         assert_eq!(f16_to_f32(0xc000), -2.0);
