@@ -380,6 +380,12 @@ fn missing_values_are_refused_or_their_rows_dropped() {
     // `z` came only from a dropped row: not a label.
     assert_eq!(names, &["x", "y"]);
     assert_eq!(indices.to_vec(), [0, 1]);
+    // An empty header cell: the message gives the column's number alone.
+    refused(
+        "a,b,\n1,2,3\n4,5,\n",
+        &CsvOptions::default(),
+        ":3:3: column 3 has a missing value (an empty cell); drop_missing drops rows with missing values",
+    );
     // A column not read may hold anything.
     let table = ok(
         "a,notes,b\n1,,2\n3,hello,4\n",

@@ -529,7 +529,13 @@ impl Layout {
             path,
             line,
             column: column + 1,
-            name: self.header.as_ref().and_then(|h| h.get(column).cloned()),
+            // An empty header cell names nothing: the message gives the number alone.
+            name: self
+                .header
+                .as_ref()
+                .and_then(|h| h.get(column))
+                .filter(|name| !name.is_empty())
+                .cloned(),
         }
     }
 }

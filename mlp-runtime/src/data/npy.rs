@@ -11,8 +11,10 @@
 //! the shape and the element size claim, which is checked against [`Limits`] (and, for a
 //! plain file, against the file's length) before anything is allocated; the elements are
 //! converted as they are read, 64 KiB at a time, so the raw bytes are never held next to
-//! the converted array. Every float is finite and every integer fits in `i64`, or the read
-//! fails naming the first element that is not.
+//! the converted array (a Fortran-order array is then copied once into C order, so it peaks
+//! at twice its converted size). Every float is finite and every integer fits in `i64`, or
+//! the read fails naming the first element that is not. The converted array takes up to 8
+//! times the file's bytes (`int8` → `i64`).
 //!
 //! The same element decoding serves the IDX reader ([`read_idx`](super::read_idx)).
 
