@@ -88,8 +88,6 @@ pub struct Loaded {
     pub validation: Option<Dataset>,
     /// Where the data came from, for messages.
     pub source: String,
-    /// Whether it is MNIST found by the lookup (so its test set validates by default).
-    pub mnist: bool,
 }
 
 /// The format of a data path.
@@ -153,7 +151,6 @@ impl DataArgs {
                     train: mnist.train,
                     validation: Some(mnist.test),
                     source: mnist_source(path),
-                    mnist: true,
                 }
             }
             Kind::Npz => {
@@ -163,7 +160,6 @@ impl DataArgs {
                     train,
                     validation,
                     source: format!("`{}`", path.display()),
-                    mnist: false,
                 }
             }
             Kind::Csv | Kind::Npy | Kind::Idx => {
@@ -172,7 +168,6 @@ impl DataArgs {
                     train: self.read_one(path, kind)?,
                     validation: None,
                     source: format!("`{}`", path.display()),
-                    mnist: false,
                 }
             }
         };

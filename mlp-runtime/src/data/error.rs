@@ -131,13 +131,206 @@ pub enum DataError {
         source: zip::result::ZipError,
     },
 
-    /// An `.npz` archive lacks one of the members a Keras `mnist.npz` holds.
-    #[error("{}: has no member `{member}` (Keras's mnist.npz holds x_train.npy, y_train.npy, x_test.npy and y_test.npy)", path.display())]
+    /// An `.npz` archive lacks a member asked for (one of the four a Keras `mnist.npz`
+    /// holds, or one named to [`read_npz_arrays`](super::read_npz_arrays)).
+    #[error("{}: has no member `{member}` ({})", path.display(), members_list(present, member))]
     MissingMember {
         /// The archive.
         path: PathBuf,
         /// The missing member's name.
         member: String,
+        /// The members the archive holds, sorted.
+        present: Vec<String>,
+    },
+
+    /// An array's element type is not one the `.npy` reader converts (object arrays,
+    /// strings, complex numbers, dates, 16-byte floats, …).
+    #[error("{}: element type {found} is not read: {reason}", path.display())]
+    UnsupportedDtype {
+        /// The file (or `archive.npz/member.npy`).
+        path: PathBuf,
+        /// The dtype the header declares, as written there (e.g. `'|O'`).
+        found: String,
+        /// Why it is not read, in words.
+        reason: String,
+    },
+
+    /// An element of a binary array cannot be held as what it is read into: a NaN or
+    /// infinite float, a `float64` beyond `f32`'s range, a `uint64` above `i64::MAX`.
+    #[error("{}: element {index} is {problem}", path.display())]
+    BadElement {
+        /// The file (or `archive.npz/member.npy`).
+        path: PathBuf,
+        /// The element's multi-index, as `[i, j]`.
+        index: String,
+        /// Its value and what is wrong with it, in words.
+        problem: String,
+    },
+
+    /// A text file is larger than [`Limits::max_bytes`](super::Limits::max_bytes) allows
+    /// (checked against the file's size before reading; a stream is cut at the limit).
+    #[error("{}: the file holds {}, more than the limit of {limit} bytes", path.display(), size.map_or_else(|| "more".to_owned(), |n| format!("{n} bytes")))]
+    FileOverLimit {
+        /// The file.
+        path: PathBuf,
+        /// Its size, when known before reading (`None` for a stream cut at the limit).
+        size: Option<u64>,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// A CSV row holds another number of fields than the header (or the first row).
+    #[error("{}:{line}:{}: row has {fields} fields, expected {expected} (as many as the {})", path.display(), fields.min(expected) + 1, if *header { "header" } else { "first row" })]
+    CsvRagged {
+        /// The file.
+        path: PathBuf,
+        /// The row's line in the file (1-based).
+        line: u64,
+        /// Fields in the row.
+        fields: usize,
+        /// Fields in the header or the first data row.
+        expected: usize,
+        /// Whether `expected` comes from a header.
+        header: bool,
+    },
+
+    /// A CSV cell that must be a number is not one.
+    #[error("{}:{line}:{column}: `{cell}` in {} is not a number{}", path.display(), column_words(*column, name.as_deref()), if *target { " (text labels are read only when the target is a single column)" } else { " (every feature must be a number; a column of text labels can only be the target)" })]
+    CsvNotANumber {
+        /// The file.
+        path: PathBuf,
+        /// The row's line in the file (1-based).
+        line: u64,
+        /// The column's number (1-based).
+        column: usize,
+        /// The column's name in the header, if the file has one.
+        name: Option<String>,
+        /// The cell's text (cut to 40 characters).
+        cell: String,
+        /// Whether the column is a target (one of several) rather than a feature.
+        target: bool,
+    },
+
+    /// A CSV cell holds NaN, an infinity or a number beyond `f32`'s range.
+    #[error("{}:{line}:{column}: `{cell}` in {} is not a finite number (NaN, infinities and numbers beyond f32's range are refused; write an empty cell or NA for a missing value)", path.display(), column_words(*column, name.as_deref()))]
+    CsvNonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The row's line in the file (1-based).
+        line: u64,
+        /// The column's number (1-based).
+        column: usize,
+        /// The column's name in the header, if the file has one.
+        name: Option<String>,
+        /// The cell's text (cut to 40 characters).
+        cell: String,
+    },
+
+    /// A CSV cell is missing (empty, `NA`, `N/A` or `null`) and rows with missing values
+    /// are not dropped.
+    #[error("{}:{line}:{column}: {} has a missing value ({}); drop_missing drops rows with missing values", path.display(), column_words(*column, name.as_deref()), if cell.is_empty() { "an empty cell".to_owned() } else { format!("`{cell}`") })]
+    CsvMissing {
+        /// The file.
+        path: PathBuf,
+        /// The row's line in the file (1-based).
+        line: u64,
+        /// The column's number (1-based).
+        column: usize,
+        /// The column's name in the header, if the file has one.
+        name: Option<String>,
+        /// The cell's text: empty, or the marker found (`NA`).
+        cell: String,
+    },
+
+    /// A CSV text label is not UTF-8.
+    #[error("{}:{line}:{column}: the label in {} is not UTF-8 text", path.display(), column_words(*column, name.as_deref()))]
+    CsvNotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The row's line in the file (1-based).
+        line: u64,
+        /// The column's number (1-based).
+        column: usize,
+        /// The column's name in the header, if the file has one.
+        name: Option<String>,
+    },
+
+    /// A CSV target column of text has more distinct values than class labels may.
+    #[error("{}:{line}:{column}: {} holds text and more than {limit} distinct values, too many for class labels", path.display(), column_words(*column, name.as_deref()))]
+    CsvTooManyLabels {
+        /// The file.
+        path: PathBuf,
+        /// The line of the first cell of text (1-based).
+        line: u64,
+        /// The column's number (1-based).
+        column: usize,
+        /// The column's name in the header, if the file has one.
+        name: Option<String>,
+        /// The most distinct labels read.
+        limit: usize,
+    },
+
+    /// A CSV file has no data rows (it is empty, holds only a header or skipped rows, or
+    /// every row had a missing value and was dropped).
+    #[error("{}: no data rows ({})", path.display(), no_rows_reason(*skipped, *header, *dropped))]
+    CsvNoRows {
+        /// The file.
+        path: PathBuf,
+        /// Rows skipped before the header (`skip_rows`) that were there.
+        skipped: usize,
+        /// Whether a header was read.
+        header: bool,
+        /// Rows dropped for a missing value.
+        dropped: usize,
+    },
+
+    /// A CSV column named by a name that is not in the header.
+    #[error("{}:{line}: no column named `{column}` in the header{}; the columns are {}", path.display(), suggestion.as_ref().map_or_else(String::new, |s| format!(" (did you mean `{s}`?)")), names_list(columns))]
+    CsvUnknownColumn {
+        /// The file.
+        path: PathBuf,
+        /// The header's line (1-based).
+        line: u64,
+        /// The name asked for.
+        column: String,
+        /// The header's closest name, if one is close.
+        suggestion: Option<String>,
+        /// The header's names.
+        columns: Vec<String>,
+    },
+
+    /// A CSV column named by an index past the last column.
+    #[error("{}:{line}: column index {index} is out of range: the file has {columns} columns (indices 0 to {})", path.display(), columns.saturating_sub(1))]
+    CsvColumnOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The line that set the number of columns (the header or the first row).
+        line: u64,
+        /// The 0-based index asked for.
+        index: usize,
+        /// Columns in the file.
+        columns: usize,
+    },
+
+    /// The column choice of a CSV read is inconsistent: a column named twice, both a
+    /// feature and a target, a name without a header, a name the header holds twice.
+    #[error("{}: {problem}", path.display())]
+    CsvColumns {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in words.
+        problem: String,
+    },
+
+    /// Every column of a CSV file is a target (or ignored): no feature is left.
+    #[error("{}: no feature columns left: the file has {columns} column{} and {targets} {} the target{}", path.display(), if *columns == 1 { "" } else { "s" }, if *targets == 1 { "is" } else { "are" }, if *targets == 1 { "" } else { "s" })]
+    CsvNoFeatures {
+        /// The file.
+        path: PathBuf,
+        /// Columns in the file.
+        columns: usize,
+        /// Columns chosen as targets.
+        targets: usize,
     },
 
     /// The image file and the label file hold different numbers of samples.
@@ -239,6 +432,62 @@ impl DataError {
             path: path.to_owned(),
             source,
         }
+    }
+}
+
+/// ``column `MEDV` `` with a header, `column 14` without.
+fn column_words(column: usize, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("column `{name}`"),
+        None => format!("column {column}"),
+    }
+}
+
+/// The most names an error message lists.
+const LISTED_NAMES: usize = 40;
+
+/// `a, b, c`, cut after [`LISTED_NAMES`] with how many more there are.
+fn names_list(names: &[String]) -> String {
+    let listed = names
+        .iter()
+        .take(LISTED_NAMES)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match names.len().checked_sub(LISTED_NAMES) {
+        Some(more) if more > 0 => format!("{listed} and {more} more"),
+        _ => listed,
+    }
+}
+
+fn members_list(present: &[String], member: &str) -> String {
+    let mut text = if present.is_empty() {
+        "the archive holds no member".to_owned()
+    } else {
+        format!("it holds {}", names_list(present))
+    };
+    if super::MNIST_NPZ_MEMBERS.contains(&member) {
+        text.push_str(
+            "; Keras's mnist.npz holds x_train.npy, y_train.npy, x_test.npy and y_test.npy",
+        );
+    }
+    text
+}
+
+fn no_rows_reason(skipped: usize, header: bool, dropped: usize) -> String {
+    if dropped > 0 {
+        let rows = if dropped == 1 { "row" } else { "rows" };
+        return format!(
+            "the {dropped} {rows} each had a missing value and drop_missing dropped them"
+        );
+    }
+    match (skipped, header) {
+        (0, false) => "the file is empty".to_owned(),
+        (0, true) => "the file holds only a header".to_owned(),
+        (1, false) => "the file holds only the 1 skipped row".to_owned(),
+        (1, true) => "the file holds only the 1 skipped row and a header".to_owned(),
+        (n, false) => format!("the file holds only the {n} skipped rows"),
+        (n, true) => format!("the file holds only the {n} skipped rows and a header"),
     }
 }
 

@@ -3,9 +3,15 @@
 //! per dimension, then the elements in row-major order. Files may be gzipped; that is
 //! detected from their first bytes, not their names.
 //!
+//! The MNIST readers ([`read_idx_images_with`], [`read_idx_labels_with`]) take unsigned
+//! bytes of 3 and 1 dimensions; [`read_idx`] takes any rank and element type of the format:
+//! magic `0x0000_TTNN` with `TT` one of `0x08` (u8), `0x09` (i8), `0x0B` (i16), `0x0C`
+//! (i32), `0x0D` (f32), `0x0E` (f64), all big-endian, and `NN` dimensions.
+//!
 //! Invariant: a file is accepted only if its magic number is the expected one, every
-//! dimension of a sample is non-zero, and the bytes after the header are exactly what the
-//! header claims, all of it checked against [`Limits`] before the body is allocated.
+//! dimension of an MNIST sample is non-zero, and the bytes after the header are exactly
+//! what the header claims, all of it checked against [`Limits`] before the body is
+//! allocated.
 
 use std::io::Read;
 use std::path::Path;
@@ -13,7 +19,8 @@ use std::path::Path;
 use ndarray::{Array1, Array3};
 
 use super::input::Input;
-use super::{DataError, Limits};
+use super::npy::{self, python_tuple, Element, Kind};
+use super::{DataError, Limits, NpyArray};
 
 /// Magic number of an IDX file of unsigned-byte images: 3 dimensions (count, rows, columns).
 pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -94,6 +101,104 @@ pub fn read_idx_labels_from<R: Read>(
     limits: Limits,
 ) -> Result<Array1<u8>, DataError> {
     labels(Input::from_reader(reader, name, None)?, limits)
+}
+
+/// Reads an IDX file of any rank and element type (plain or gzipped) into an array:
+/// unsigned bytes as [`NpyData::U8`](super::NpyData::U8), the other integers as
+/// [`NpyData::Int`](super::NpyData::Int), floats as [`NpyData::F32`](super::NpyData::F32)
+/// (`f64` rounded to the nearest `f32`; every value must be finite).
+///
+/// ```no_run
+/// use mlp_runtime::data::{read_idx, Limits};
+///
+/// let images = read_idx("train-images-idx3-ubyte".as_ref(), Limits::default())?;
+/// assert_eq!(images.shape, [60000, 28, 28]);
+/// # Ok::<(), mlp_runtime::data::DataError>(())
+/// ```
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be read, [`DataError::Empty`],
+/// [`DataError::TruncatedHeader`], [`DataError::BadHeader`] for a magic number that is not
+/// IDX's or an unknown element type, [`DataError::OverLimit`] if the header claims more
+/// than `limits` allow, [`DataError::SizeMismatch`] if the file does not hold exactly what
+/// the header claims, [`DataError::BadElement`] for a NaN, an infinity or an `f64` beyond
+/// `f32`'s range, [`DataError::Gzip`] or [`DataError::DecompressedOverLimit`] for a bad gzip
+/// stream.
+pub fn read_idx(path: &Path, limits: Limits) -> Result<NpyArray, DataError> {
+    any(Input::open(path)?, limits)
+}
+
+/// Reads an IDX file of any rank and element type from any reader (gzipped or not);
+/// `name` stands for the data in error messages. For fuzzing and for data that is not in a
+/// file.
+///
+/// ```
+/// use mlp_runtime::data::{read_idx_from, Limits, NpyData};
+///
+/// // Two big-endian i16 values: magic 0x00000B01, one dimension of 2.
+/// let bytes = [0, 0, 0x0B, 1, 0, 0, 0, 2, 0x01, 0x00, 0xff, 0xfe];
+/// let array = read_idx_from(&bytes[..], "tiny.idx".as_ref(), Limits::default())?;
+/// assert_eq!(array.shape, [2]);
+/// assert_eq!(array.data, NpyData::Int(vec![256, -2]));
+/// # Ok::<(), mlp_runtime::data::DataError>(())
+/// ```
+///
+/// # Errors
+/// As [`read_idx`].
+pub fn read_idx_from<R: Read>(
+    reader: R,
+    name: &Path,
+    limits: Limits,
+) -> Result<NpyArray, DataError> {
+    any(Input::from_reader(reader, name, None)?, limits)
+}
+
+fn any(mut input: Input<'_>, limits: Limits) -> Result<NpyArray, DataError> {
+    let mut magic = [0; 4];
+    input.header(&mut magic, 4)?;
+    let found = u32_at(&magic, 0);
+    let bad = |input: &Input<'_>, problem: String| DataError::BadHeader {
+        path: input.path().to_owned(),
+        problem,
+    };
+    if magic[..2] != [0, 0] {
+        return Err(bad(
+            &input,
+            format!(
+                "magic number {found:#010x} is not an IDX one (0x0000TTNN: element type TT, \
+                 NN dimensions)"
+            ),
+        ));
+    }
+    let (kind, size) = match magic[2] {
+        0x08 => (Kind::Unsigned, 1),
+        0x09 => (Kind::Signed, 1),
+        0x0B => (Kind::Signed, 2),
+        0x0C => (Kind::Signed, 4),
+        0x0D => (Kind::Float, 4),
+        0x0E => (Kind::Float, 8),
+        other => {
+            return Err(bad(
+                &input,
+                format!(
+                    "magic number {found:#010x} names element type {other:#04x}, not an IDX \
+                     one (0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64)"
+                ),
+            ))
+        }
+    };
+    let element = Element {
+        kind,
+        size,
+        big_endian: true,
+    };
+    let rank = usize::from(magic[3]);
+    let header_len = 4 + 4 * rank as u64;
+    let mut dims = vec![0; 4 * rank];
+    input.header(&mut dims, header_len)?;
+    let shape: Vec<u64> = (0..rank).map(|i| u64::from(u32_at(&dims, 4 * i))).collect();
+    let claim = format!("shape {} of {}", python_tuple(&shape), element.name());
+    npy::read_elements(&mut input, &claim, &shape, element, false, limits)
 }
 
 fn images(mut input: Input<'_>, limits: Limits) -> Result<Array3<u8>, DataError> {

@@ -247,6 +247,101 @@ impl<'a> Input<'a> {
     }
 }
 
+impl Input<'_> {
+    /// Reads the body the header claims as [`Input::body`] does (the same checks, in the
+    /// same order, with the same errors), but hands it to `sink` in chunks instead of
+    /// collecting it: every chunk but the last holds [`BODY_CHUNK`] bytes (a multiple of
+    /// every element size), so a sink that converts elements never sees one split. `start`
+    /// makes the sink's state once the claim has passed its checks, told how many bytes to
+    /// expect at most (what [`Input::body`] would allocate); the state is returned at the
+    /// end. Nothing is allocated here beyond one chunk.
+    ///
+    /// # Errors
+    /// As [`Input::body`], and whatever `sink` returns (reading stops there).
+    pub(crate) fn body_chunks<S>(
+        &mut self,
+        claim: &str,
+        claimed: u128,
+        limits: Limits,
+        start: impl FnOnce(u64) -> S,
+        mut sink: impl FnMut(&mut S, &[u8]) -> Result<(), DataError>,
+    ) -> Result<S, DataError> {
+        let limit = limits.max_bytes;
+        let within_limit = u64::try_from(claimed)
+            .ok()
+            .filter(|&n| n <= limit)
+            .and_then(|n| usize::try_from(n).ok().map(|_| n));
+        let Some(claimed) = within_limit else {
+            return Err(DataError::OverLimit {
+                path: self.path.clone(),
+                claim: claim.to_owned(),
+                claimed,
+                limit,
+            });
+        };
+        let (path, header) = (self.path.clone(), self.consumed);
+        let mismatch = |found: u64| DataError::SizeMismatch {
+            path: path.clone(),
+            claim: claim.to_owned(),
+            claimed,
+            found,
+            header,
+        };
+        let capacity = match self.length {
+            Length::Exact(size) => {
+                let left = size.saturating_sub(self.consumed);
+                if left != claimed {
+                    return Err(mismatch(left));
+                }
+                claimed
+            }
+            Length::AtMost(bound) => claimed.min(bound),
+            Length::Unknown => claimed.min(UNKNOWN_LENGTH_CAPACITY),
+        };
+        let mut state = start(capacity);
+        let mut chunk = vec![0; BODY_CHUNK.min((claimed as usize).saturating_add(1))];
+        let mut got = 0u64;
+        loop {
+            // One byte past the claim at most, to tell "more" from "exactly".
+            let want = (claimed + 1 - got).min(chunk.len() as u64) as usize;
+            let n =
+                read_full(&mut self.reader, &mut chunk[..want]).map_err(|e| self.read_error(e))?;
+            got += n as u64;
+            let keep = n - (got.saturating_sub(claimed) as usize);
+            if keep > 0 {
+                sink(&mut state, &chunk[..keep])?;
+            }
+            if n < want || got > claimed {
+                break;
+            }
+        }
+        if got < claimed {
+            return Err(mismatch(got));
+        }
+        if got > claimed {
+            let extra = io::copy(
+                &mut (&mut self.reader).take(limit.saturating_sub(got) + 1),
+                &mut io::sink(),
+            )
+            .map_err(|e| self.read_error(e))?;
+            let found = got + extra;
+            if found > limit {
+                return Err(DataError::DecompressedOverLimit {
+                    path: self.path.clone(),
+                    limit,
+                });
+            }
+            return Err(mismatch(found));
+        }
+        self.consumed += got;
+        Ok(state)
+    }
+}
+
+/// Size of the chunks [`Input::body_chunks`] hands on: 64 KiB, a multiple of every element
+/// size (1 to 8 bytes).
+pub(crate) const BODY_CHUNK: usize = 64 * 1024;
+
 /// Opens a file for reading and returns its length; a folder is refused here (Linux would
 /// open it and fail on the first read).
 ///

@@ -7,28 +7,36 @@
 //! files, against the file's length before the data is allocated; compressed streams are
 //! read only up to the claim (see `input.rs`).
 //!
-//! Module map: `dataset` is the in-memory set and its batch gathers, `idx` and `npz` read the two formats, `input` is their shared bounded
-//! reader, `lookup` finds a dataset on disk, `download` fetches one into the cache.
+//! Module map: `dataset` is the in-memory set and its batch gathers; `csv`, `npy`, `npz`
+//! and `idx` read the formats, `input` is their shared bounded reader, `lookup` finds a dataset on disk, `download` fetches one into the cache.
 
+mod csv;
 mod dataset;
 mod download;
 mod error;
 mod idx;
 mod input;
 mod lookup;
+mod npy;
 mod npz;
 
+pub use self::csv::{
+    read_csv, read_csv_from, ColumnRef, CsvOptions, CsvTable, CsvTargets, MAX_LABELS,
+};
 pub use dataset::{Dataset, Features, TargetBuffer, TargetSet};
 pub use download::{download, Remote, RemoteFile, MNIST_FILES, MNIST_MIRRORS};
 pub use error::DataError;
+pub use idx::{read_idx, read_idx_from};
 pub use idx::{
     read_idx_images, read_idx_images_from, read_idx_images_with, read_idx_labels,
     read_idx_labels_from, read_idx_labels_with, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC,
 };
 pub use lookup::{load_idx_dir, load_idx_dir_with, load_mnist, load_mnist_with, LoadOptions};
+pub use npy::{read_npy, read_npy_from, NpyArray, NpyData};
 pub use npz::{
     read_mnist_npz, read_mnist_npz_from, read_mnist_npz_with, MAX_NPY_HEADER, MNIST_NPZ_MEMBERS,
 };
+pub use npz::{read_npz_arrays, read_npz_arrays_from};
 
 /// Number of classes of MNIST and Fashion-MNIST.
 pub const MNIST_CLASSES: usize = 10;
