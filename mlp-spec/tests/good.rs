@@ -136,7 +136,7 @@ fn the_notebook_models_have_kerass_parameter_counts() {
         );
         assert_eq!(m.input, [28, 28], "{file}: raw 28×28 input, no rescaling");
         assert_eq!(m.train.optimizer, Optimizer::default(), "{file}");
-        assert_eq!(m.train.loss, Loss::SparseCategoricalCrossentropy, "{file}");
+        assert_eq!(m.train.loss, Loss::SparseCategoricalCrossentropy { from_logits: false }, "{file}");
         assert_eq!(m.train.metrics, [Metric::Accuracy], "{file}");
         assert_eq!((m.train.batch, m.train.epochs), (32, 10), "{file}");
         assert!(!m.doc.is_empty(), "{file}: documented");
@@ -220,7 +220,7 @@ fn keras_defaults_are_filled_in() {
             epsilon: 1e-7
         }
     );
-    assert_eq!(t.loss, Loss::SparseCategoricalCrossentropy);
+    assert_eq!(t.loss, Loss::SparseCategoricalCrossentropy { from_logits: false });
     assert_eq!(t.metrics, [Metric::Accuracy]);
     assert_eq!(
         (t.batch, t.epochs, t.seed, t.validation_split, t.shuffle),
@@ -482,7 +482,7 @@ fn optimisers_losses_and_metrics() {
     );
     assert_eq!(
         train("loss = categorical_crossentropy", softmax).loss,
-        Loss::CategoricalCrossentropy
+        Loss::CategoricalCrossentropy { from_logits: false }
     );
     assert_eq!(train("loss = mse", "Dense(1)").loss, Loss::MeanSquaredError);
     assert_eq!(
@@ -495,7 +495,7 @@ fn optimisers_losses_and_metrics() {
             "Dense(1, activation = sigmoid)"
         )
         .loss,
-        Loss::BinaryCrossentropy
+        Loss::BinaryCrossentropy { from_logits: false }
     );
     assert_eq!(
         train("metrics = [acc]", softmax).metrics,

@@ -101,7 +101,7 @@ fn model(name: &str, input: &[usize], layers: Vec<Layer>) -> Model {
                 beta2: 0.999,
                 epsilon: 1e-7,
             },
-            loss: Loss::SparseCategoricalCrossentropy,
+            loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
             metrics: vec![Metric::Accuracy],
             batch: 32,
             epochs: 10,
