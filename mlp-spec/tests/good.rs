@@ -136,7 +136,11 @@ fn the_notebook_models_have_kerass_parameter_counts() {
         );
         assert_eq!(m.input, [28, 28], "{file}: raw 28×28 input, no rescaling");
         assert_eq!(m.train.optimizer, Optimizer::default(), "{file}");
-        assert_eq!(m.train.loss, Loss::SparseCategoricalCrossentropy { from_logits: false }, "{file}");
+        assert_eq!(
+            m.train.loss,
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            "{file}"
+        );
         assert_eq!(m.train.metrics, [Metric::Accuracy], "{file}");
         assert_eq!((m.train.batch, m.train.epochs), (32, 10), "{file}");
         assert!(!m.doc.is_empty(), "{file}: documented");
@@ -220,7 +224,10 @@ fn keras_defaults_are_filled_in() {
             epsilon: 1e-7
         }
     );
-    assert_eq!(t.loss, Loss::SparseCategoricalCrossentropy { from_logits: false });
+    assert_eq!(
+        t.loss,
+        Loss::SparseCategoricalCrossentropy { from_logits: false }
+    );
     assert_eq!(t.metrics, [Metric::Accuracy]);
     assert_eq!(
         (t.batch, t.epochs, t.seed, t.validation_split, t.shuffle),

@@ -98,7 +98,8 @@ fn io(op: &OpKind) -> (Vec<Value>, Vec<mlp_spec::plan::BufferId>) {
         | OpKind::Dropout { src, dst, .. }
         | OpKind::LeakyRelu { src, dst, .. }
         | OpKind::Activation { src, dst, .. }
-        | OpKind::Rescale { src, dst, .. } => (vec![*src], vec![*dst]),
+        | OpKind::Rescale { src, dst, .. }
+        | OpKind::Normalize { src, dst, .. } => (vec![*src], vec![*dst]),
         OpKind::Dense(d) => (vec![d.src], vec![d.dst]),
         OpKind::DenseBatchNorm {
             dense,
@@ -130,7 +131,8 @@ fn back_io(op: &BackKind) -> (mlp_spec::plan::BufferId, Option<mlp_spec::plan::B
         | BackKind::Copy { dy, dx, .. }
         | BackKind::LeakyRelu { dy, dx, .. }
         | BackKind::Activation { dy, dx, .. }
-        | BackKind::Rescale { dy, dx, .. } => (*dy, Some(*dx)),
+        | BackKind::Rescale { dy, dx, .. }
+        | BackKind::Normalize { dy, dx, .. } => (*dy, Some(*dx)),
     }
 }
 
