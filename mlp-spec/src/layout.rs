@@ -297,6 +297,7 @@ mod tests {
             include_str!("../../specs/notebook/batchnorm.mlp"),
             include_str!("../../specs/notebook/l2.mlp"),
             include_str!("../../specs/examples/zoo.mlp"),
+            include_str!("../../specs/examples/tabular.mlp"),
         ] {
             let spec = crate::compile(source).unwrap_or_else(|e| panic!("{e:?}"));
             for model in &spec.models {
