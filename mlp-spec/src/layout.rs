@@ -106,9 +106,11 @@ pub struct LayerTensor {
     pub init: Initializer,
     /// Penalty added to the loss, if any.
     pub regularizer: Option<Regularizer>,
-    /// Keras fan-in: `in` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`.
+    /// Keras fan-in: `in` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`, 1 for a
+    /// 0-d one.
     pub fan_in: usize,
-    /// Keras fan-out: `units` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`.
+    /// Keras fan-out: `units` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`, 1
+    /// for a 0-d one.
     pub fan_out: usize,
 }
 
