@@ -122,7 +122,11 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let entries = read_specs(&args.specs)?;
     let data = load_mnist(args.data.as_deref())?;
     for entry in &entries {
-        check_data_shape(&entry.model, &entry.path, &data.train, &crate::data_args::mnist_source(args.data.as_deref()),
+        check_data_shape(
+            &entry.model,
+            &entry.path,
+            &data.train,
+            &crate::data_args::mnist_source(args.data.as_deref()),
         )?;
     }
     fs::create_dir_all(&args.out).map_err(|error| CliError::io("create", &args.out, error))?;

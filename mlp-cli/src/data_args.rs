@@ -252,7 +252,10 @@ impl DataArgs {
             text.split(',')
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
-                .map(|c| c.parse::<ColumnRef>().unwrap_or(ColumnRef::Name(c.to_owned())))
+                .map(|c| {
+                    c.parse::<ColumnRef>()
+                        .unwrap_or(ColumnRef::Name(c.to_owned()))
+                })
                 .collect()
         };
         let has_header = match self.header {
@@ -350,10 +353,15 @@ fn dataset_of(
     };
     let reshape = |e: ndarray::ShapeError| invalid(x_path, e.to_string());
     let features = match x.data {
-        NpyData::U8(v) => Features::U8(Array2::from_shape_vec((samples, features), v).map_err(reshape)?),
+        NpyData::U8(v) => {
+            Features::U8(Array2::from_shape_vec((samples, features), v).map_err(reshape)?)
+        }
         NpyData::Int(v) => Features::F32(
-            Array2::from_shape_vec((samples, features), v.into_iter().map(|i| i as f32).collect())
-                .map_err(reshape)?,
+            Array2::from_shape_vec(
+                (samples, features),
+                v.into_iter().map(|i| i as f32).collect(),
+            )
+            .map_err(reshape)?,
         ),
         NpyData::F32(v) => {
             Features::F32(Array2::from_shape_vec((samples, features), v).map_err(reshape)?)
@@ -375,7 +383,10 @@ fn dataset_of(
     if rows != samples {
         return Err(invalid(
             y_path,
-            format!("{rows} targets for the {samples} samples of {}", x_path.display()),
+            format!(
+                "{rows} targets for the {samples} samples of {}",
+                x_path.display()
+            ),
         ));
     }
     let ints_as_classes = |v: &[i64]| -> Result<TargetSet, DataError> {

@@ -75,17 +75,19 @@ fn load(args: &ModelArgs, spec: &IrModel) -> Result<Loaded, CliError> {
         model: spec.name.clone(),
         source,
     })?;
-    let info = network.load(&args.weights).map_err(|error| match error.kind {
-        checkpoint::CheckpointErrorKind::Io(source) => CliError::Io {
-            action: "read",
-            path: error.path,
-            source,
-        },
-        _ => CliError::Weights {
-            model: spec.name.clone(),
-            source: Box::new(error),
-        },
-    })?;
+    let info = network
+        .load(&args.weights)
+        .map_err(|error| match error.kind {
+            checkpoint::CheckpointErrorKind::Io(source) => CliError::Io {
+                action: "read",
+                path: error.path,
+                source,
+            },
+            _ => CliError::Weights {
+                model: spec.name.clone(),
+                source: Box::new(error),
+            },
+        })?;
     let labels = info.training.and_then(|t| t.labels);
     Ok(Loaded { network, labels })
 }
@@ -103,12 +105,11 @@ pub fn run_evaluate(args: &EvaluateArgs) -> Result<(), CliError> {
     crate::train::check_data_shape(model, &args.model.spec, &data.train, &data.source)?;
     let mut loaded = load(&args.model, model)?;
     let batch = loaded.network.max_batch();
-    let result = evaluate(&mut loaded.network, &data.train, batch).map_err(|source| {
-        CliError::Train {
+    let result =
+        evaluate(&mut loaded.network, &data.train, batch).map_err(|source| CliError::Train {
             model: model.name.clone(),
             source: Box::new(source),
-        }
-    })?;
+        })?;
     let steps = data.train.len().div_ceil(batch);
     println!("{steps}/{steps} - {result}");
     Ok(())
@@ -211,9 +212,15 @@ impl Out {
 
 /// The predictions as CSV: `output_0,…[,class]`, one row per sample; a class is its name
 /// when `labels` names the classes.
-fn csv(outputs: &ndarray::Array2<f32>, classes: Option<&[usize]>, labels: Option<&[String]>) -> String {
+fn csv(
+    outputs: &ndarray::Array2<f32>,
+    classes: Option<&[usize]>,
+    labels: Option<&[String]>,
+) -> String {
     let mut text = String::new();
-    let header: Vec<String> = (0..outputs.ncols()).map(|j| format!("output_{j}")).collect();
+    let header: Vec<String> = (0..outputs.ncols())
+        .map(|j| format!("output_{j}"))
+        .collect();
     text.push_str(&header.join(","));
     if classes.is_some() {
         text.push_str(",class");

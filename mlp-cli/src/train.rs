@@ -132,6 +132,24 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             .resume(&locks, &mut network, &model.name, &mut options, &|line| {
                 reporter.println(line);
             })?;
+    // Normalization layers are adapted on the training split (as `fit` will split it),
+    // before training; a resumed run keeps its checkpoint's statistics.
+    if options.initial_epoch == 0 {
+        let samples = data.train.len();
+        let train_rows = match (
+            options.validation_split,
+            args.data.validation_data.is_some(),
+        ) {
+            // As `fit` splits: the shortest decimal form of the f32, in f64.
+            (Some(fraction), false) => {
+                let fraction = fraction.to_string().parse::<f64>().unwrap_or(0.0);
+                (samples as f64 * (1.0 - fraction)).floor() as usize
+            }
+            _ => samples,
+        };
+        mlp_runtime::adapt(&mut network, &data.train, 0..train_rows)
+            .map_err(|source| checkpoint_args::train_error(&model.name, source))?;
+    }
     if args.checkpoint.resume.is_some() && options.initial_epoch >= options.epochs {
         let limit = match args.epochs {
             Some(epochs) => format!("--epochs {epochs}"),

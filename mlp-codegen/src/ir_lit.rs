@@ -68,6 +68,10 @@ fn layer(l: &Layer) -> TokenStream {
 fn kind(k: &LayerKind) -> TokenStream {
     match k {
         LayerKind::Flatten => quote!(ir::LayerKind::Flatten),
+        LayerKind::Normalization { features } => {
+            let features = size(*features);
+            quote!(ir::LayerKind::Normalization { features: #features })
+        }
         LayerKind::Dense(d) => {
             let d = dense(d);
             quote!(ir::LayerKind::Dense(#d))

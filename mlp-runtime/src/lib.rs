@@ -6,6 +6,7 @@
 //! same functions in the same order (documented in [`network`]), and both implement
 //! [`Model`], on which [`fit`], [`evaluate`] and [`predict`] work.
 
+pub mod adapt;
 pub mod checkpoint;
 pub mod data;
 pub mod fs;
@@ -25,6 +26,7 @@ pub mod rng;
 pub mod testing;
 pub mod train;
 
+pub use adapt::adapt;
 pub use checkpoint::{CheckpointDir, CheckpointError, CheckpointInfo, TrainingState};
 pub use layout::{ParamLayout, Role, TensorInfo};
 pub use memory::AllocError;

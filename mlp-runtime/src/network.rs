@@ -34,8 +34,8 @@ use crate::layers::{
     activation_backward, activation_forward, batch_norm_backward, batch_norm_fold_into_dense,
     batch_norm_fold_into_next_dense, batch_norm_forward_infer, batch_norm_forward_train,
     dense_backward, dense_batch_norm_forward_train, dense_forward, dropout_backward,
-    dropout_forward, leaky_relu_backward, leaky_relu_forward, rescale_backward, rescale_forward,
-    AfterBatchNorm, DenseBatchNormTrain,
+    dropout_forward, leaky_relu_backward, leaky_relu_forward, normalization_backward,
+    normalization_forward, rescale_backward, rescale_forward, AfterBatchNorm, DenseBatchNormTrain,
 };
 use crate::layout::ParamLayout;
 use crate::loss;
@@ -460,6 +460,25 @@ fn run_op(
             rescale_forward(batch * n, *scale, *offset, value(bufs, x, *src), &mut out);
             put(bufs, *dst, out);
         }
+        OpKind::Normalize {
+            src,
+            dst,
+            n,
+            mean,
+            variance,
+            ..
+        } => {
+            let mut out = take(bufs, *dst);
+            normalization_forward(
+                batch,
+                *n,
+                &core.state[plan.range(*mean)],
+                &core.state[plan.range(*variance)],
+                value(bufs, x, *src),
+                &mut out,
+            );
+            put(bufs, *dst, out);
+        }
     }
 }
 
@@ -628,6 +647,23 @@ fn run_back(
         BackKind::Rescale { dy, dx, n, scale } => {
             let mut d_in = take(bufs, *dx);
             rescale_backward(batch * n, *scale, &bufs[dy.0], &mut d_in);
+            put(bufs, *dx, d_in);
+        }
+        BackKind::Normalize {
+            dy,
+            dx,
+            n,
+            variance,
+            ..
+        } => {
+            let mut d_in = take(bufs, *dx);
+            normalization_backward(
+                batch,
+                *n,
+                &core.state[plan.range(*variance)],
+                &bufs[dy.0],
+                &mut d_in,
+            );
             put(bufs, *dx, d_in);
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! Produced by `parse` (pass 2, "lower to AST"). Nothing here is checked beyond the
 //! grammar: names may be unknown, arguments may be missing or of the wrong type, `let`
-//! names are not yet substituted. `Value::text` of a number is the literal exactly as
-//! written, so that printing an AST (`format_source`) never changes a number.
+//! names are not yet substituted. A number literal is kept exactly as written, and a
+//! constant expression (`1 / 255`) as its operators, operands and parentheses, so that
+//! printing an AST (`format_source`) never changes a number.
 
 use std::ops::Range;
 
@@ -161,8 +162,11 @@ pub struct Value {
 /// The kinds of value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueKind {
-    /// A number literal exactly as written (`64`, `-0.1`, `1e-3`).
+    /// A number literal exactly as written (`64`, `-0.1`, `1e-3`, `1.`).
     Number(String),
+    /// A constant expression over number literals (`1 / 255`, `-(0.5)`, `2 * 0.5`),
+    /// evaluated by the binder.
+    Arith(Arith),
     /// A string literal's contents, escapes kept as written.
     Str(String),
     /// A bare name (`relu`, `he_normal`, `l2`, a `let` name, `true`).
@@ -171,6 +175,57 @@ pub enum ValueKind {
     List(Vec<Value>),
     /// `name(args)`.
     Call(Ident, Args),
+}
+
+/// A constant arithmetic expression: `+ - * /`, unary minus and parentheses over number
+/// literals. Every operand is a [`Value`] (with its span) that is a
+/// [`ValueKind::Number`] or a [`ValueKind::Arith`]. Chains are flat, so the tree is only
+/// as deep as the parentheses nest (at most [`crate::MAX_NESTING`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arith {
+    /// Operands of one precedence level, left to right: `a + b - c` (the operators
+    /// [`BinOp::Add`] and [`BinOp::Sub`]) or `a * b / c` ([`BinOp::Mul`], [`BinOp::Div`]).
+    Chain {
+        /// The leftmost operand.
+        first: Box<Value>,
+        /// Each further operator with the operand to its right; never empty.
+        rest: Vec<(BinOp, Value)>,
+    },
+    /// `-x`: `minus` (≥ 1) minus signs before an operand.
+    Neg {
+        /// How many `-` were written.
+        minus: usize,
+        /// The operand.
+        operand: Box<Value>,
+    },
+    /// `(x)`, kept as written.
+    Paren(Box<Value>),
+}
+
+/// A binary operator of a constant expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/`.
+    Div,
+}
+
+impl BinOp {
+    /// The operator as written: `+`, `-`, `*`, `/`.
+    #[must_use]
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+        }
+    }
 }
 
 impl Value {
@@ -185,6 +240,7 @@ impl Value {
     pub fn describe(&self) -> String {
         match &self.kind {
             ValueKind::Number(text) => format!("the number `{text}`"),
+            ValueKind::Arith(_) => format!("the expression `{}`", crate::fmt::value(self)),
             ValueKind::Str(text) => format!("the string \"{text}\""),
             ValueKind::Name(name) => format!("`{name}`"),
             ValueKind::List(_) => "a list".to_owned(),

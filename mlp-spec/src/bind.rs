@@ -1,23 +1,25 @@
 //! Pass 4a: bind arguments to signatures and type every value.
 //!
-//! Each layer, initialiser, regulariser and optimiser is looked up in [`crate::sig`]; its
-//! arguments are matched to parameters (positional first, then named) and typed. Reported
-//! here: unknown names (with "did you mean"), unknown / duplicate / missing / surplus
-//! arguments, values of the wrong type, number literals that do not fit, unknown or
-//! duplicate `train` settings, and a second `input` or `train` in one model.
+//! Each layer, initialiser, regulariser, optimiser, loss, metric and activation is looked
+//! up in [`crate::sig`]; its arguments are matched to parameters (positional first, then
+//! named) and typed. Constant expressions (`1 / 255`) are evaluated here, in f64, then
+//! rounded to f32 where a number is expected; where a whole number is expected they must
+//! give one exactly. Reported here: unknown names (with "did you mean"), unknown /
+//! duplicate / missing / surplus arguments, values of the wrong type, number literals that
+//! do not fit, division by zero and expressions that overflow, unknown or duplicate
+//! `train` settings, and a second `input` or `train` in one model.
 //!
 //! Invariant left behind: every [`TArg`] sits at a valid parameter index of its
 //! signature and holds a value of that parameter's type, or [`TVal::Error`] when a mistake
 //! was already reported; a layer that could not be identified is [`TLayer::Unknown`].
 //! Later checks skip `Error`/`Unknown` so one mistake is reported once.
 
-use crate::ast::{self, Span, Value, ValueKind};
+use crate::ast::{self, Arith, BinOp, Span, Value, ValueKind};
 use crate::diag::{code, did_you_mean, Ctxt, Diagnostic};
-use crate::ir::{Loss, Metric};
 use crate::kw;
 use crate::sig::{
-    self, ActivationCallee, Dflt, Entry, InitCallee, LayerCallee, OptimizerCallee, RegCallee,
-    Setting, Sig, Ty,
+    self, ActivationCallee, Dflt, Entry, InitCallee, LayerCallee, LossCallee, MetricCallee,
+    OptimizerCallee, RegCallee, Setting, Sig, Ty,
 };
 
 /// A typed value.
@@ -113,6 +115,10 @@ pub(crate) type InitCall = Bound<InitCallee>;
 pub(crate) type RegCall = Bound<RegCallee>;
 /// A bound optimiser.
 pub(crate) type OptimizerCall = Bound<OptimizerCallee>;
+/// A bound loss.
+pub(crate) type LossCall = Bound<LossCallee>;
+/// A bound metric.
+pub(crate) type MetricCall = Bound<MetricCallee>;
 
 impl TCall {
     /// The bound argument for the parameter called `name`, if written.
@@ -129,6 +135,7 @@ impl TCall {
             Some(a) if a.value == TVal::Error => None,
             Some(a) => Some(a.value.clone()),
             None => match param.default {
+                Dflt::Int(i) => Some(TVal::Int(i)),
                 Dflt::Float(f) => Some(TVal::Float(f)),
                 Dflt::Bool(b) => Some(TVal::Bool(b)),
                 // Activation, initialiser and regulariser defaults are filled in by `build`.
@@ -170,8 +177,8 @@ pub(crate) enum TLayer {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TSetting {
     Optimizer(OptimizerCall),
-    Loss(Loss),
-    Metrics(Vec<Metric>),
+    Loss(LossCall),
+    Metrics(Vec<MetricCall>),
     Batch(i64),
     Epochs(i64),
     Seed(i64),
@@ -218,16 +225,62 @@ impl TModel {
         self.train.iter().find(|e| e.setting == s)
     }
 
-    /// Every call of the model (layers and everything nested, the optimiser).
+    /// Every call of the model (layers and everything nested, the optimiser, the loss,
+    /// the metrics).
     pub(crate) fn calls(&self) -> Vec<&TCall> {
         let mut out = Vec::new();
         for l in self.known_layers() {
             l.call.walk(&mut out);
         }
-        for o in self.optimizers() {
-            o.call.walk(&mut out);
+        for e in &self.train {
+            match &e.value {
+                TSetting::Optimizer(o) => o.call.walk(&mut out),
+                TSetting::Loss(l) => l.call.walk(&mut out),
+                TSetting::Metrics(ms) => {
+                    for m in ms {
+                        m.call.walk(&mut out);
+                    }
+                }
+                TSetting::Batch(_)
+                | TSetting::Epochs(_)
+                | TSetting::Seed(_)
+                | TSetting::ValidationSplit(_)
+                | TSetting::Shuffle(_)
+                | TSetting::Error => {}
+            }
         }
         out
+    }
+
+    /// The loss, if one was written (and identified without mistakes in its arguments).
+    pub(crate) fn loss(&self) -> Option<&LossCall> {
+        match &self.setting(Setting::Loss)?.value {
+            TSetting::Loss(l) if l.call.args.iter().all(|a| a.value != TVal::Error) => Some(l),
+            TSetting::Loss(_)
+            | TSetting::Optimizer(_)
+            | TSetting::Metrics(_)
+            | TSetting::Batch(_)
+            | TSetting::Epochs(_)
+            | TSetting::Seed(_)
+            | TSetting::ValidationSplit(_)
+            | TSetting::Shuffle(_)
+            | TSetting::Error => None,
+        }
+    }
+
+    /// The metrics, if the setting was written without mistakes.
+    pub(crate) fn metrics(&self) -> Option<&[MetricCall]> {
+        match &self.setting(Setting::Metrics)?.value {
+            TSetting::Metrics(ms) => Some(ms),
+            TSetting::Loss(_)
+            | TSetting::Optimizer(_)
+            | TSetting::Batch(_)
+            | TSetting::Epochs(_)
+            | TSetting::Seed(_)
+            | TSetting::ValidationSplit(_)
+            | TSetting::Shuffle(_)
+            | TSetting::Error => None,
+        }
     }
 
     /// The layers that were identified, in order.
@@ -298,9 +351,43 @@ struct Binder<'a> {
 
 /// What kind of name a position wants, for "unknown …" messages.
 struct Want {
+    /// "loss".
     what: &'static str,
+    /// "losses".
+    plural: &'static str,
     code: &'static str,
 }
+
+const WANT_ACTIVATION: Want = Want {
+    what: "activation",
+    plural: "activations",
+    code: code::UNKNOWN_ACTIVATION,
+};
+const WANT_INITIALIZER: Want = Want {
+    what: "initialiser",
+    plural: "initialisers",
+    code: code::UNKNOWN_INITIALIZER,
+};
+const WANT_REGULARIZER: Want = Want {
+    what: "regulariser",
+    plural: "regularisers",
+    code: code::UNKNOWN_REGULARIZER,
+};
+const WANT_OPTIMIZER: Want = Want {
+    what: "optimiser",
+    plural: "optimisers",
+    code: code::UNKNOWN_OPTIMIZER,
+};
+const WANT_LOSS: Want = Want {
+    what: "loss",
+    plural: "losses",
+    code: code::UNKNOWN_LOSS,
+};
+const WANT_METRIC: Want = Want {
+    what: "metric",
+    plural: "metrics",
+    code: code::UNKNOWN_METRIC,
+};
 
 impl Binder<'_> {
     fn model(&self, cx: &mut Ctxt, m: &ast::Model) -> TModel {
@@ -357,7 +444,11 @@ impl Binder<'_> {
                     }
                 }
             }
-            ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::Name(_) | ValueKind::Call(..) => {
+            ValueKind::Number(_)
+            | ValueKind::Arith(_)
+            | ValueKind::Str(_)
+            | ValueKind::Name(_)
+            | ValueKind::Call(..) => {
                 ok = false;
                 cx.push(wrong_type(
                     "a list of whole numbers (`[28, 28]`)",
@@ -428,7 +519,9 @@ impl Binder<'_> {
         let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
             ValueKind::Name(n) => (n, &[], &v.span),
             ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
-            ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::List(_) => return None,
+            ValueKind::Number(_) | ValueKind::Arith(_) | ValueKind::Str(_) | ValueKind::List(_) => {
+                return None
+            }
         };
         match sig::find(table, name) {
             Some(e) => Some(self.bound(cx, e, args, name_span, v.span.clone())),
@@ -613,6 +706,35 @@ impl Binder<'_> {
                     TVal::Error
                 }
             },
+            (ValueKind::Arith(_), Ty::Float) => {
+                eval(cx, v).map_or(TVal::Error, |x| TVal::Float(x as f32))
+            }
+            (ValueKind::Arith(_), Ty::Int) => match eval(cx, v) {
+                Some(x) if x.fract() == 0.0 && x.abs() <= MAX_EXACT_INT => TVal::Int(x as i64),
+                Some(x) if x.fract() == 0.0 => {
+                    cx.push(Diagnostic::new(
+                        code::BAD_NUMBER,
+                        format!("`{}` is too large", crate::fmt::value(v)),
+                        v.span.clone(),
+                    ));
+                    TVal::Error
+                }
+                Some(x) => {
+                    cx.push(
+                        Diagnostic::new(
+                            code::WRONG_TYPE,
+                            format!("`{}` is {x}, not a whole number", crate::fmt::value(v)),
+                            v.span.clone(),
+                        )
+                        .with_label("expected a whole number")
+                        .with_help(
+                            "where a whole number is expected, an expression must give one exactly",
+                        ),
+                    );
+                    TVal::Error
+                }
+                None => TVal::Error,
+            },
             (ValueKind::Name(n), Ty::Bool) if n == kw::TRUE => TVal::Bool(true),
             (ValueKind::Name(n), Ty::Bool) if n == kw::FALSE => TVal::Bool(false),
             (ValueKind::Name(_) | ValueKind::Call(..), Ty::Activation) => self
@@ -631,7 +753,10 @@ impl Binder<'_> {
                     self.unknown_name(cx, v, n, ty)
                 }
             }
-            (ValueKind::Number(_), Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg)
+            (
+                ValueKind::Number(_) | ValueKind::Arith(_),
+                Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg,
+            )
             | (
                 ValueKind::Str(_) | ValueKind::List(_),
                 Ty::Int | Ty::Float | Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg,
@@ -642,29 +767,11 @@ impl Binder<'_> {
 
     /// Reports a name that is not known where it is used.
     fn unknown_name(&self, cx: &mut Ctxt, v: &Value, n: &str, ty: Ty) -> TVal {
-        let (want, candidates): (Want, Vec<&str>) =
+        let (want, candidates): (&Want, Vec<&str>) =
             match ty {
-                Ty::Activation => (
-                    Want {
-                        what: "activation",
-                        code: code::UNKNOWN_ACTIVATION,
-                    },
-                    sig::names(sig::ACTIVATIONS).collect(),
-                ),
-                Ty::Init => (
-                    Want {
-                        what: "initialiser",
-                        code: code::UNKNOWN_INITIALIZER,
-                    },
-                    sig::names(sig::INITS).collect(),
-                ),
-                Ty::Reg => (
-                    Want {
-                        what: "regulariser",
-                        code: code::UNKNOWN_REGULARIZER,
-                    },
-                    sig::names(sig::REGS).collect(),
-                ),
+                Ty::Activation => (&WANT_ACTIVATION, sig::names(sig::ACTIVATIONS).collect()),
+                Ty::Init => (&WANT_INITIALIZER, sig::names(sig::INITS).collect()),
+                Ty::Reg => (&WANT_REGULARIZER, sig::names(sig::REGS).collect()),
                 Ty::Int | Ty::Float | Ty::Bool => {
                     let help = did_you_mean(n, self.lets.iter().map(String::as_str));
                     cx.push(
@@ -681,7 +788,7 @@ impl Binder<'_> {
                     return TVal::Error;
                 }
             };
-        cx.push(self.unknown(&want, n, v, &candidates));
+        cx.push(self.unknown(want, n, v, &candidates));
         TVal::Error
     }
 
@@ -695,8 +802,8 @@ impl Binder<'_> {
         )
         .or_else(|| {
             Some(format!(
-                "known {}s: {}",
-                want.what,
+                "known {}: {}",
+                want.plural,
                 candidates
                     .iter()
                     .map(|c| format!("`{c}`"))
@@ -773,77 +880,31 @@ impl Binder<'_> {
     fn setting(&self, cx: &mut Ctxt, s: Setting, v: &Value, key: &str) -> TSetting {
         let what = format!("`{key}`");
         match s {
-            Setting::Optimizer => {
-                let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
-                    ValueKind::Name(n) => (n, &[], &v.span),
-                    ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
-                    ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::List(_) => {
-                        cx.push(wrong_type(
-                            "an optimiser (`adam`, `sgd(lr = 0.1)`)",
-                            v,
-                            &what,
-                        ));
-                        return TSetting::Error;
-                    }
-                };
-                match sig::find(sig::OPTIMIZERS, name) {
-                    Some(entry) => {
-                        TSetting::Optimizer(self.bound(cx, entry, args, name_span, v.span.clone()))
-                    }
-                    None => {
-                        let fake = Value {
-                            kind: ValueKind::Name(name.to_owned()),
-                            span: name_span.clone(),
-                            used_at: v.used_at.clone(),
-                        };
-                        let cands: Vec<&str> = sig::names(sig::OPTIMIZERS).collect();
-                        cx.push(self.unknown(
-                            &Want {
-                                what: "optimiser",
-                                code: code::UNKNOWN_OPTIMIZER,
-                            },
-                            name,
-                            &fake,
-                            &cands,
-                        ));
-                        TSetting::Error
-                    }
-                }
-            }
-            Setting::Loss => match &v.kind {
-                ValueKind::Name(n) => match sig::LOSSES.iter().find(|(name, _)| name == n) {
-                    Some((_, l)) => TSetting::Loss(*l),
-                    None => {
-                        let cands: Vec<&str> = sig::LOSSES.iter().map(|(n, _)| *n).collect();
-                        cx.push(self.unknown(
-                            &Want {
-                                what: "loss",
-                                code: code::UNKNOWN_LOSS,
-                            },
-                            n,
-                            v,
-                            &cands,
-                        ));
-                        TSetting::Error
-                    }
-                },
-                ValueKind::Number(_)
-                | ValueKind::Str(_)
-                | ValueKind::List(_)
-                | ValueKind::Call(..) => {
-                    cx.push(wrong_type(
-                        "a loss name (`sparse_categorical_crossentropy`)",
-                        v,
-                        &what,
-                    ));
-                    TSetting::Error
-                }
-            },
+            Setting::Optimizer => self
+                .setting_call(
+                    cx,
+                    sig::OPTIMIZERS,
+                    v,
+                    &WANT_OPTIMIZER,
+                    "an optimiser (`adam`, `sgd(lr = 0.1)`)",
+                    &what,
+                )
+                .map_or(TSetting::Error, TSetting::Optimizer),
+            Setting::Loss => self
+                .setting_call(
+                    cx,
+                    sig::LOSSES,
+                    v,
+                    &WANT_LOSS,
+                    "a loss (`sparse_categorical_crossentropy`, `huber(delta = 0.5)`)",
+                    &what,
+                )
+                .map_or(TSetting::Error, TSetting::Loss),
             Setting::Metrics => {
                 let items: Vec<&Value> = match &v.kind {
                     ValueKind::List(items) => items.iter().collect(),
-                    ValueKind::Name(_) => vec![v],
-                    ValueKind::Number(_) | ValueKind::Str(_) | ValueKind::Call(..) => {
+                    ValueKind::Name(_) | ValueKind::Call(..) => vec![v],
+                    ValueKind::Number(_) | ValueKind::Arith(_) | ValueKind::Str(_) => {
                         cx.push(wrong_type("a list of metrics (`[accuracy]`)", v, &what));
                         return TSetting::Error;
                     }
@@ -851,36 +912,16 @@ impl Binder<'_> {
                 let mut metrics = Vec::new();
                 let mut ok = true;
                 for m in items {
-                    match &m.kind {
-                        ValueKind::Name(n) => match sig::METRICS.iter().find(|(name, _)| name == n)
-                        {
-                            Some((_, x)) => {
-                                if !metrics.contains(x) {
-                                    metrics.push(*x);
-                                }
-                            }
-                            None => {
-                                ok = false;
-                                let cands: Vec<&str> =
-                                    sig::METRICS.iter().map(|(n, _)| *n).collect();
-                                cx.push(self.unknown(
-                                    &Want {
-                                        what: "metric",
-                                        code: code::UNKNOWN_METRIC,
-                                    },
-                                    n,
-                                    m,
-                                    &cands,
-                                ));
-                            }
-                        },
-                        ValueKind::Number(_)
-                        | ValueKind::Str(_)
-                        | ValueKind::List(_)
-                        | ValueKind::Call(..) => {
-                            ok = false;
-                            cx.push(wrong_type("a metric name (`accuracy`)", m, "a metric"));
-                        }
+                    match self.setting_call(
+                        cx,
+                        sig::METRICS,
+                        m,
+                        &WANT_METRIC,
+                        "a metric (`accuracy`, `auc(num_thresholds = 100)`)",
+                        "an item of `metrics`",
+                    ) {
+                        Some(call) => metrics.push(call),
+                        None => ok = false,
                     }
                 }
                 if ok {
@@ -915,6 +956,39 @@ impl Binder<'_> {
         }
     }
 
+    /// Binds the callable of `table` (an optimiser, a loss, a metric) that `v` names or
+    /// calls. An unknown name is reported as `want`; any other value as not `expected`
+    /// for `place`.
+    fn setting_call<C: Copy>(
+        &self,
+        cx: &mut Ctxt,
+        table: &'static [Entry<C>],
+        v: &Value,
+        want: &Want,
+        expected: &str,
+        place: &str,
+    ) -> Option<Bound<C>> {
+        let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
+            ValueKind::Name(n) => (n, &[], &v.span),
+            ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
+            ValueKind::Number(_) | ValueKind::Arith(_) | ValueKind::Str(_) | ValueKind::List(_) => {
+                cx.push(wrong_type(expected, v, place));
+                return None;
+            }
+        };
+        if let Some(entry) = sig::find(table, name) {
+            return Some(self.bound(cx, entry, args, name_span, v.span.clone()));
+        }
+        let fake = Value {
+            kind: ValueKind::Name(name.to_owned()),
+            span: name_span.clone(),
+            used_at: v.used_at.clone(),
+        };
+        let candidates: Vec<&str> = sig::names(table).collect();
+        cx.push(self.unknown(want, name, &fake, &candidates));
+        None
+    }
+
     /// Types a whole-number setting (`what` is its name), reporting any other value.
     fn int_setting(&self, cx: &mut Ctxt, v: &Value, what: &str) -> Option<i64> {
         let i = self.typed(cx, v, Ty::Int).as_int();
@@ -922,6 +996,81 @@ impl Binder<'_> {
             push_if_silent(cx, wrong_type(Ty::Int.describe(), v, what));
         }
         i
+    }
+}
+
+/// The largest magnitude up to which every whole f64 is exact (2^53): a whole-number
+/// expression beyond it may not be the number written.
+const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0;
+
+/// The value of a number literal or constant expression, computed in f64 (as Python
+/// would), left to right within a precedence level. Reports a literal too large for an
+/// f64, a division by zero and a result that is not finite; `None` after a report, or for
+/// a value that is no number (for the caller to report).
+fn eval(cx: &mut Ctxt, v: &Value) -> Option<f64> {
+    match &v.kind {
+        ValueKind::Number(text) => match text.parse::<f64>() {
+            Ok(x) if x.is_finite() => Some(x),
+            Ok(_) | Err(_) => {
+                cx.push(Diagnostic::new(
+                    code::BAD_NUMBER,
+                    format!("the number `{text}` is too large"),
+                    v.span.clone(),
+                ));
+                None
+            }
+        },
+        ValueKind::Arith(a) => {
+            let x = match a {
+                Arith::Chain { first, rest } => {
+                    let mut acc = eval(cx, first)?;
+                    for (op, operand) in rest {
+                        let y = eval(cx, operand)?;
+                        acc = match op {
+                            BinOp::Add => acc + y,
+                            BinOp::Sub => acc - y,
+                            BinOp::Mul => acc * y,
+                            BinOp::Div if y == 0.0 => {
+                                cx.push(
+                                    Diagnostic::new(
+                                        code::DIVISION_BY_ZERO,
+                                        "division by zero",
+                                        first.span.start..operand.span.end,
+                                    )
+                                    .with_secondary(operand.span.clone(), "this is 0"),
+                                );
+                                return None;
+                            }
+                            BinOp::Div => acc / y,
+                        };
+                    }
+                    acc
+                }
+                Arith::Neg { minus, operand } => {
+                    let y = eval(cx, operand)?;
+                    if minus % 2 == 1 {
+                        -y
+                    } else {
+                        y
+                    }
+                }
+                Arith::Paren(inner) => eval(cx, inner)?,
+            };
+            if x.is_finite() {
+                Some(x)
+            } else {
+                cx.push(
+                    Diagnostic::new(
+                        code::OUT_OF_RANGE,
+                        format!("`{}` overflows", crate::fmt::value(v)),
+                        v.span.clone(),
+                    )
+                    .with_label("not a finite number"),
+                );
+                None
+            }
+        }
+        ValueKind::Str(_) | ValueKind::Name(_) | ValueKind::List(_) | ValueKind::Call(..) => None,
     }
 }
 

@@ -8,15 +8,18 @@
 use std::collections::HashMap;
 
 use crate::bind::{
-    ActivationCall, InitCall, LayerCall, OptimizerCall, RegCall, TCall, TLayer, TModel, TSetting,
-    TVal,
+    ActivationCall, InitCall, LayerCall, LossCall, MetricCall, OptimizerCall, RegCall, TCall,
+    TLayer, TModel, TSetting, TVal,
 };
 use crate::diag::line_col;
 use crate::ir::{
     self, Activation, ActivationClass, Initializer, LayerKind, ParamCounts, Regularizer,
 };
 use crate::kw;
-use crate::sig::{ActivationCallee, Dflt, InitCallee, LayerCallee, OptimizerCallee, RegCallee};
+use crate::sig::{
+    ActivationCallee, Dflt, InitCallee, LayerCallee, LossCallee, MetricCallee, OptimizerCallee,
+    RegCallee,
+};
 
 /// Builds the IR of every model.
 pub(crate) fn build(source: &str, models: &[TModel]) -> ir::Spec {
@@ -43,7 +46,7 @@ fn model(source: &str, m: &TModel) -> ir::Model {
             debug_assert!(false, "build runs only on checked models");
             continue;
         };
-        let kind = layer_kind(c);
+        let kind = layer_kind(c, Some(&shape));
         let output_shape = kind.output_shape(&shape);
         let params = kind.param_counts(&shape);
         let base = kind.keras_base_name();
@@ -88,18 +91,48 @@ fn float(c: &TCall, name: &str) -> f32 {
         .unwrap_or_else(|| match c.sig.param(name).map(|(_, p)| p.default) {
             Some(Dflt::Float(f)) => f,
             Some(
-                Dflt::Required | Dflt::Bool(_) | Dflt::Activation(_) | Dflt::Init(_) | Dflt::NoReg,
+                Dflt::Required
+                | Dflt::Int(_)
+                | Dflt::Bool(_)
+                | Dflt::Activation(_)
+                | Dflt::Init(_)
+                | Dflt::NoReg,
             )
             | None => 0.0,
         })
 }
 
+/// The whole number given for `name`, or the parameter's default (0 for none).
+fn int(c: &TCall, name: &str) -> i64 {
+    c.int(name)
+        .unwrap_or_else(|| match c.sig.param(name).map(|(_, p)| p.default) {
+            Some(Dflt::Int(i)) => i,
+            Some(
+                Dflt::Required
+                | Dflt::Float(_)
+                | Dflt::Bool(_)
+                | Dflt::Activation(_)
+                | Dflt::Init(_)
+                | Dflt::NoReg,
+            )
+            | None => 0,
+        })
+}
+
+/// The flag given for `name`, or false.
+fn flag(c: &TCall, name: &str) -> bool {
+    c.value(name).and_then(|v| v.as_bool()) == Some(true)
+}
+
 /// What a bound layer means, defaults filled in. Total: every [`LayerCallee`] is a kind,
 /// and every fact about it (name, shapes, parameters) is then [`LayerKind`]'s.
 ///
+/// `input` is the layer's input shape, `None` where a mistake left it unknown (a
+/// `Normalization`'s `features` then counts as 0).
+///
 /// `check` also calls it, on layers whose arguments may have been reported wrong: a
 /// `units` that is missing, wrong or negative then counts as 0, which `build` never sees.
-pub(crate) fn layer_kind(l: &LayerCall) -> LayerKind {
+pub(crate) fn layer_kind(l: &LayerCall, input: Option<&[usize]>) -> LayerKind {
     let c = &l.call;
     match l.callee {
         LayerCallee::Flatten => LayerKind::Flatten,
@@ -146,6 +179,9 @@ pub(crate) fn layer_kind(l: &LayerCall) -> LayerKind {
             scale: float(c, kw::SCALE),
             offset: float(c, kw::OFFSET),
         },
+        LayerCallee::Normalization => LayerKind::Normalization {
+            features: input.and_then(<[usize]>::last).copied().unwrap_or(0),
+        },
     }
 }
 
@@ -163,7 +199,14 @@ fn activation_arg(layer: &TCall) -> Activation {
         )
         | None => match layer.sig.param(kw::ACTIVATION).map(|(_, p)| p.default) {
             Some(Dflt::Activation(a)) => a,
-            Some(Dflt::Required | Dflt::Float(_) | Dflt::Bool(_) | Dflt::Init(_) | Dflt::NoReg)
+            Some(
+                Dflt::Required
+                | Dflt::Int(_)
+                | Dflt::Float(_)
+                | Dflt::Bool(_)
+                | Dflt::Init(_)
+                | Dflt::NoReg,
+            )
             | None => Activation::Linear,
         },
     }
@@ -183,7 +226,7 @@ fn activation(a: &ActivationCall) -> Activation {
         },
         ActivationCallee::Selu => Activation::Selu,
         ActivationCallee::Gelu => Activation::Gelu {
-            approximate: c.value(kw::APPROXIMATE).and_then(|v| v.as_bool()) == Some(true),
+            approximate: flag(c, kw::APPROXIMATE),
         },
         ActivationCallee::Silu => Activation::Silu,
         ActivationCallee::Softplus => Activation::Softplus,
@@ -213,7 +256,12 @@ fn init(layer: &TCall, param: &str) -> Initializer {
         | None => match layer.sig.param(param).map(|(_, p)| p.default) {
             Some(Dflt::Init(i)) => i,
             Some(
-                Dflt::Required | Dflt::Float(_) | Dflt::Bool(_) | Dflt::Activation(_) | Dflt::NoReg,
+                Dflt::Required
+                | Dflt::Int(_)
+                | Dflt::Float(_)
+                | Dflt::Bool(_)
+                | Dflt::Activation(_)
+                | Dflt::NoReg,
             )
             | None => Initializer::GlorotUniform,
         },
@@ -290,7 +338,7 @@ fn optimizer(o: &OptimizerCall) -> ir::Optimizer {
         OptimizerCallee::Sgd => ir::Optimizer::Sgd {
             lr: float(c, kw::LR),
             momentum: float(c, kw::MOMENTUM),
-            nesterov: c.value(kw::NESTEROV).and_then(|v| v.as_bool()) == Some(true),
+            nesterov: flag(c, kw::NESTEROV),
         },
         OptimizerCallee::RmsProp => ir::Optimizer::RmsProp {
             lr: float(c, kw::LR),
@@ -301,13 +349,58 @@ fn optimizer(o: &OptimizerCall) -> ir::Optimizer {
     }
 }
 
+/// What a bound loss means, its Keras defaults filled in. `check` also calls it, for the
+/// loss-fits-output and metric rules.
+pub(crate) fn loss(l: &LossCall) -> ir::Loss {
+    let c = &l.call;
+    let from_logits = flag(c, kw::FROM_LOGITS);
+    match l.callee {
+        LossCallee::SparseCategoricalCrossentropy => {
+            ir::Loss::SparseCategoricalCrossentropy { from_logits }
+        }
+        LossCallee::CategoricalCrossentropy => ir::Loss::CategoricalCrossentropy { from_logits },
+        LossCallee::BinaryCrossentropy => ir::Loss::BinaryCrossentropy { from_logits },
+        LossCallee::MeanSquaredError => ir::Loss::MeanSquaredError,
+        LossCallee::MeanAbsoluteError => ir::Loss::MeanAbsoluteError,
+        LossCallee::Huber => ir::Loss::Huber {
+            delta: float(c, kw::DELTA),
+        },
+    }
+}
+
+/// What a bound metric means, its Keras defaults filled in. `check` also calls it, for
+/// the duplicate and fit rules.
+pub(crate) fn metric(m: &MetricCall) -> ir::Metric {
+    let c = &m.call;
+    match m.callee {
+        MetricCallee::Accuracy => ir::Metric::Accuracy,
+        MetricCallee::BinaryAccuracy => ir::Metric::BinaryAccuracy {
+            threshold: float(c, kw::THRESHOLD),
+        },
+        MetricCallee::CategoricalAccuracy => ir::Metric::CategoricalAccuracy,
+        MetricCallee::SparseCategoricalAccuracy => ir::Metric::SparseCategoricalAccuracy,
+        MetricCallee::MeanAbsoluteError => ir::Metric::MeanAbsoluteError,
+        MetricCallee::MeanSquaredError => ir::Metric::MeanSquaredError,
+        MetricCallee::RootMeanSquaredError => ir::Metric::RootMeanSquaredError,
+        MetricCallee::Precision => ir::Metric::Precision {
+            threshold: float(c, kw::THRESHOLDS),
+        },
+        MetricCallee::Recall => ir::Metric::Recall {
+            threshold: float(c, kw::THRESHOLDS),
+        },
+        MetricCallee::Auc => ir::Metric::Auc {
+            num_thresholds: usize::try_from(int(c, kw::NUM_THRESHOLDS)).unwrap_or(200),
+        },
+    }
+}
+
 fn train(m: &TModel) -> ir::TrainConfig {
     let mut t = ir::TrainConfig::default();
     for e in &m.train {
         match &e.value {
             TSetting::Optimizer(o) => t.optimizer = optimizer(o),
-            TSetting::Loss(l) => t.loss = *l,
-            TSetting::Metrics(ms) => t.metrics.clone_from(ms),
+            TSetting::Loss(l) => t.loss = loss(l),
+            TSetting::Metrics(ms) => t.metrics = ms.iter().map(metric).collect(),
             TSetting::Batch(i) => t.batch = (*i).max(1) as usize,
             TSetting::Epochs(i) => t.epochs = (*i).max(1) as usize,
             TSetting::Seed(i) => t.seed = (*i).max(0) as u64,

@@ -7,12 +7,13 @@
 //! everything `ir.rs` promises (shapes, ranges, a fitting loss) holds, so `build` cannot
 //! fail.
 
+use crate::ast::Span;
 use crate::bind::{TArg, TCall, TEntry, TLayer, TModel, TSetting, TVal};
-use crate::build::layer_kind;
+use crate::build::{self, layer_kind};
 use crate::diag::{code, Ctxt, Diagnostic};
-use crate::ir::{Activation, Loss};
+use crate::ir::{Activation, Loss, Metric};
 use crate::kw;
-use crate::sig::{self, InitCallee, LayerCallee, Setting};
+use crate::sig::{InitCallee, LayerCallee, Setting};
 use crate::{MAX_EXTENT, MAX_PARAMS};
 
 /// Runs every rule over every model.
@@ -37,9 +38,15 @@ pub(crate) fn check(cx: &mut Ctxt, models: &[TModel]) {
         check_batch_and_epochs(cx, m);
         check_seed(cx, m);
         check_validation_split(cx, m);
+        check_huber_delta(cx, m);
+        check_metric_thresholds(cx, m);
+        check_normalization_axis(cx, m);
+        check_normalization_comes_first(cx, m);
         check_dense_input_rank(cx, m);
         check_model_size(cx, m);
         check_loss_fits_output(cx, m);
+        check_duplicate_metrics(cx, m);
+        check_metrics_fit(cx, m);
     }
 }
 
@@ -180,9 +187,11 @@ fn check_finite_numbers(cx: &mut Ctxt, m: &TModel) {
     }
 }
 
-/// Reports `arg` (parameter `param` of `call`) as out of range unless `ok`.
+/// Reports `arg` (parameter `param` of `call`, by any of its names) as out of range
+/// unless `ok`.
 fn range(cx: &mut Ctxt, call: &TCall, param: &str, rule: &str, ok: impl Fn(f64) -> bool) {
     let Some(a) = call.arg(param) else { return };
+    let param = call.sig.params[a.param].name();
     let (v, shown) = match a.value {
         TVal::Float(f) if f.is_finite() => (f64::from(f), format!("{f:?}")),
         TVal::Int(i) => (i as f64, i.to_string()),
@@ -406,7 +415,7 @@ pub(crate) fn infer_shapes(m: &TModel) -> (Vec<Option<Vec<usize>>>, Option<Vec<u
         inputs.push(cur.clone());
         cur = match layer {
             TLayer::Known(l) if units_known(&l.call) => {
-                layer_kind(l).output_shape_after(cur.as_deref())
+                layer_kind(l, cur.as_deref()).output_shape_after(cur.as_deref())
             }
             TLayer::Known(_) | TLayer::Unknown(_) => None,
         };
@@ -456,7 +465,7 @@ fn check_model_size(cx: &mut Ctxt, m: &TModel) {
         let (TLayer::Known(l), Some(shape)) = (layer, input) else {
             continue;
         };
-        let (t, n) = layer_kind(l).param_counts_wide(shape);
+        let (t, n) = layer_kind(l, Some(shape)).param_counts_wide(shape);
         total += t + n;
     }
     if total > MAX_PARAMS as u128 {
@@ -486,7 +495,7 @@ fn final_activation(layers: &[TLayer]) -> Option<(Activation, &TCall)> {
     {
         return None;
     }
-    let act = layer_kind(l)
+    let act = layer_kind(l, None)
         .final_activation()
         .unwrap_or(Activation::Linear);
     Some((act, &l.call))
@@ -497,29 +506,14 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
     if m.layers.iter().any(|l| matches!(l, TLayer::Unknown(_))) {
         return;
     }
-    let (loss, written) = match m.setting(Setting::Loss).map(|e| (&e.value, e)) {
-        Some((TSetting::Loss(l), e)) => (*l, Some(e.span.clone())),
-        Some((
-            TSetting::Optimizer(_)
-            | TSetting::Metrics(_)
-            | TSetting::Batch(_)
-            | TSetting::Epochs(_)
-            | TSetting::Seed(_)
-            | TSetting::ValidationSplit(_)
-            | TSetting::Shuffle(_)
-            | TSetting::Error,
-            _,
-        )) => return,
-        None => (
-            Loss::SparseCategoricalCrossentropy { from_logits: false },
-            None,
-        ),
+    let Some((loss, written)) = loss_of(m) else {
+        return;
     };
     let (_, output) = infer_shapes(m);
     let (Some(output), Some((act, last))) = (output, final_activation(&m.layers)) else {
         return;
     };
-    let name = sig::loss_name(loss);
+    let name = loss.keras_name();
     let default_note = if written.is_none() {
         " (the default loss)"
     } else {
@@ -568,6 +562,221 @@ fn check_loss_fits_output(cx: &mut Ctxt, m: &TModel) {
             .with_help(help);
         if let Some(span) = written {
             d = d.with_secondary(span, "the loss is chosen here");
+        }
+        cx.push(d);
+    }
+}
+
+/// The model's loss, and the span of its setting when one was written; Keras's default
+/// without one. `None` when the setting was written with a mistake (already reported).
+fn loss_of(m: &TModel) -> Option<(Loss, Option<Span>)> {
+    match m.setting(Setting::Loss) {
+        None => Some((
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            None,
+        )),
+        Some(e) => m.loss().map(|l| (build::loss(l), Some(e.span.clone()))),
+    }
+}
+
+// Huber's delta is > 0: `huber(delta = 0)`.
+fn check_huber_delta(cx: &mut Ctxt, m: &TModel) {
+    if let Some(TSetting::Loss(l)) = m.setting(Setting::Loss).map(|e| &e.value) {
+        range(cx, &l.call, kw::DELTA, "greater than 0", |v| v > 0.0);
+    }
+}
+
+// Metric thresholds are in [0, 1] and `auc`'s `num_thresholds` in 2..=MAX_EXTENT:
+// `precision(thresholds = 1.5)`, `auc(num_thresholds = 1)`.
+fn check_metric_thresholds(cx: &mut Ctxt, m: &TModel) {
+    let Some(metrics) = m.metrics() else { return };
+    for c in metrics.iter().map(|x| &x.call) {
+        range(cx, c, kw::THRESHOLD, "in [0, 1]", |v| {
+            (0.0..=1.0).contains(&v)
+        });
+        range(
+            cx,
+            c,
+            kw::NUM_THRESHOLDS,
+            &format!("between 2 and {MAX_EXTENT}"),
+            |v| (2.0..=MAX_EXTENT as f64).contains(&v),
+        );
+    }
+}
+
+// `Normalization` normalises the last axis only: `Normalization(axis = 0)`.
+fn check_normalization_axis(cx: &mut Ctxt, m: &TModel) {
+    let (inputs, _) = infer_shapes(m);
+    for (layer, input) in m.layers.iter().zip(&inputs) {
+        let TLayer::Known(l) = layer else { continue };
+        if l.callee != LayerCallee::Normalization {
+            continue;
+        }
+        let Some(a) = l.call.arg(kw::AXIS) else {
+            continue;
+        };
+        let TVal::Int(axis) = a.value else { continue };
+        if axis == -1 {
+            continue;
+        }
+        let help = match input {
+            Some(shape) if usize::try_from(axis).ok() == Some(shape.len()) => {
+                format!("with the batch axis counted, axis {axis} is the last one here; write -1")
+            }
+            _ => "mlp normalises each feature of the last axis, Keras's default; leave `axis` out"
+                .to_owned(),
+        };
+        cx.push(
+            Diagnostic::new(
+                code::OUT_OF_RANGE,
+                format!("`Normalization` supports only `axis = -1` (the last axis), found {axis}"),
+                a.span.clone(),
+            )
+            .with_label("unsupported axis")
+            .with_help(help),
+        );
+    }
+}
+
+// `Normalization` comes first, after nothing but `Flatten` and `Rescale`:
+// `Dense(8) Normalization()`, two `Normalization`s.
+fn check_normalization_comes_first(cx: &mut Ctxt, m: &TModel) {
+    for (i, layer) in m.layers.iter().enumerate() {
+        let TLayer::Known(l) = layer else { continue };
+        if l.callee != LayerCallee::Normalization {
+            continue;
+        }
+        let before = m.layers[..i].iter().find_map(|b| match b {
+            TLayer::Known(b)
+                if !matches!(b.callee, LayerCallee::Flatten | LayerCallee::Rescale) =>
+            {
+                Some(b)
+            }
+            TLayer::Known(_) | TLayer::Unknown(_) => None,
+        });
+        let Some(before) = before else { continue };
+        cx.push(
+            Diagnostic::new(
+                code::MISPLACED_LAYER,
+                "`Normalization` must come first: only `Flatten` and `Rescale` may come before it",
+                l.call.span.clone(),
+            )
+            .with_label("placed too late")
+            .with_secondary(
+                before.call.span.clone(),
+                format!("`{}` comes before it", before.call.sig.name()),
+            )
+            .with_help(
+                "mlp adapts `Normalization` (its mean and variance) on the raw input features \
+                 before training, passed only through `Flatten` and `Rescale`; move it right \
+                 after `input`",
+            ),
+        );
+    }
+}
+
+// Each metric is listed once (by the name Keras reports it under): `metrics = [acc, accuracy]`.
+fn check_duplicate_metrics(cx: &mut Ctxt, m: &TModel) {
+    let Some(metrics) = m.metrics() else { return };
+    for (i, x) in metrics.iter().enumerate() {
+        let name = build::metric(x).keras_name();
+        let Some(first) = metrics[..i]
+            .iter()
+            .find(|f| build::metric(f).keras_name() == name)
+        else {
+            continue;
+        };
+        cx.push(
+            Diagnostic::new(
+                code::DUPLICATE_METRIC,
+                format!("the metric `{name}` is listed twice"),
+                x.call.span.clone(),
+            )
+            .with_label("listed again here")
+            .with_secondary(first.call.span.clone(), "first listed here")
+            .with_help("Keras would report both under one name; keep one"),
+        );
+    }
+}
+
+// Each metric fits the targets the loss trains on and the output:
+// `sparse_categorical_accuracy` after `Dense(1, activation = sigmoid)`, `precision` under
+// `sparse_categorical_crossentropy` (class indices, not one target per output).
+fn check_metrics_fit(cx: &mut Ctxt, m: &TModel) {
+    if m.layers.iter().any(|l| matches!(l, TLayer::Unknown(_))) {
+        return;
+    }
+    let (Some(metrics), Some((loss, written))) = (m.metrics(), loss_of(m)) else {
+        return;
+    };
+    let (_, output) = infer_shapes(m);
+    let Some(output) = output else { return };
+    let loss_name = loss.keras_name();
+    let default_note = if written.is_none() {
+        " (the default loss)"
+    } else {
+        ""
+    };
+    let indices = matches!(loss, Loss::SparseCategoricalCrossentropy { .. });
+    let classes = output.len() == 1 && output[0] >= 2;
+    for x in metrics {
+        let metric = build::metric(x);
+        let name = metric.keras_name();
+        let problem = match metric {
+            Metric::SparseCategoricalAccuracy | Metric::CategoricalAccuracy if !classes => Some((
+                format!(
+                    "`{name}` needs at least 2 output units (one per class), found output shape {output:?}"
+                ),
+                "for one sigmoid unit, use `binary_accuracy` (or `accuracy`, which picks it)",
+            )),
+            Metric::SparseCategoricalAccuracy if !indices => Some((
+                format!(
+                    "`{name}` compares the arg-max with a class index, but `{loss_name}` trains on targets shaped like the output"
+                ),
+                "use `categorical_accuracy` (or `accuracy`, which picks it)",
+            )),
+            Metric::CategoricalAccuracy if indices => Some((
+                format!(
+                    "`{name}` compares the arg-max with a one-hot target, but `{loss_name}`{default_note} trains on class indices"
+                ),
+                "use `sparse_categorical_accuracy` (or `accuracy`, which picks it)",
+            )),
+            Metric::BinaryAccuracy { .. }
+            | Metric::MeanAbsoluteError
+            | Metric::MeanSquaredError
+            | Metric::RootMeanSquaredError
+            | Metric::Precision { .. }
+            | Metric::Recall { .. }
+            | Metric::Auc { .. }
+                if indices =>
+            {
+                Some((
+                    format!(
+                        "`{name}` compares each output with a target of its own, but `{loss_name}`{default_note} trains on class indices"
+                    ),
+                    "with class indices, use `sparse_categorical_accuracy`; this metric needs one target per output unit (`binary_crossentropy`, `categorical_crossentropy`, a regression loss)",
+                ))
+            }
+            // `accuracy` picks the variant that fits (Keras's rule).
+            Metric::Accuracy
+            | Metric::SparseCategoricalAccuracy
+            | Metric::CategoricalAccuracy
+            | Metric::BinaryAccuracy { .. }
+            | Metric::MeanAbsoluteError
+            | Metric::MeanSquaredError
+            | Metric::RootMeanSquaredError
+            | Metric::Precision { .. }
+            | Metric::Recall { .. }
+            | Metric::Auc { .. } => None,
+        };
+        let Some((message, help)) = problem else {
+            continue;
+        };
+        let mut d = Diagnostic::new(code::METRIC_MISMATCH, message, x.call.span.clone())
+            .with_label("does not fit")
+            .with_help(help);
+        if let Some(span) = &written {
+            d = d.with_secondary(span.clone(), "the loss is chosen here");
         }
         cx.push(d);
     }

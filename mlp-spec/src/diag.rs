@@ -65,8 +65,12 @@ pub mod code {
     pub const DUPLICATE_SETTING: &str = "E0313";
     /// Two `input` declarations or two `train` blocks in one model.
     pub const DUPLICATE_SECTION: &str = "E0314";
+    /// The same metric twice in `metrics` (two metrics Keras would report under one name).
+    pub const DUPLICATE_METRIC: &str = "E0315";
     /// A hyper-parameter outside its valid range.
     pub const OUT_OF_RANGE: &str = "E0400";
+    /// A constant expression that divides by zero (`1 / 0`).
+    pub const DIVISION_BY_ZERO: &str = "E0401";
     /// A model without `input`.
     pub const NO_INPUT: &str = "E0500";
     /// A model without layers.
@@ -81,6 +85,12 @@ pub mod code {
     pub const MODEL_TOO_LARGE: &str = "E0505";
     /// A file that defines no model.
     pub const NO_MODEL: &str = "E0506";
+    /// A layer where it cannot go (a `Normalization` after a layer other than `Flatten`
+    /// or `Rescale`).
+    pub const MISPLACED_LAYER: &str = "E0507";
+    /// A metric that does not fit the loss's targets or the model's output
+    /// (`sparse_categorical_accuracy` on one output unit).
+    pub const METRIC_MISMATCH: &str = "E0508";
 }
 
 /// A secondary underline with a short text (`first defined here`).

@@ -189,10 +189,27 @@ fn arg_list(args: &ast::Args) -> String {
     parts.join(", ")
 }
 
-/// A value in canonical form; numbers exactly as written.
+/// A value in canonical form; numbers exactly as written, expressions with their
+/// parentheses as written and one space around each binary operator (`1 / 255`).
 pub(crate) fn value(v: &Value) -> String {
     match &v.kind {
         ValueKind::Number(t) | ValueKind::Name(t) => t.clone(),
+        ValueKind::Arith(a) => match a {
+            ast::Arith::Chain { first, rest } => {
+                let mut out = value(first);
+                for (op, operand) in rest {
+                    out.push(' ');
+                    out.push_str(op.symbol());
+                    out.push(' ');
+                    out.push_str(&value(operand));
+                }
+                out
+            }
+            ast::Arith::Neg { minus, operand } => {
+                format!("{}{}", "-".repeat(*minus), value(operand))
+            }
+            ast::Arith::Paren(inner) => format!("({})", value(inner)),
+        },
         ValueKind::Str(s) => format!("\"{s}\""),
         ValueKind::List(items) => {
             let parts: Vec<String> = items.iter().map(value).collect();

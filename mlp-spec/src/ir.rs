@@ -9,8 +9,13 @@
 //!   and `layers[0].input_shape == Model::input`.
 //! - Every shape excludes the batch dimension and every extent is ≥ 1.
 //! - `Dense` only ever sees a 1-D input (`[features]`).
+//! - `Normalization` comes before every layer but `Flatten` and `Rescale`, and its
+//!   `features` is its input's last extent.
 //! - Hyper-parameters are in range (`0 ≤ rate < 1`, `0 ≤ momentum < 1`, `epsilon > 0`,
-//!   regularisation factors finite and ≥ 0, `units ≥ 1`).
+//!   regularisation factors finite and ≥ 0, `units ≥ 1`, Huber's `delta > 0`, metric
+//!   thresholds in `[0, 1]`, `num_thresholds` in `2..=2^24`).
+//! - No two metrics share a [`Metric::keras_name`], and each fits the loss's targets and
+//!   the output.
 //! - Floats are `f32`, as Keras casts every hyper-parameter to `float32`.
 
 use serde::{Deserialize, Serialize};
@@ -165,6 +170,18 @@ pub enum LayerKind {
         scale: f32,
         /// Added after scaling (default 0).
         offset: f32,
+    },
+    /// Keras `Normalization(axis = -1)`: `y = (x - mean) / max(sqrt(variance), 1e-7)`,
+    /// element `j` of a sample using `mean[j % features]` and `variance[j % features]`.
+    /// Its tensors are non-trainable state: `mean` `[features]` (initially 0),
+    /// `variance` `[features]` (initially 1) and `count` `[]` (a 0-d tensor, one f32,
+    /// initially 0), which Keras's `adapt` sets from the training data (population mean
+    /// and variance per feature, over every sample and every row of a sample; `count`
+    /// the number of values each statistic is taken over). Only `Flatten` and `Rescale`
+    /// may come before it, so mlp adapts it on the raw input passed through those.
+    Normalization {
+        /// The last extent of its input (the axis it normalises).
+        features: usize,
     },
 }
 
@@ -525,9 +542,33 @@ pub enum Metric {
     /// Area under the ROC curve, Keras's `AUC()`: confusion counts at `num_thresholds`
     /// evenly spaced thresholds, integrated with Keras's interpolation.
     Auc {
-        /// Number of thresholds (Keras default 200, > 1).
+        /// Number of thresholds (Keras default 200; 2 to 2^24).
         num_thresholds: usize,
     },
+}
+
+impl Metric {
+    /// The key Keras's `History` reports the metric under (and `val_` + it for the
+    /// validation set): `accuracy`, `binary_accuracy`, `categorical_accuracy`,
+    /// `sparse_categorical_accuracy`, `mae`, `mse`, `root_mean_squared_error`,
+    /// `precision`, `recall`, `auc`. (Keras names a metric given as a string after the
+    /// string itself, so `metrics=["mean_absolute_error"]` would report
+    /// `mean_absolute_error`; mlp reports each metric under one name, the one above.)
+    #[must_use]
+    pub fn keras_name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::BinaryAccuracy { .. } => "binary_accuracy",
+            Metric::CategoricalAccuracy => "categorical_accuracy",
+            Metric::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
+            Metric::MeanAbsoluteError => "mae",
+            Metric::MeanSquaredError => "mse",
+            Metric::RootMeanSquaredError => "root_mean_squared_error",
+            Metric::Precision { .. } => "precision",
+            Metric::Recall { .. } => "recall",
+            Metric::Auc { .. } => "auc",
+        }
+    }
 }
 
 impl Optimizer {
@@ -587,7 +628,7 @@ impl Layer {
 impl LayerKind {
     /// The Keras class name shown in `model.summary()`: `Dense`, `BatchNormalization`,
     /// `LeakyReLU`, `ReLU`, `Softmax`, `Activation` (`Activation(name)`, stand-alone
-    /// sigmoid / tanh), `Rescaling`, `Flatten`, `Dropout`.
+    /// sigmoid / tanh), `Rescaling`, `Normalization`, `Flatten`, `Dropout`.
     ///
     /// Stand-alone `ReLU` and `Softmax` have classes of their own in Keras
     /// ([`ActivationClass::Dedicated`]); the other activation layers are `Activation`.
@@ -606,6 +647,7 @@ impl LayerKind {
                 ActivationClass::Generic => "Activation",
             },
             LayerKind::Rescale { .. } => "Rescaling",
+            LayerKind::Normalization { .. } => "Normalization",
         }
     }
 
@@ -628,6 +670,7 @@ impl LayerKind {
                 ActivationClass::Generic => "activation",
             },
             LayerKind::Rescale { .. } => "rescaling",
+            LayerKind::Normalization { .. } => "normalization",
         }
     }
 
@@ -653,14 +696,16 @@ impl LayerKind {
             | LayerKind::BatchNorm(_)
             | LayerKind::LeakyRelu { .. }
             | LayerKind::Activation { .. }
-            | LayerKind::Rescale { .. } => input.map(<[usize]>::to_vec),
+            | LayerKind::Rescale { .. }
+            | LayerKind::Normalization { .. } => input.map(<[usize]>::to_vec),
         }
     }
 
     /// Trainable and non-trainable parameters of the layer given its input shape, as
     /// `model.summary()` counts them: `Dense` has `in · units` (+ `units` with a bias)
     /// trainable; `BatchNorm` has `2 · features` trainable (gamma, beta) and `2 · features`
-    /// non-trainable (moving mean and variance); the other layers have none. Agrees with
+    /// non-trainable (moving mean and variance); `Normalization` has `2 · features + 1`
+    /// non-trainable (mean, variance and the scalar count); the other layers have none. Agrees with
     /// the lengths of [`LayerKind::tensors`] (a test checks it).
     #[must_use]
     pub fn param_counts(&self, input: &[usize]) -> ParamCounts {
@@ -686,6 +731,10 @@ impl LayerKind {
                 let features = input.last().copied().unwrap_or(0) as u128;
                 (2 * features, 2 * features)
             }
+            LayerKind::Normalization { .. } => {
+                let features = input.last().copied().unwrap_or(0) as u128;
+                (0, 2 * features + 1)
+            }
             LayerKind::Flatten
             | LayerKind::Dropout { .. }
             | LayerKind::LeakyRelu { .. }
@@ -698,7 +747,8 @@ impl LayerKind {
     /// stores them, with their initialisers, penalties and Keras fans (`(in, units)` for a
     /// kernel, `(n, n)` for a 1-D tensor): `Dense` has kernel `[in, units]` and bias
     /// `[units]` (absent without a bias); `BatchNorm` has gamma, beta, moving mean and
-    /// moving variance, each `[features]`; the other layers have none.
+    /// moving variance, each `[features]`; `Normalization` has mean and variance, each
+    /// `[features]`, and count `[]` (fans `(1, 1)`); the other layers have none.
     #[must_use]
     pub fn tensors(&self, input: &[usize]) -> Vec<LayerTensor> {
         match self {
@@ -741,6 +791,27 @@ impl LayerKind {
                 })
                 .collect()
             }
+            LayerKind::Normalization { .. } => {
+                let f = *input.last().unwrap_or(&1);
+                [
+                    (Role::Mean, vec![f], Initializer::Zeros),
+                    (Role::Variance, vec![f], Initializer::Ones),
+                    (Role::Count, Vec::new(), Initializer::Zeros),
+                ]
+                .into_iter()
+                .map(|(role, shape, init)| {
+                    let fan = shape.first().copied().unwrap_or(1);
+                    LayerTensor {
+                        role,
+                        shape,
+                        init,
+                        regularizer: None,
+                        fan_in: fan,
+                        fan_out: fan,
+                    }
+                })
+                .collect()
+            }
             LayerKind::Flatten
             | LayerKind::Dropout { .. }
             | LayerKind::LeakyRelu { .. }
@@ -761,7 +832,8 @@ impl LayerKind {
             | LayerKind::Dropout { .. }
             | LayerKind::BatchNorm(_)
             | LayerKind::LeakyRelu { .. }
-            | LayerKind::Rescale { .. } => None,
+            | LayerKind::Rescale { .. }
+            | LayerKind::Normalization { .. } => None,
         }
     }
 }

@@ -43,6 +43,8 @@ pub const ACTIVATION_LAYER: &str = "Activation";
 pub const RESCALE: &str = "Rescale";
 /// Keras's spelling, an alias of [`RESCALE`].
 pub const RESCALING: &str = "Rescaling";
+/// `Normalization(axis = -1)`: Keras's feature normalisation, adapted from the data.
+pub const NORMALIZATION: &str = "Normalization";
 
 // Layer and call arguments.
 /// Dense: number of units.
@@ -51,12 +53,20 @@ pub const UNITS: &str = "units";
 pub const ACTIVATION: &str = "activation";
 /// Dense: kernel initialiser.
 pub const INIT: &str = "init";
+/// Keras name of [`INIT`].
+pub const KERNEL_INITIALIZER: &str = "kernel_initializer";
 /// Dense: bias initialiser.
 pub const BIAS_INIT: &str = "bias_init";
+/// Keras name of [`BIAS_INIT`].
+pub const BIAS_INITIALIZER: &str = "bias_initializer";
 /// Dense: kernel regulariser.
 pub const REG: &str = "reg";
+/// Keras name of [`REG`].
+pub const KERNEL_REGULARIZER: &str = "kernel_regularizer";
 /// Dense: bias regulariser.
 pub const BIAS_REG: &str = "bias_reg";
+/// Keras name of [`BIAS_REG`].
+pub const BIAS_REGULARIZER: &str = "bias_regularizer";
 /// Dense: whether there is a bias.
 pub const USE_BIAS: &str = "use_bias";
 /// Dropout: drop probability.
@@ -107,6 +117,18 @@ pub const APPROXIMATE: &str = "approximate";
 pub const NESTEROV: &str = "nesterov";
 /// `RMSprop`: decay of the squared-gradient average.
 pub const RHO: &str = "rho";
+/// `Normalization`: the axis it normalises (only -1).
+pub const AXIS: &str = "axis";
+/// Cross-entropies: whether the output is logits.
+pub const FROM_LOGITS: &str = "from_logits";
+/// Huber: where the loss turns linear.
+pub const DELTA: &str = "delta";
+/// `binary_accuracy`: decision threshold; also accepted for [`THRESHOLDS`].
+pub const THRESHOLD: &str = "threshold";
+/// `precision` / `recall`: decision threshold (Keras's name).
+pub const THRESHOLDS: &str = "thresholds";
+/// `auc`: number of thresholds.
+pub const NUM_THRESHOLDS: &str = "num_thresholds";
 
 // Initialisers.
 /// All zeros.
@@ -183,18 +205,40 @@ pub const SHUFFLE: &str = "shuffle";
 pub const SPARSE_CATEGORICAL_CROSSENTROPY: &str = "sparse_categorical_crossentropy";
 /// Categorical cross-entropy.
 pub const CATEGORICAL_CROSSENTROPY: &str = "categorical_crossentropy";
-/// Mean squared error.
+/// Mean squared error (a loss and a metric).
 pub const MSE: &str = "mse";
 /// Alias of [`MSE`].
 pub const MEAN_SQUARED_ERROR: &str = "mean_squared_error";
 /// Binary cross-entropy.
 pub const BINARY_CROSSENTROPY: &str = "binary_crossentropy";
+/// Mean absolute error (a loss and a metric).
+pub const MAE: &str = "mae";
+/// Alias of [`MAE`].
+pub const MEAN_ABSOLUTE_ERROR: &str = "mean_absolute_error";
+/// Huber loss.
+pub const HUBER: &str = "huber";
 
 // Metrics.
 /// Accuracy.
 pub const ACCURACY: &str = "accuracy";
 /// Alias of [`ACCURACY`].
 pub const ACC: &str = "acc";
+/// Binary accuracy.
+pub const BINARY_ACCURACY: &str = "binary_accuracy";
+/// Categorical accuracy (one-hot targets).
+pub const CATEGORICAL_ACCURACY: &str = "categorical_accuracy";
+/// Sparse categorical accuracy (class-index targets).
+pub const SPARSE_CATEGORICAL_ACCURACY: &str = "sparse_categorical_accuracy";
+/// Root mean squared error.
+pub const ROOT_MEAN_SQUARED_ERROR: &str = "root_mean_squared_error";
+/// Alias of [`ROOT_MEAN_SQUARED_ERROR`].
+pub const RMSE: &str = "rmse";
+/// Precision.
+pub const PRECISION: &str = "precision";
+/// Recall.
+pub const RECALL: &str = "recall";
+/// Area under the ROC curve.
+pub const AUC: &str = "auc";
 
 // Activations.
 /// Identity.

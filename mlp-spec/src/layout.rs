@@ -9,10 +9,12 @@
 //!   (absent when `use_bias = false`); within a `BatchNorm`: gamma `[f]`, then beta `[f]`.
 //! - Gradients mirror `params` exactly; optimiser slot `s` mirrors it at `s · trainable_len`
 //!   (see the runtime's `optim` module).
-//! - Non-trainable tensors (`BatchNorm` moving mean, then moving variance, per layer) live in
-//!   a second buffer (`state`), same ordering rules.
+//! - Non-trainable tensors (`BatchNorm` moving mean, then moving variance; `Normalization`
+//!   mean, variance, then count, per layer) live in a second buffer (`state`), same
+//!   ordering rules. A `Normalization` count is a 0-d tensor (shape `[]`): one f32.
 //! - Tensor names are `<layer name>.<role>`: `dense.kernel`, `dense_1.bias`,
-//!   `batch_normalization.gamma`, `batch_normalization.moving_variance`, …
+//!   `batch_normalization.gamma`, `batch_normalization.moving_variance`,
+//!   `normalization.mean`, `normalization.count`, … (Keras's weight paths with `.` for `/`).
 
 use crate::ir::{self, Initializer, Regularizer};
 use serde::Serialize;
@@ -32,11 +34,18 @@ pub enum Role {
     MovingMean,
     /// A `BatchNorm` moving variance `[features]` (non-trainable).
     MovingVariance,
+    /// A `Normalization` mean `[features]` (non-trainable).
+    Mean,
+    /// A `Normalization` variance `[features]` (non-trainable).
+    Variance,
+    /// A `Normalization` count `[]`: a 0-d tensor, one f32 here (Keras keeps it as an
+    /// integer; see [`Role::keras_bytes`]); non-trainable.
+    Count,
 }
 
 impl Role {
     /// The role's suffix in tensor names (`kernel`, `bias`, `gamma`, `beta`, `moving_mean`,
-    /// `moving_variance`), as Keras names the weights.
+    /// `moving_variance`, `mean`, `variance`, `count`), as Keras names the weights.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,16 +55,41 @@ impl Role {
             Role::Beta => "beta",
             Role::MovingMean => "moving_mean",
             Role::MovingVariance => "moving_variance",
+            Role::Mean => "mean",
+            Role::Variance => "variance",
+            Role::Count => "count",
+        }
+    }
+
+    /// Bytes per element of a tensor of this role as Keras stores it, which its
+    /// `model.summary()` sizes count: 8 for a `Normalization` count (Keras's `dtype="int"`,
+    /// int64 on its TensorFlow backend), 4 (float32) for every other tensor. mlp itself
+    /// stores every element as one f32.
+    #[must_use]
+    pub fn keras_bytes(self) -> usize {
+        match self {
+            Role::Count => 8,
+            Role::Kernel
+            | Role::Bias
+            | Role::Gamma
+            | Role::Beta
+            | Role::MovingMean
+            | Role::MovingVariance
+            | Role::Mean
+            | Role::Variance => 4,
         }
     }
 
     /// Whether tensors of this role are updated by the optimiser (and so live in
-    /// `params`); the `BatchNorm` moving statistics are not (they live in `state`).
+    /// `params`); the `BatchNorm` moving statistics and the `Normalization` statistics
+    /// are not (they live in `state`).
     #[must_use]
     pub fn is_trainable(self) -> bool {
         match self {
             Role::Kernel | Role::Bias | Role::Gamma | Role::Beta => true,
-            Role::MovingMean | Role::MovingVariance => false,
+            Role::MovingMean | Role::MovingVariance | Role::Mean | Role::Variance | Role::Count => {
+                false
+            }
         }
     }
 }
@@ -66,15 +100,17 @@ impl Role {
 pub struct LayerTensor {
     /// What the tensor is for.
     pub role: Role,
-    /// Shape (`[in, units]` for kernels, `[n]` otherwise).
+    /// Shape (`[in, units]` for kernels, `[]` for a `Normalization` count, `[n]` otherwise).
     pub shape: Vec<usize>,
     /// How the tensor is initialised.
     pub init: Initializer,
     /// Penalty added to the loss, if any.
     pub regularizer: Option<Regularizer>,
-    /// Keras fan-in: `in` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`.
+    /// Keras fan-in: `in` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`, 1 for a
+    /// 0-d one.
     pub fan_in: usize,
-    /// Keras fan-out: `units` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`.
+    /// Keras fan-out: `units` for a kernel `[in, units]`, `n` for a 1-D tensor `[n]`, 1
+    /// for a 0-d one.
     pub fan_out: usize,
 }
 
@@ -89,7 +125,7 @@ pub struct TensorInfo {
     pub role: Role,
     /// Offset in `params` (trainable) or `state` (non-trainable).
     pub offset: usize,
-    /// Shape (`[in, units]` for kernels, `[n]` otherwise).
+    /// Shape (`[in, units]` for kernels, `[]` for a `Normalization` count, `[n]` otherwise).
     pub shape: Vec<usize>,
     /// Number of elements (product of `shape`).
     pub len: usize,
@@ -97,7 +133,7 @@ pub struct TensorInfo {
     pub trainable: bool,
     /// How the tensor is initialised.
     pub init: Initializer,
-    /// Keras fans: `(in, units)` for kernels, `(n, n)` for 1-D tensors.
+    /// Keras fans: `(in, units)` for kernels, `(n, n)` for 1-D tensors, `(1, 1)` for 0-d ones.
     pub fan_in: usize,
     /// See `fan_in`.
     pub fan_out: usize,
@@ -263,6 +299,7 @@ mod tests {
             include_str!("../../specs/notebook/batchnorm.mlp"),
             include_str!("../../specs/notebook/l2.mlp"),
             include_str!("../../specs/examples/zoo.mlp"),
+            include_str!("../../specs/examples/tabular.mlp"),
         ] {
             let spec = crate::compile(source).unwrap_or_else(|e| panic!("{e:?}"));
             for model in &spec.models {

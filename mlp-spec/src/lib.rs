@@ -16,11 +16,13 @@
 //!    replaced by its value; duplicate, unused, shadowing and out-of-order `let`s are
 //!    reported. The run stops here on anything but unused `let`s (which cannot cascade).
 //!    *Leaves:* models without `let` names.
-//! 4. **check**: (a) `bind` matches each layer's, initialiser's, regulariser's and
-//!    optimiser's arguments to its signature (`sig`) and types every value, reporting
+//! 4. **check**: (a) `bind` matches each layer's, initialiser's, regulariser's,
+//!    optimiser's, loss's, metric's and activation's arguments to its signature (`sig`)
+//!    and types every value, evaluating constant expressions (`1 / 255`), reporting
 //!    unknown names with "did you mean"; (b) `check` runs the semantic rules (ranges,
-//!    shapes, the loss against the output, duplicate models, missing `input`/layers),
-//!    each a `check_<rule>` function. Both halves always run; erroneous values are
+//!    shapes, where `Normalization` may go, the loss and the metrics against the output,
+//!    duplicate models and metrics, missing `input`/layers), each a `check_<rule>`
+//!    function. Both halves always run; erroneous values are
 //!    marked so the rules skip them. The run stops here on any diagnostic.
 //!    *Leaves:* everything `ir.rs` promises holds.
 //! 5. **build IR** (`build`): Keras defaults filled in, layers named as Keras names them
@@ -100,8 +102,9 @@ pub fn parse(source: &str) -> Result<ast::File, Diagnostics> {
 
 /// The canonical layout of a spec, for `mlp fmt`: four-space indents, one item per line,
 /// `name = value` with single spaces, one blank line between top-level items and before
-/// `train`. Comments and doc comments survive; numbers are kept exactly as written;
-/// formatting a formatted text changes nothing. The text need only be syntactically valid.
+/// `train`. Comments and doc comments survive; numbers are kept exactly as written, and
+/// constant expressions with their parentheses as written and one space around each
+/// binary operator (`1 / 255`); formatting a formatted text changes nothing. The text need only be syntactically valid.
 ///
 /// # Errors
 ///

@@ -66,7 +66,7 @@ pub(crate) fn parse(cx: &mut Ctxt, source: &str) -> Option<ast::File> {
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::rparen => "`)`",
-        Rule::lparen => "`(`",
+        Rule::lparen | Rule::paren => "`(`",
         Rule::rbrack => "`]`",
         Rule::lbrack => "`[`",
         Rule::rbrace => "`}`",
@@ -75,7 +75,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::eq => "`=`",
         Rule::ident | Rule::name => "a name",
         Rule::value | Rule::call | Rule::arg | Rule::named_arg => "a value",
-        Rule::number => "a number",
+        Rule::number | Rule::expr | Rule::term | Rule::factor => "a number",
         Rule::string => "a string",
         Rule::list => "a list",
         Rule::layer => "a layer",
@@ -413,6 +413,73 @@ fn lower_args(pair: Pair<'_, Rule>) -> ast::Args {
     ast::Args { items, span }
 }
 
+/// Lowers an `expr`, `term`, `factor` or `paren` pair. A chain of one operand is that
+/// operand, so a lone literal stays an [`ast::ValueKind::Number`]. Chains are built flat,
+/// so recursion here only follows parentheses (whose depth the nesting limit bounds).
+fn lower_expr(pair: Pair<'_, Rule>) -> ast::Value {
+    let span = span_of(&pair);
+    let value = |kind| ast::Value {
+        kind,
+        span: span.clone(),
+        used_at: None,
+    };
+    match pair.as_rule() {
+        Rule::expr | Rule::term => {
+            let mut parts = meaningful(pair);
+            let Some(first) = parts.next() else {
+                return empty_value(span);
+            };
+            let first = lower_expr(first);
+            let mut rest = Vec::new();
+            while let (Some(op), Some(operand)) = (parts.next(), parts.next()) {
+                let op = match op.as_str() {
+                    "+" => ast::BinOp::Add,
+                    "-" => ast::BinOp::Sub,
+                    "*" => ast::BinOp::Mul,
+                    _ => ast::BinOp::Div,
+                };
+                rest.push((op, lower_expr(operand)));
+            }
+            if rest.is_empty() {
+                first
+            } else {
+                value(ast::ValueKind::Arith(ast::Arith::Chain {
+                    first: Box::new(first),
+                    rest,
+                }))
+            }
+        }
+        Rule::factor => {
+            let mut minus = 0;
+            let mut operand = None;
+            for p in meaningful(pair) {
+                match p.as_rule() {
+                    Rule::neg => minus += 1,
+                    _ => operand = Some(lower_expr(p)),
+                }
+            }
+            let Some(operand) = operand else {
+                return empty_value(span);
+            };
+            if minus == 0 {
+                operand
+            } else {
+                value(ast::ValueKind::Arith(ast::Arith::Neg {
+                    minus,
+                    operand: Box::new(operand),
+                }))
+            }
+        }
+        Rule::paren => match meaningful(pair).next() {
+            Some(inner) => value(ast::ValueKind::Arith(ast::Arith::Paren(Box::new(
+                lower_expr(inner),
+            )))),
+            None => empty_value(span),
+        },
+        _ => lower_value(pair),
+    }
+}
+
 fn lower_value(pair: Pair<'_, Rule>) -> ast::Value {
     // `value` wraps exactly one alternative; accept the alternative itself too.
     let pair = if pair.as_rule() == Rule::value {
@@ -426,6 +493,7 @@ fn lower_value(pair: Pair<'_, Rule>) -> ast::Value {
     let span = span_of(&pair);
     let kind = match pair.as_rule() {
         Rule::number => ast::ValueKind::Number(pair.as_str().to_owned()),
+        Rule::expr | Rule::term | Rule::factor | Rule::paren => return lower_expr(pair),
         Rule::string => {
             let s = pair.as_str();
             let inner = s

@@ -167,6 +167,7 @@ fn substitute(
                 substitute(cx, &mut a.value, scope, later, defining, early);
             }
         }
-        ValueKind::Number(_) | ValueKind::Str(_) => {}
+        // Expressions hold number literals only.
+        ValueKind::Number(_) | ValueKind::Arith(_) | ValueKind::Str(_) => {}
     }
 }

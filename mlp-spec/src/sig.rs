@@ -1,11 +1,11 @@
-//! Signatures: every layer, initialiser, regulariser and optimiser the language accepts,
-//! with its parameters in positional order, their types, aliases and Keras 3 defaults;
-//! plus the `train` settings, losses, metrics and activations.
+//! Signatures: every layer, initialiser, regulariser, optimiser, loss, metric and
+//! activation the language accepts, with its parameters in positional order, their types,
+//! aliases and Keras 3 defaults; plus the `train` settings.
 //!
 //! This table is the single source of what the language means: `bind` types arguments
 //! against it, `build` fills in its defaults.
 
-use crate::ir::{Activation, Initializer, Loss, Metric};
+use crate::ir::{Activation, Initializer};
 use crate::kw;
 
 /// The type a parameter expects.
@@ -44,6 +44,8 @@ impl Ty {
 pub(crate) enum Dflt {
     /// The parameter must be written.
     Required,
+    /// A whole number.
+    Int(i64),
     /// A number.
     Float(f32),
     /// A flag.
@@ -88,6 +90,7 @@ pub(crate) enum LayerCallee {
     Softmax,
     Activation,
     Rescale,
+    Normalization,
 }
 
 /// An activation the language knows (a value of type [`Ty::Activation`]).
@@ -139,6 +142,32 @@ pub(crate) enum OptimizerCallee {
     RmsProp,
 }
 
+/// A loss the language knows; [`crate::build::loss`] gives its [`crate::ir::Loss`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LossCallee {
+    SparseCategoricalCrossentropy,
+    CategoricalCrossentropy,
+    BinaryCrossentropy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    Huber,
+}
+
+/// A metric the language knows; [`crate::build::metric`] gives its [`crate::ir::Metric`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetricCallee {
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    RootMeanSquaredError,
+    Precision,
+    Recall,
+    Auc,
+}
+
 /// A callable's signature: its names and parameters.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Sig {
@@ -163,7 +192,7 @@ impl Sig {
 }
 
 /// One row of a signature table: which callable of kind `C` (a layer, an initialiser, a
-/// regulariser or an optimiser), and its signature.
+/// regulariser, an optimiser, a loss, a metric or an activation), and its signature.
 #[derive(Debug)]
 pub(crate) struct Entry<C: 'static> {
     /// Which callable.
@@ -199,13 +228,17 @@ pub(crate) const LAYERS: &[Entry<LayerCallee>] = &[
                     Dflt::Activation(Activation::Linear),
                 ),
                 p(
-                    &[kw::INIT],
+                    &[kw::INIT, kw::KERNEL_INITIALIZER],
                     Ty::Init,
                     Dflt::Init(Initializer::GlorotUniform),
                 ),
-                p(&[kw::BIAS_INIT], Ty::Init, Dflt::Init(Initializer::Zeros)),
-                p(&[kw::REG], Ty::Reg, Dflt::NoReg),
-                p(&[kw::BIAS_REG], Ty::Reg, Dflt::NoReg),
+                p(
+                    &[kw::BIAS_INIT, kw::BIAS_INITIALIZER],
+                    Ty::Init,
+                    Dflt::Init(Initializer::Zeros),
+                ),
+                p(&[kw::REG, kw::KERNEL_REGULARIZER], Ty::Reg, Dflt::NoReg),
+                p(&[kw::BIAS_REG, kw::BIAS_REGULARIZER], Ty::Reg, Dflt::NoReg),
                 p(&[kw::USE_BIAS], Ty::Bool, Dflt::Bool(true)),
             ],
         },
@@ -281,6 +314,13 @@ pub(crate) const LAYERS: &[Entry<LayerCallee>] = &[
                 p(&[kw::SCALE], Ty::Float, Dflt::Required),
                 p(&[kw::OFFSET], Ty::Float, Dflt::Float(0.0)),
             ],
+        },
+    },
+    Entry {
+        callee: LayerCallee::Normalization,
+        sig: Sig {
+            names: &[kw::NORMALIZATION],
+            params: &[p(&[kw::AXIS], Ty::Int, Dflt::Int(-1))],
         },
     },
 ];
@@ -475,28 +515,140 @@ pub(crate) const SETTINGS: &[(&[&str], Setting)] = &[
     (&[kw::SHUFFLE], Setting::Shuffle),
 ];
 
-/// Losses, aliases included.
-pub(crate) const LOSSES: &[(&str, Loss)] = &[
-    (
-        kw::SPARSE_CATEGORICAL_CROSSENTROPY,
-        Loss::SparseCategoricalCrossentropy { from_logits: false },
-    ),
-    (
-        kw::CATEGORICAL_CROSSENTROPY,
-        Loss::CategoricalCrossentropy { from_logits: false },
-    ),
-    (kw::MSE, Loss::MeanSquaredError),
-    (kw::MEAN_SQUARED_ERROR, Loss::MeanSquaredError),
-    (
-        kw::BINARY_CROSSENTROPY,
-        Loss::BinaryCrossentropy { from_logits: false },
-    ),
+const FROM_LOGITS: &[Param] = &[p(&[kw::FROM_LOGITS], Ty::Bool, Dflt::Bool(false))];
+
+/// Losses, by their Keras names, each optionally called with its Keras arguments
+/// (`huber(delta = 0.5)`, `binary_crossentropy(from_logits = true)`). Defaults are Keras
+/// 3's: `from_logits = false`, `delta = 1.0`.
+pub(crate) const LOSSES: &[Entry<LossCallee>] = &[
+    Entry {
+        callee: LossCallee::SparseCategoricalCrossentropy,
+        sig: Sig {
+            names: &[kw::SPARSE_CATEGORICAL_CROSSENTROPY],
+            params: FROM_LOGITS,
+        },
+    },
+    Entry {
+        callee: LossCallee::CategoricalCrossentropy,
+        sig: Sig {
+            names: &[kw::CATEGORICAL_CROSSENTROPY],
+            params: FROM_LOGITS,
+        },
+    },
+    Entry {
+        callee: LossCallee::BinaryCrossentropy,
+        sig: Sig {
+            names: &[kw::BINARY_CROSSENTROPY],
+            params: FROM_LOGITS,
+        },
+    },
+    Entry {
+        callee: LossCallee::MeanSquaredError,
+        sig: Sig {
+            names: &[kw::MSE, kw::MEAN_SQUARED_ERROR],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: LossCallee::MeanAbsoluteError,
+        sig: Sig {
+            names: &[kw::MAE, kw::MEAN_ABSOLUTE_ERROR],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: LossCallee::Huber,
+        sig: Sig {
+            names: &[kw::HUBER],
+            params: &[p(&[kw::DELTA], Ty::Float, Dflt::Float(1.0))],
+        },
+    },
 ];
 
-/// Metrics, aliases included.
-pub(crate) const METRICS: &[(&str, Metric)] = &[
-    (kw::ACCURACY, Metric::Accuracy),
-    (kw::ACC, Metric::Accuracy),
+/// A decision threshold: Keras's `thresholds` (`Precision`, `Recall`), `threshold` too.
+const THRESHOLDS: &[Param] = &[p(
+    &[kw::THRESHOLDS, kw::THRESHOLD],
+    Ty::Float,
+    Dflt::Float(0.5),
+)];
+
+/// Metrics, by their Keras names, each optionally called with its Keras arguments
+/// (`precision(thresholds = 0.7)`, `auc(num_thresholds = 100)`). Defaults are Keras 3's.
+pub(crate) const METRICS: &[Entry<MetricCallee>] = &[
+    Entry {
+        callee: MetricCallee::Accuracy,
+        sig: Sig {
+            names: &[kw::ACCURACY, kw::ACC],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::BinaryAccuracy,
+        sig: Sig {
+            names: &[kw::BINARY_ACCURACY],
+            params: &[p(
+                &[kw::THRESHOLD, kw::THRESHOLDS],
+                Ty::Float,
+                Dflt::Float(0.5),
+            )],
+        },
+    },
+    Entry {
+        callee: MetricCallee::CategoricalAccuracy,
+        sig: Sig {
+            names: &[kw::CATEGORICAL_ACCURACY],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::SparseCategoricalAccuracy,
+        sig: Sig {
+            names: &[kw::SPARSE_CATEGORICAL_ACCURACY],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::MeanAbsoluteError,
+        sig: Sig {
+            names: &[kw::MAE, kw::MEAN_ABSOLUTE_ERROR],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::MeanSquaredError,
+        sig: Sig {
+            names: &[kw::MSE, kw::MEAN_SQUARED_ERROR],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::RootMeanSquaredError,
+        sig: Sig {
+            names: &[kw::ROOT_MEAN_SQUARED_ERROR, kw::RMSE],
+            params: NO_PARAMS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::Precision,
+        sig: Sig {
+            names: &[kw::PRECISION],
+            params: THRESHOLDS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::Recall,
+        sig: Sig {
+            names: &[kw::RECALL],
+            params: THRESHOLDS,
+        },
+    },
+    Entry {
+        callee: MetricCallee::Auc,
+        sig: Sig {
+            names: &[kw::AUC],
+            params: &[p(&[kw::NUM_THRESHOLDS], Ty::Int, Dflt::Int(200))],
+        },
+    },
 ];
 
 /// Activations, by their Keras names, each optionally called with its Keras arguments
@@ -576,7 +728,11 @@ pub(crate) const ACTIVATIONS: &[Entry<ActivationCallee>] = &[
         callee: ActivationCallee::LeakyRelu,
         sig: Sig {
             names: &[kw::LEAKY_RELU_ACTIVATION],
-            params: &[p(&[kw::NEGATIVE_SLOPE], Ty::Float, Dflt::Float(0.2))],
+            params: &[p(
+                &[kw::NEGATIVE_SLOPE, kw::ALPHA],
+                Ty::Float,
+                Dflt::Float(0.2),
+            )],
         },
     },
 ];
@@ -591,19 +747,14 @@ pub(crate) fn names<C>(table: &'static [Entry<C>]) -> impl Iterator<Item = &'sta
     table.iter().flat_map(|e| e.sig.names.iter().copied())
 }
 
-/// Canonical name of the loss.
-pub(crate) fn loss_name(loss: Loss) -> &'static str {
-    loss.keras_name()
-}
-
 /// Whether `name` is a built-in name (so a `let` may not take it).
 pub(crate) fn is_builtin(name: &str) -> bool {
     find(LAYERS, name).is_some()
         || find(INITS, name).is_some()
         || find(REGS, name).is_some()
         || find(OPTIMIZERS, name).is_some()
-        || LOSSES.iter().any(|(n, _)| *n == name)
-        || METRICS.iter().any(|(n, _)| *n == name)
+        || find(LOSSES, name).is_some()
+        || find(METRICS, name).is_some()
         || find(ACTIVATIONS, name).is_some()
         || name == kw::TRUE
         || name == kw::FALSE

@@ -7,9 +7,12 @@
 //! is cut into cell-wide pieces. So `batch_normalization (BatchNormalization)` takes two
 //! lines, exactly as in Keras.
 //!
-//! Sizes count 4 bytes per parameter (every parameter is `float32`) and are written with
+//! Sizes count the bytes of each weight as Keras stores it ([`Role::keras_bytes`]: 4 per
+//! `float32` parameter, 8 for a `Normalization`'s integer count) and are written with
 //! Keras's `readable_memory_size`: divide by 1024 until the value drops below 1024, then
 //! print two decimals and the unit (`0.00 B`, `768.00 B`, `207.16 KB`).
+//!
+//! [`Role::keras_bytes`]: crate::layout::Role::keras_bytes
 //!
 //! Keras ends its output with one blank line after the totals; [`summary`] stops at the
 //! last totals line's newline and leaves any spacing between tables to the caller.
@@ -21,9 +24,6 @@ use crate::ir::{Model, ParamCounts};
 /// Width of the text inside each column, between the one-space paddings: `Layer (type)`,
 /// `Output Shape`, `Param #`. With the borders and paddings the table is 76 characters.
 const COLUMN_WIDTHS: [usize; 3] = [31, 22, 13];
-
-/// Bytes per parameter: Keras stores every parameter of these models as `float32`.
-const BYTES_PER_PARAM: usize = 4;
 
 /// How a cell's text is placed within its column.
 #[derive(Clone, Copy)]
@@ -90,8 +90,30 @@ pub fn summary(model: &Model) -> String {
         push_row(&mut out, [&name, &shape, &params], '│');
     }
     push_rule(&mut out, &BOTTOM);
-    push_totals(&mut out, model.params);
+    push_totals(&mut out, model.params, weight_bytes(model));
     out
+}
+
+/// Bytes of the model's trainable and non-trainable weights as Keras stores them (Keras's
+/// `weight_memory_size`), saturating.
+fn weight_bytes(model: &Model) -> (usize, usize) {
+    let (mut trainable, mut non_trainable) = (0usize, 0usize);
+    for layer in &model.layers {
+        for t in layer.kind.tensors(&layer.input_shape) {
+            let bytes = t
+                .shape
+                .iter()
+                .fold(1usize, |a, &e| a.saturating_mul(e))
+                .saturating_mul(t.role.keras_bytes());
+            let sum = if t.role.is_trainable() {
+                &mut trainable
+            } else {
+                &mut non_trainable
+            };
+            *sum = sum.saturating_add(bytes);
+        }
+    }
+    (trainable, non_trainable)
 }
 
 /// A shape with the batch dimension in front, as Python prints the tuple:
@@ -138,19 +160,25 @@ pub fn format_size(bytes: usize) -> String {
     format!("{size:.2} {}", UNITS[unit])
 }
 
-/// Appends the three totals lines below the table.
-fn push_totals(out: &mut String, params: ParamCounts) {
+/// Appends the three totals lines below the table; `bytes` are the trainable and
+/// non-trainable weights' sizes.
+fn push_totals(out: &mut String, params: ParamCounts, bytes: (usize, usize)) {
+    let (trainable, non_trainable) = bytes;
     let lines = [
-        ("Total params", params.total),
-        ("Trainable params", params.trainable),
-        ("Non-trainable params", params.non_trainable),
+        (
+            "Total params",
+            params.total,
+            trainable.saturating_add(non_trainable),
+        ),
+        ("Trainable params", params.trainable, trainable),
+        ("Non-trainable params", params.non_trainable, non_trainable),
     ];
-    for (label, count) in lines {
+    for (label, count, size) in lines {
         let _ = writeln!(
             out,
             " {label}: {} ({})",
             format_count(count),
-            format_size(count * BYTES_PER_PARAM)
+            format_size(size)
         );
     }
 }

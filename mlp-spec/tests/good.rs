@@ -549,3 +549,312 @@ fn formatting_is_canonical_keeps_comments_and_is_idempotent() {
     assert_eq!(formatted, want);
     assert_eq!(mlp_spec::format_source(&formatted).as_deref(), Ok(want));
 }
+
+/// The `train` block of a one-model spec with `head` as its only layer.
+fn train_of(block: &str, head: &str) -> mlp_spec::ir::TrainConfig {
+    compile(&format!(
+        "model M {{ input [4] {head} train {{ {block} }} }}"
+    ))
+    .models
+    .remove(0)
+    .train
+}
+
+#[test]
+fn losses_with_their_keras_defaults_and_arguments() {
+    let softmax = "Dense(3, activation = softmax)";
+    let sigmoid = "Dense(1, activation = sigmoid)";
+    let linear3 = "Dense(3)";
+    let linear1 = "Dense(1)";
+    let cases = [
+        (
+            "sparse_categorical_crossentropy",
+            softmax,
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+        ),
+        (
+            "sparse_categorical_crossentropy(from_logits = true)",
+            linear3,
+            Loss::SparseCategoricalCrossentropy { from_logits: true },
+        ),
+        (
+            "categorical_crossentropy(from_logits = false)",
+            softmax,
+            Loss::CategoricalCrossentropy { from_logits: false },
+        ),
+        (
+            "categorical_crossentropy(true)",
+            linear3,
+            Loss::CategoricalCrossentropy { from_logits: true },
+        ),
+        (
+            "binary_crossentropy",
+            sigmoid,
+            Loss::BinaryCrossentropy { from_logits: false },
+        ),
+        (
+            "binary_crossentropy(from_logits = true)",
+            linear1,
+            Loss::BinaryCrossentropy { from_logits: true },
+        ),
+        ("mse()", linear1, Loss::MeanSquaredError),
+        ("mean_squared_error", linear1, Loss::MeanSquaredError),
+        ("mae", linear1, Loss::MeanAbsoluteError),
+        ("mean_absolute_error", linear1, Loss::MeanAbsoluteError),
+        ("huber", linear1, Loss::Huber { delta: 1.0 }),
+        ("huber(delta = 0.5)", linear1, Loss::Huber { delta: 0.5 }),
+        ("huber(2)", linear1, Loss::Huber { delta: 2.0 }),
+    ];
+    for (written, head, want) in cases {
+        assert_eq!(
+            train_of(&format!("loss = {written}"), head).loss,
+            want,
+            "{written}"
+        );
+    }
+    // A `let` may name a called loss.
+    let spec =
+        compile("let l = huber(delta = 0.25)\nmodel M { input [4] Dense(1) train { loss = l } }");
+    assert_eq!(spec.models[0].train.loss, Loss::Huber { delta: 0.25 });
+}
+
+#[test]
+fn metrics_with_their_keras_defaults_and_arguments() {
+    let sigmoid = "Dense(1, activation = sigmoid) train { loss = binary_crossentropy, ";
+    let cases: [(&str, &str, Metric); 17] = [
+        ("accuracy", sigmoid, Metric::Accuracy),
+        ("acc", sigmoid, Metric::Accuracy),
+        (
+            "binary_accuracy",
+            sigmoid,
+            Metric::BinaryAccuracy { threshold: 0.5 },
+        ),
+        (
+            "binary_accuracy(threshold = 0.7)",
+            sigmoid,
+            Metric::BinaryAccuracy { threshold: 0.7 },
+        ),
+        ("precision", sigmoid, Metric::Precision { threshold: 0.5 }),
+        (
+            "precision(thresholds = 0.25)",
+            sigmoid,
+            Metric::Precision { threshold: 0.25 },
+        ),
+        (
+            "precision(threshold = 0.75)",
+            sigmoid,
+            Metric::Precision { threshold: 0.75 },
+        ),
+        ("recall", sigmoid, Metric::Recall { threshold: 0.5 }),
+        ("recall(0.1)", sigmoid, Metric::Recall { threshold: 0.1 }),
+        (
+            "auc",
+            sigmoid,
+            Metric::Auc {
+                num_thresholds: 200,
+            },
+        ),
+        (
+            "auc(num_thresholds = 50)",
+            sigmoid,
+            Metric::Auc { num_thresholds: 50 },
+        ),
+        (
+            "sparse_categorical_accuracy",
+            "Dense(3, activation = softmax) train { ",
+            Metric::SparseCategoricalAccuracy,
+        ),
+        (
+            "categorical_accuracy",
+            "Dense(3, activation = softmax) train { loss = categorical_crossentropy, ",
+            Metric::CategoricalAccuracy,
+        ),
+        (
+            "mae",
+            "Dense(1) train { loss = mse, ",
+            Metric::MeanAbsoluteError,
+        ),
+        (
+            "mean_squared_error",
+            "Dense(1) train { loss = mse, ",
+            Metric::MeanSquaredError,
+        ),
+        (
+            "rmse",
+            "Dense(1) train { loss = mae, ",
+            Metric::RootMeanSquaredError,
+        ),
+        (
+            "root_mean_squared_error",
+            "Dense(1) train { loss = huber, ",
+            Metric::RootMeanSquaredError,
+        ),
+    ];
+    for (written, head, want) in cases {
+        let spec = compile(&format!(
+            "model M {{ input [4] {head} metrics = [{written}] }} }}"
+        ));
+        assert_eq!(spec.models[0].train.metrics, [want], "{written}");
+    }
+    // Several at once, in the order written; one metric without brackets.
+    let spec = compile(&format!(
+        "model M {{ input [4] {sigmoid} metrics = [accuracy, auc, precision, recall] }} }}"
+    ));
+    assert_eq!(
+        spec.models[0].train.metrics,
+        [
+            Metric::Accuracy,
+            Metric::Auc {
+                num_thresholds: 200
+            },
+            Metric::Precision { threshold: 0.5 },
+            Metric::Recall { threshold: 0.5 },
+        ]
+    );
+    let spec = compile(&format!(
+        "model M {{ input [4] {sigmoid} metrics = auc(100) }} }}"
+    ));
+    assert_eq!(
+        spec.models[0].train.metrics,
+        [Metric::Auc {
+            num_thresholds: 100
+        }]
+    );
+}
+
+#[test]
+fn metrics_have_kerass_history_names() {
+    let cases = [
+        (Metric::Accuracy, "accuracy"),
+        (Metric::BinaryAccuracy { threshold: 0.5 }, "binary_accuracy"),
+        (Metric::CategoricalAccuracy, "categorical_accuracy"),
+        (
+            Metric::SparseCategoricalAccuracy,
+            "sparse_categorical_accuracy",
+        ),
+        (Metric::MeanAbsoluteError, "mae"),
+        (Metric::MeanSquaredError, "mse"),
+        (Metric::RootMeanSquaredError, "root_mean_squared_error"),
+        (Metric::Precision { threshold: 0.3 }, "precision"),
+        (Metric::Recall { threshold: 0.3 }, "recall"),
+        (Metric::Auc { num_thresholds: 7 }, "auc"),
+    ];
+    for (metric, name) in cases {
+        assert_eq!(metric.keras_name(), name, "{metric:?}");
+    }
+}
+
+/// Keras's argument names are accepted beside mlp's short ones, and mean the same.
+#[test]
+fn keras_argument_names_are_accepted() {
+    let ir = |layers: &str, train: &str| {
+        let mut spec = compile(&format!(
+            "model M {{\n input [28, 28]\n {layers}\n train {{ {train} }}\n}}"
+        ));
+        let m = &mut spec.models[0];
+        m.line = 0;
+        for l in &mut m.layers {
+            l.line = 0;
+        }
+        spec
+    };
+    let pairs = [
+        (
+            ("Flatten Dense(8, init = he_normal, bias_init = ones, reg = l2, bias_reg = l1, use_bias = true) Dense(2, activation = softmax)", ""),
+            ("Flatten Dense(8, kernel_initializer = he_normal, bias_initializer = ones, kernel_regularizer = l2, bias_regularizer = l1, use_bias = true) Dense(2, activation = softmax)", ""),
+        ),
+        (
+            ("Flatten Dense(4) BatchNorm LeakyReLU(slope = 0.2) Dropout(0.5) Dense(2, activation = leaky_relu(negative_slope = 0.1)) Softmax", "optimizer = adam(lr = 0.01), batch = 8"),
+            ("Flatten Dense(4) BatchNormalization LeakyReLU(alpha = 0.2) Dropout(rate = 0.5) Dense(2, activation = leaky_relu(alpha = 0.1)) Softmax", "optimizer = adam(learning_rate = 0.01), batch_size = 8"),
+        ),
+        (
+            ("Rescale(0.5) Flatten LeakyReLU(negative_slope = 0.3) Dense(2, activation = softmax)", ""),
+            ("Rescaling(scale = 0.5) Flatten LeakyReLU Dense(2, activation = softmax)", ""),
+        ),
+    ];
+    for ((a_layers, a_train), (b_layers, b_train)) in pairs {
+        assert_eq!(ir(a_layers, a_train), ir(b_layers, b_train), "{b_layers}");
+    }
+}
+
+#[test]
+fn normalization_keeps_the_shape_and_counts_its_statistics() {
+    // mean and variance [features] plus the scalar count, all non-trainable: 2·4 + 1.
+    check(
+        "model M { input [4] Normalization() Dense(16, activation = relu) Dense(3, activation = softmax) }",
+        "M [4]
+         normalization [4] 0+9
+         dense [16] 80+0
+         dense_1 [3] 51+0
+         total 140 = 131 + 9",
+    );
+    // The last axis is the one normalised; Flatten and Rescale may come first.
+    check(
+        "model M { input [3, 5] Rescale(1 / 255) Normalization(axis = -1) Flatten Dense(2, activation = softmax) }",
+        "M [3, 5]
+         rescaling [3, 5] 0+0
+         normalization [3, 5] 0+11
+         flatten [15] 0+0
+         dense [2] 32+0
+         total 43 = 32 + 11",
+    );
+    check(
+        "model M { input [3, 5] Flatten Normalization Dense(2, activation = softmax) }",
+        "M [3, 5]
+         flatten [15] 0+0
+         normalization [15] 0+31
+         dense [2] 32+0
+         total 63 = 32 + 31",
+    );
+    let spec =
+        compile("model M { input [3, 5] Normalization Flatten Dense(2, activation = softmax) }");
+    let layer = &spec.models[0].layers[0];
+    assert_eq!(layer.kind, LayerKind::Normalization { features: 5 });
+    assert_eq!(layer.keras_class(), "Normalization");
+    let layout = mlp_spec::layout::ParamLayout::new(&spec.models[0]);
+    let state: Vec<(&str, usize, &[usize], bool)> = layout
+        .tensors
+        .iter()
+        .map(|t| (t.name.as_str(), t.offset, t.shape.as_slice(), t.trainable))
+        .collect();
+    assert_eq!(
+        state,
+        [
+            ("normalization.mean", 0, &[5][..], false),
+            ("normalization.variance", 5, &[5][..], false),
+            ("normalization.count", 10, &[][..], false),
+            ("dense.kernel", 0, &[15, 2][..], true),
+            ("dense.bias", 30, &[2][..], true),
+        ]
+    );
+    assert_eq!((layout.state_len, layout.trainable_len), (11, 32));
+    let inits: Vec<Initializer> = layout.tensors[..3].iter().map(|t| t.init).collect();
+    assert_eq!(
+        inits,
+        [Initializer::Zeros, Initializer::Ones, Initializer::Zeros]
+    );
+}
+
+#[test]
+fn the_tabular_examples_compile_as_written() {
+    let source = include_str!("../../specs/examples/tabular.mlp");
+    let spec = compile(source);
+    let names: Vec<&str> = spec.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["Iris", "Housing", "Binary"]);
+    let housing = &spec.models[1].train;
+    assert_eq!(
+        (housing.loss, housing.metrics.as_slice()),
+        (Loss::MeanSquaredError, &[Metric::MeanAbsoluteError][..])
+    );
+    let binary = &spec.models[2].train;
+    assert_eq!(binary.loss, Loss::BinaryCrossentropy { from_logits: false });
+    assert_eq!(binary.metrics.len(), 4);
+    for m in &spec.models {
+        assert!(matches!(m.layers[0].kind, LayerKind::Normalization { .. }));
+    }
+    assert_eq!(
+        mlp_spec::format_source(source).as_deref(),
+        Ok(source),
+        "tabular.mlp is formatted"
+    );
+}

@@ -42,6 +42,7 @@ fn ops_read_only_what_earlier_ops_wrote() {
         include_str!("../../specs/examples/zoo.mlp"),
         include_str!("../../specs/examples/regression.mlp"),
         include_str!("../../specs/examples/activations.mlp"),
+        include_str!("../../specs/examples/tabular.mlp"),
     ] {
         let spec = mlp_spec::compile(source).expect("compiles");
         for m in &spec.models {
@@ -98,7 +99,8 @@ fn io(op: &OpKind) -> (Vec<Value>, Vec<mlp_spec::plan::BufferId>) {
         | OpKind::Dropout { src, dst, .. }
         | OpKind::LeakyRelu { src, dst, .. }
         | OpKind::Activation { src, dst, .. }
-        | OpKind::Rescale { src, dst, .. } => (vec![*src], vec![*dst]),
+        | OpKind::Rescale { src, dst, .. }
+        | OpKind::Normalize { src, dst, .. } => (vec![*src], vec![*dst]),
         OpKind::Dense(d) => (vec![d.src], vec![d.dst]),
         OpKind::DenseBatchNorm {
             dense,
@@ -130,7 +132,8 @@ fn back_io(op: &BackKind) -> (mlp_spec::plan::BufferId, Option<mlp_spec::plan::B
         | BackKind::Copy { dy, dx, .. }
         | BackKind::LeakyRelu { dy, dx, .. }
         | BackKind::Activation { dy, dx, .. }
-        | BackKind::Rescale { dy, dx, .. } => (*dy, Some(*dx)),
+        | BackKind::Rescale { dy, dx, .. }
+        | BackKind::Normalize { dy, dx, .. } => (*dy, Some(*dx)),
     }
 }
 
@@ -244,4 +247,90 @@ fn a_dense_with_an_output_derivable_activation_stays_fused() {
             "{act}"
         );
     }
+}
+
+/// Rule 8: a `Normalization` runs the same op in both modes, on its state tensors, and
+/// first in a model it runs nothing backward.
+#[test]
+fn a_normalization_runs_one_op_in_both_modes_and_nothing_backward_first() {
+    let p = plan(
+        "model M {\n input [3, 4]\n Rescale(0.5)\n Normalization\n Flatten\n Dense(2, activation = softmax)\n}\n",
+    );
+    let name = |t: mlp_spec::plan::TensorId| p.tensor(t).name.clone();
+    for ops in [&p.infer, &p.train] {
+        let OpKind::Normalize {
+            src,
+            n,
+            features,
+            mean,
+            variance,
+            ..
+        } = ops[1].kind
+        else {
+            panic!("{:?}", ops[1].kind)
+        };
+        assert_eq!(ops[1].layer, 1);
+        assert_eq!(src, p.outputs[0]);
+        assert_eq!((n, features), (12, 4));
+        assert_eq!(
+            (name(mean), name(variance)),
+            (
+                "normalization.mean".to_owned(),
+                "normalization.variance".to_owned()
+            )
+        );
+        assert!(!p.tensor(mean).trainable && !p.tensor(variance).trainable);
+    }
+    assert_eq!(p.infer, p.train);
+    assert!(p.backward.iter().all(|o| o.layer == 3), "{:?}", p.backward);
+    // mean 4 + variance 4 + count 1, all state.
+    assert_eq!(p.layout.state_len, 9);
+}
+
+/// A hand-built IR (the checks forbid it) with a `Normalization` after a `Dense`: by rule
+/// 5 it writes an input gradient, `dy / max(sqrt(variance), 1e-7)`.
+#[test]
+fn a_normalization_after_parameters_runs_backward() {
+    let mut spec = mlp_spec::compile(
+        "model M {\n input [4]\n Dense(3)\n Rescale(1)\n Dense(2, activation = softmax)\n}\n",
+    )
+    .expect("compiles");
+    let m = &mut spec.models[0];
+    m.layers[1].kind = mlp_spec::ir::LayerKind::Normalization { features: 3 };
+    m.layers[1].name = "normalization".to_owned();
+    let p = Plan::new(m).expect("plans");
+    let back: Vec<&BackKind> = p
+        .backward
+        .iter()
+        .filter(|o| o.layer == 1)
+        .map(|o| &o.kind)
+        .collect();
+    let [BackKind::Normalize {
+        dy,
+        dx,
+        n,
+        features,
+        variance,
+    }] = back[..]
+    else {
+        panic!("{back:?}")
+    };
+    assert_eq!((*n, *features), (3, 3));
+    assert_eq!(p.tensor(*variance).name, "normalization.variance");
+    assert_eq!(
+        p.buffer(*dy).kind,
+        BufferKind::Gradient {
+            of: mlp_spec::plan::BufferId(2)
+        }
+    );
+    assert_eq!(
+        p.buffer(*dx).kind,
+        BufferKind::Gradient {
+            of: mlp_spec::plan::BufferId(0)
+        }
+    );
+    // Its features must be its input's last extent.
+    m.layers[1].kind = mlp_spec::ir::LayerKind::Normalization { features: 2 };
+    let err = Plan::new(m).expect_err("features do not match");
+    assert!(err.problem.contains("normalization"), "{err}");
 }

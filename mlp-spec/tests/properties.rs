@@ -9,6 +9,8 @@ use proptest::prelude::*;
 enum Gen {
     Dense {
         units: usize,
+        /// How the units are written: `0` a literal, `1` `(u + 1) - 1`, `2` `2u / 2`.
+        written: u8,
         extra: String,
         bias: bool,
     },
@@ -21,8 +23,18 @@ enum Gen {
 impl Gen {
     fn source(&self) -> String {
         match self {
-            Gen::Dense { units, extra, bias } => {
+            Gen::Dense {
+                units,
+                written,
+                extra,
+                bias,
+            } => {
                 let bias = if *bias { "" } else { ", use_bias = false" };
+                let units = match written {
+                    0 => units.to_string(),
+                    1 => format!("({units} + 1) - 1"),
+                    _ => format!("{} / 2", 2 * units),
+                };
                 format!("Dense({units}{extra}{bias})")
             }
             Gen::Dropout(r) => format!("Dropout({r})"),
@@ -56,17 +68,20 @@ fn dense() -> impl Strategy<Value = Gen> {
         ", reg = l1_l2(l1 = 0.01, l2 = 0.02)",
         ", bias_reg = l2(1e-4)",
     ]);
-    (1usize..24, act, init, reg, any::<bool>()).prop_map(|(units, a, i, r, bias)| Gen::Dense {
-        units,
-        extra: format!("{a}{i}{r}"),
-        bias,
-    })
+    (1usize..24, 0u8..3, act, init, reg, any::<bool>()).prop_map(
+        |(units, written, a, i, r, bias)| Gen::Dense {
+            units,
+            written,
+            extra: format!("{a}{i}{r}"),
+            bias,
+        },
+    )
 }
 
 fn middle() -> impl Strategy<Value = Gen> {
     prop_oneof![
         3 => dense(),
-        1 => prop::sample::select(vec!["0", "0.1", "0.25", "0.5"]).prop_map(Gen::Dropout),
+        1 => prop::sample::select(vec!["0", "0.1", "0.25", "0.5", "1 / 4", "0.5 * (1 - 0.8)"]).prop_map(Gen::Dropout),
         1 => prop::sample::select(vec!["", "()", "(momentum = 0.9)", "(0.5, 1e-5)"]).prop_map(|a| Gen::BatchNorm(a.to_owned())),
         1 => prop::sample::select(vec!["0.2", "0.3", "1e-2"]).prop_map(Gen::LeakyRelu),
         1 => prop::sample::select(vec!["ReLU", "Sigmoid", "Tanh"]).prop_map(Gen::Plain),
@@ -76,6 +91,8 @@ fn middle() -> impl Strategy<Value = Gen> {
 #[derive(Debug, Clone)]
 struct Case {
     input: Vec<usize>,
+    /// Whether a `Normalization` comes first.
+    normalize: bool,
     layers: Vec<Gen>,
     out: usize,
     train: Option<String>,
@@ -91,13 +108,15 @@ fn case() -> impl Strategy<Value = Case> {
     ]));
     (
         prop::collection::vec(1usize..10, 1..4),
+        any::<bool>(),
         prop::collection::vec(middle(), 0..6),
         2usize..12,
         train,
         prop::sample::select(vec!["\n    ", " ", ", "]),
     )
-        .prop_map(|(input, layers, out, train, sep)| Case {
+        .prop_map(|(input, normalize, layers, out, train, sep)| Case {
             input,
+            normalize,
             layers,
             out,
             train: train.map(str::to_owned),
@@ -108,7 +127,11 @@ fn case() -> impl Strategy<Value = Case> {
 impl Case {
     fn source(&self) -> String {
         let dims: Vec<String> = self.input.iter().map(ToString::to_string).collect();
-        let mut items = vec![format!("input [{}]", dims.join(", ")), "Flatten".to_owned()];
+        let mut items = vec![format!("input [{}]", dims.join(", "))];
+        if self.normalize {
+            items.push("Normalization".to_owned());
+        }
+        items.push("Flatten".to_owned());
         items.extend(self.layers.iter().map(Gen::source));
         items.push(format!("Dense({}, activation = softmax)", self.out));
         if let Some(t) = &self.train {
@@ -125,6 +148,10 @@ impl Case {
     fn expected_params(&self) -> (usize, usize) {
         let mut features: usize = self.input.iter().product();
         let (mut trainable, mut frozen) = (0, 0);
+        if self.normalize {
+            // mean and variance over the last axis, and the count.
+            frozen += 2 * self.input.last().copied().unwrap_or(1) + 1;
+        }
         for l in &self.layers {
             match l {
                 Gen::Dense { units, bias, .. } => {

@@ -334,3 +334,32 @@ fn activation_layers_from_a_spec_print_as_keras_does() {
         assert!(table.contains(row), "no row {row} in\n{table}");
     }
 }
+
+/// A `Normalization` layer as Keras 3 prints it: its mean and variance (`[features]`,
+/// float32) and its count (a scalar that Keras's TensorFlow backend stores as int64, 8
+/// bytes) are 2·4 + 1 = 9 non-trainable parameters of 4·4 + 4·4 + 8 = 40 bytes. The
+/// trainable ones: 4·16 + 16 + 16·3 + 3 = 131, 524 bytes.
+#[test]
+fn normalization_prints_as_keras_does() {
+    let spec = mlp_spec::compile(
+        "model Iris { input [4] Normalization Dense(16, activation = relu) Dense(3, activation = softmax) }",
+    )
+    .expect("compiles");
+    check(
+        &spec.models[0],
+        r#"Model: "Iris"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ normalization (Normalization)   │ (None, 4)              │             9 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense (Dense)                   │ (None, 16)             │            80 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense_1 (Dense)                 │ (None, 3)              │            51 │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 140 (564.00 B)
+ Trainable params: 131 (524.00 B)
+ Non-trainable params: 9 (40.00 B)
+"#,
+    );
+}

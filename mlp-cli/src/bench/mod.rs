@@ -137,7 +137,11 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     // Every model must fit the data before anything is measured, so a mistake in the last
     // model of a file does not cost the others' results.
     for (path, model) in &models {
-        crate::train::check_data_shape(model, path, &data.train, &crate::data_args::mnist_source(args.data.as_deref()),
+        crate::train::check_data_shape(
+            model,
+            path,
+            &data.train,
+            &crate::data_args::mnist_source(args.data.as_deref()),
         )?;
         // The largest batch the measurements use (10 000 test images in batches of 1000).
         let batch = model.train.batch.max(1000);

@@ -129,7 +129,9 @@ impl Gen<'_> {
         let last = layer.output_shape.last().copied().unwrap_or(1).max(1);
         match &layer.kind {
             LayerKind::Dense(d) => self.layer_size(i, "UNITS", d.units, "Output units"),
-            LayerKind::BatchNorm(_) | LayerKind::Activation { .. } => {
+            LayerKind::BatchNorm(_)
+            | LayerKind::Activation { .. }
+            | LayerKind::Normalization { .. } => {
                 let cols = self.layer_size(i, "FEATURES", last, "Features (the last axis)");
                 if n == last {
                     cols

@@ -77,7 +77,9 @@ fn fans(
             g.row_len(i),
         ),
         LayerKind::Dense(_) => (g.row_len(i), g.row_len(i)),
-        LayerKind::BatchNorm(_) => (g.features(i, fan_in), g.features(i, fan_out)),
+        LayerKind::BatchNorm(_) | LayerKind::Normalization { .. } => {
+            (g.features(i, fan_in), g.features(i, fan_out))
+        }
         // Layers without tensors: never asked.
         LayerKind::Flatten
         | LayerKind::Dropout { .. }

@@ -453,6 +453,45 @@ impl Lower<'_> {
                 };
                 self.push(kind, b.src, b.dst, b.rows * b.features, layer, line);
             }
+            OpKind::Normalize {
+                src,
+                dst,
+                n,
+                features,
+                mean,
+                variance,
+            } => {
+                // As a `BatchNorm` step, `x·inv + shift` with `inv = 1 / max(sqrt(var),
+                // 1e-7)`, `shift = -mean·inv`: within an ulp or two of the runtime's
+                // `(x - mean) / max(sqrt(var), 1e-7)`.
+                let s = self.weights.state;
+                let (m, v) = (&s[self.plan.range(*mean)], &s[self.plan.range(*variance)]);
+                let inv: Vec<f32> = v
+                    .iter()
+                    .map(|&var| 1.0 / mlp_runtime_free_divisor(var))
+                    .collect();
+                let shift: Vec<f32> = m.iter().zip(&inv).map(|(&mu, &i)| -mu * i).collect();
+                let layer_name = self.model.layers[layer].name.clone();
+                let name = layer_name.to_uppercase();
+                let (inv_name, shift_name) = (format!("{name}_INV"), format!("{name}_SHIFT"));
+                self.arrays.push(Array {
+                    name: inv_name.clone(),
+                    doc: format!("`1 / max(sqrt(variance), 1e-7)` of `{layer_name}`."),
+                    values: inv,
+                });
+                self.arrays.push(Array {
+                    name: shift_name.clone(),
+                    doc: format!("`-mean·inv` of `{layer_name}`."),
+                    values: shift,
+                });
+                let kind = StepKind::BatchNorm {
+                    rows: n / features.max(&1),
+                    features: *features,
+                    inv: inv_name,
+                    shift: shift_name,
+                };
+                self.push(kind, *src, *dst, *n, layer, line);
+            }
             OpKind::LeakyRelu { src, dst, n, slope } => {
                 let kind = StepKind::LeakyRelu {
                     n: *n,
@@ -520,4 +559,10 @@ fn check_code_activations(model: &str, p: &Program) -> Result<(), ExportError> {
         }
     }
     Ok(())
+}
+
+/// Keras's `Normalization` divisor, `max(sqrt(variance), 1e-7)` (the runtime's
+/// `layers::normalization::divisor`; this crate does not depend on the runtime).
+fn mlp_runtime_free_divisor(variance: f32) -> f32 {
+    variance.sqrt().max(1e-7)
 }

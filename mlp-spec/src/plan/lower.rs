@@ -64,6 +64,16 @@ impl<'a> Lower<'a> {
                         )));
                     }
                 }
+                LayerKind::Normalization { features } => {
+                    let n: usize = layer.input_shape.iter().product();
+                    if *features == 0 || layer.input_shape.last() != Some(features) {
+                        return Err(bad(format!(
+                            "layer `{}`: a Normalization's features must be its input's last extent",
+                            layer.name
+                        )));
+                    }
+                    debug_assert!(n.is_multiple_of(*features));
+                }
                 LayerKind::Dense(_)
                 | LayerKind::Flatten
                 | LayerKind::Dropout { .. }
@@ -117,7 +127,8 @@ impl<'a> Lower<'a> {
                 | LayerKind::BatchNorm(_)
                 | LayerKind::LeakyRelu { .. }
                 | LayerKind::Activation { .. }
-                | LayerKind::Rescale { .. },
+                | LayerKind::Rescale { .. }
+                | LayerKind::Normalization { .. },
             )
             | None => false,
         }
@@ -364,12 +375,12 @@ impl<'a> Lower<'a> {
     }
 
     /// The forward op of layer `i` shared by both modes (element-wise layers and copies).
-    fn common_op(&self, i: usize) -> Option<OpKind> {
+    fn common_op(&self, i: usize) -> Result<Option<OpKind>, PlanError> {
         let layer = self.layer(i);
         let src = self.value(self.flow.src[i]);
         let dst = self.out(i);
         let n: usize = layer.output_shape.iter().product();
-        match &layer.kind {
+        Ok(match &layer.kind {
             LayerKind::Flatten => Some(OpKind::Copy { src, dst, n }),
             LayerKind::LeakyRelu { slope } => Some(OpKind::LeakyRelu {
                 src,
@@ -383,7 +394,7 @@ impl<'a> Lower<'a> {
                 if self.is_head_softmax(i) {
                     // Rule 1: the head's softmax has a buffer only when it reads `x`
                     // itself: a copy of the logits.
-                    return Some(OpKind::Copy { src, dst, n });
+                    return Ok(Some(OpKind::Copy { src, dst, n }));
                 }
                 let cols = layer.output_shape.last().copied().unwrap_or(1).max(1);
                 Some(OpKind::Activation {
@@ -401,8 +412,16 @@ impl<'a> Lower<'a> {
                 scale: *scale,
                 offset: *offset,
             }),
+            LayerKind::Normalization { features } => Some(OpKind::Normalize {
+                src,
+                dst,
+                n,
+                features: *features,
+                mean: self.tensor(i, Role::Mean)?,
+                variance: self.tensor(i, Role::Variance)?,
+            }),
             LayerKind::Dense(_) | LayerKind::Dropout { .. } | LayerKind::BatchNorm(_) => None,
-        }
+        })
     }
 
     /// Rule 7: the activation op after the linear `Dense` `i` that splits its activation.
@@ -507,7 +526,8 @@ fn flow(m: &ir::Model, from_logits: bool) -> Flow {
                 LayerKind::Dropout { .. }
                 | LayerKind::LeakyRelu { .. }
                 | LayerKind::Activation { .. }
-                | LayerKind::Rescale { .. } => dx,
+                | LayerKind::Rescale { .. }
+                | LayerKind::Normalization { .. } => dx,
             };
         flow.src.push(current);
         flow.own.push(own);

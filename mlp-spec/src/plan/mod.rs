@@ -55,6 +55,12 @@
 //!    other `Dense` applies its activation in the GEMM epilogue, so a [`DenseOp::act`] and
 //!    a [`BackKind::Dense`]'s `act` never need the input: the in-place backward derives
 //!    `act'` from the output.
+//! 8. **Normalization.** A `Normalization` layer runs the same [`OpKind::Normalize`] in
+//!    both modes, reading its `mean` and `variance` state tensors and never writing them
+//!    (they are set by adapting the layer before training, outside the plan). It has no
+//!    trainable parameters, so by rule 5 it runs backward ([`BackKind::Normalize`]) only
+//!    when it writes an input gradient, which a checked model never needs: only `Flatten`
+//!    and `Rescale` may come before it.
 //!
 //! The plan performs no I/O and allocates only while it is built.
 
@@ -341,6 +347,23 @@ pub enum OpKind {
         /// Added after scaling.
         offset: f32,
     },
+    /// Both modes, a `Normalization` layer: `dst[j] = (src[j] - mean[f]) /
+    /// max(sqrt(variance[f]), 1e-7)` with `f = j % features` for each element `j` of a
+    /// row (Keras's formula; 1e-7 is Keras's `backend.epsilon()`).
+    Normalize {
+        /// Source.
+        src: Value,
+        /// Destination.
+        dst: BufferId,
+        /// Floats per row (a multiple of `features`).
+        n: usize,
+        /// The normalised axis's extent (the input's last).
+        features: usize,
+        /// Mean per feature (state, `[features]`).
+        mean: TensorId,
+        /// Variance per feature (state, `[features]`).
+        variance: TensorId,
+    },
 }
 
 /// One inference fold of a `BatchNorm` into a `Dense` next to it, with `g = gamma /
@@ -489,6 +512,20 @@ pub enum BackKind {
         /// Multiplier.
         scale: f32,
     },
+    /// `dx[j] = dy[j] / max(sqrt(variance[j % features]), 1e-7)` (the statistics are
+    /// constants). Only when an input gradient is needed (rule 8).
+    Normalize {
+        /// Output gradient.
+        dy: BufferId,
+        /// Input gradient.
+        dx: BufferId,
+        /// Floats per row.
+        n: usize,
+        /// The normalised axis's extent.
+        features: usize,
+        /// Variance per feature (state, `[features]`).
+        variance: TensorId,
+    },
 }
 
 /// The loss head.
@@ -576,7 +613,8 @@ impl Plan {
     ///
     /// # Errors
     /// [`PlanError`] when the IR breaks its invariants: no layers, a `Dense` on an input
-    /// that is not flat, a `BatchNorm` whose features do not divide its input.
+    /// that is not flat, a `BatchNorm` whose features do not divide its input, a
+    /// `Normalization` whose `features` is not its input's last extent.
     pub fn new(model: &ir::Model) -> Result<Plan, PlanError> {
         lower::Lower::new(model)?.run()
     }

@@ -219,6 +219,20 @@ impl Printer<'_> {
                 self.value(*src),
                 self.buf(*dst)
             ),
+            OpKind::Normalize {
+                src,
+                dst,
+                n,
+                features,
+                mean,
+                variance,
+            } => format!(
+                "normalize {} -> {}, {n} over {features} features, {} {}",
+                self.value(*src),
+                self.buf(*dst),
+                self.tensor(*mean),
+                self.tensor(*variance)
+            ),
         }
     }
 
@@ -296,6 +310,18 @@ impl Printer<'_> {
                 "rescale {} -> {}, {n}, scale {scale}",
                 self.buf(*dy),
                 self.buf(*dx)
+            ),
+            BackKind::Normalize {
+                dy,
+                dx,
+                n,
+                features,
+                variance,
+            } => format!(
+                "normalize {} -> {}, {n} over {features} features, {}",
+                self.buf(*dy),
+                self.buf(*dx),
+                self.tensor(*variance)
             ),
         }
     }

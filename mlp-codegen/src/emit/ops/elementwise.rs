@@ -3,7 +3,7 @@
 use super::Body;
 use crate::emit::Gen;
 use mlp_spec::ir::Activation;
-use mlp_spec::plan::{BufferId, Value};
+use mlp_spec::plan::{BufferId, TensorId, Value};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -198,6 +198,45 @@ pub(super) fn rescale_backward(g: &Gen, i: usize, dy: BufferId, dx: BufferId, sc
         what: format!("`dx = dy·{scale}`."),
         code: quote! {
             #layers::rescale_backward(batch * #n, #k, &self.#dy, &mut self.#dx);
+        },
+    }
+}
+
+pub(super) fn normalize(
+    g: &Gen,
+    i: usize,
+    src: Value,
+    dst: BufferId,
+    mean: TensorId,
+    variance: TensorId,
+) -> Body {
+    let layers = g.module("layers");
+    let (s, d) = (g.value(src), g.buf(dst));
+    let n = g.row_len(i);
+    let (m, v) = (g.tensor(mean), g.tensor(variance));
+    Body {
+        what: "`y = (x - mean) / max(sqrt(variance), 1e-7)` per feature, the statistics adapted from the training data.".to_owned(),
+        code: quote! {
+            #layers::normalization_forward(batch, #n, #m, #v, #s, &mut self.#d);
+        },
+    }
+}
+
+pub(super) fn normalize_backward(
+    g: &Gen,
+    i: usize,
+    dy: BufferId,
+    dx: BufferId,
+    variance: TensorId,
+) -> Body {
+    let layers = g.module("layers");
+    let (dy, dx) = (g.buf(dy), g.buf(dx));
+    let n = g.row_len(i);
+    let v = g.tensor(variance);
+    Body {
+        what: "`dx = dy / max(sqrt(variance), 1e-7)`.".to_owned(),
+        code: quote! {
+            #layers::normalization_backward(batch, #n, #v, &self.#dy, &mut self.#dx);
         },
     }
 }

@@ -210,7 +210,8 @@ fn srcs(kind: &OpKind) -> Vec<Value> {
         | OpKind::Dropout { src, .. }
         | OpKind::LeakyRelu { src, .. }
         | OpKind::Activation { src, .. }
-        | OpKind::Rescale { src, .. } => vec![*src],
+        | OpKind::Rescale { src, .. }
+        | OpKind::Normalize { src, .. } => vec![*src],
         OpKind::Dense(d) => vec![d.src],
         OpKind::DenseBatchNorm { dense, .. } => vec![dense.src],
         OpKind::BatchNormTrain(b) | OpKind::BatchNormInfer(b) => vec![b.src],
@@ -224,7 +225,10 @@ fn back_input(op: &BackOp) -> Option<Value> {
         | BackKind::LeakyRelu { x, .. }
         | BackKind::Activation { x, .. } => Some(*x),
         BackKind::BatchNorm { op, .. } => Some(op.src),
-        BackKind::Dropout { .. } | BackKind::Copy { .. } | BackKind::Rescale { .. } => None,
+        BackKind::Dropout { .. }
+        | BackKind::Copy { .. }
+        | BackKind::Rescale { .. }
+        | BackKind::Normalize { .. } => None,
     }
 }
 
@@ -258,6 +262,13 @@ fn forward_body(g: &Gen, op: &Op) -> Body {
             offset,
             ..
         } => elementwise::rescale(g, i, *src, *dst, *scale, *offset),
+        OpKind::Normalize {
+            src,
+            dst,
+            mean,
+            variance,
+            ..
+        } => elementwise::normalize(g, i, *src, *dst, *mean, *variance),
     }
 }
 
@@ -285,6 +296,9 @@ fn backward_body(g: &Gen, op: &BackOp) -> Body {
         BackKind::Rescale { dy, dx, scale, .. } => {
             elementwise::rescale_backward(g, i, *dy, *dx, *scale)
         }
+        BackKind::Normalize {
+            dy, dx, variance, ..
+        } => elementwise::normalize_backward(g, i, *dy, *dx, *variance),
     }
 }
 

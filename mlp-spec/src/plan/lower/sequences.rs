@@ -58,7 +58,8 @@ impl Lower<'_> {
                                     | LayerKind::Dense(_)
                                     | LayerKind::Dropout { .. }
                                     | LayerKind::BatchNorm(_)
-                                    | LayerKind::Rescale { .. },
+                                    | LayerKind::Rescale { .. }
+                                    | LayerKind::Normalization { .. },
                                 )
                                 | None => continue,
                             };
@@ -89,7 +90,8 @@ impl Lower<'_> {
                 LayerKind::Flatten
                 | LayerKind::LeakyRelu { .. }
                 | LayerKind::Activation { .. }
-                | LayerKind::Rescale { .. } => match self.common_op(i) {
+                | LayerKind::Rescale { .. }
+                | LayerKind::Normalization { .. } => match self.common_op(i)? {
                     Some(kind) => kind,
                     None => continue,
                 },
@@ -131,7 +133,8 @@ impl Lower<'_> {
                 LayerKind::Flatten
                 | LayerKind::LeakyRelu { .. }
                 | LayerKind::Activation { .. }
-                | LayerKind::Rescale { .. } => match self.common_op(i) {
+                | LayerKind::Rescale { .. }
+                | LayerKind::Normalization { .. } => match self.common_op(i)? {
                     Some(kind) => kind,
                     None => continue,
                 },
@@ -267,6 +270,13 @@ impl Lower<'_> {
                     dx: need(dx)?,
                     n,
                     scale: *scale,
+                },
+                LayerKind::Normalization { features } => BackKind::Normalize {
+                    dy,
+                    dx: need(dx)?,
+                    n,
+                    features: *features,
+                    variance: self.tensor(i, Role::Variance)?,
                 },
                 // Own only when it copies `x` as the output (rule 1): nothing before it.
                 LayerKind::Flatten => continue,
