@@ -38,9 +38,12 @@ pub use mlp_spec as spec;
 /// Everything a program using the macros needs: `use mlp::prelude::*;`.
 pub mod prelude {
     pub use crate::{include_mlp, mlp};
-    pub use mlp_runtime::data::{load_mnist, load_mnist_with, Dataset, LoadOptions, Mnist};
+    pub use mlp_runtime::data::{
+        load_mnist, load_mnist_with, read_csv, read_npy, CsvOptions, Dataset, Features,
+        LoadOptions, Mnist, TargetSet,
+    };
     pub use mlp_runtime::{
-        evaluate, fit, fit_with_progress, predict, predict_u8, FitOptions, History, Model, Network,
-        Progress, StepStats,
+        adapt, evaluate, fit, fit_with_progress, predict, predict_u8, Evaluation, FitOptions,
+        History, Model, Network, Progress, StepStats, Targets,
     };
 }

@@ -35,6 +35,7 @@ pub mod examples {
     mlp::include_mlp!("specs/examples/zoo.mlp");
     mlp::include_mlp!("specs/examples/regression.mlp");
     mlp::include_mlp!("specs/examples/activations.mlp");
+    mlp::include_mlp!("specs/examples/tabular.mlp");
 }
 
 /// Specs written inline, for optimiser variants the spec files leave out.
@@ -234,6 +235,13 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
         "{name}: parameters are initialised"
     );
 
+    // Non-trivial statistics (a Normalization's mean and variance, the moving statistics),
+    // the same in both.
+    let state: Vec<f32> = (0..generated.state().len())
+        .map(|i| 0.5 + (i % 7) as f32 * 0.25)
+        .collect();
+    generated.state_mut().copy_from_slice(&state);
+    network.state_mut().copy_from_slice(&state);
     let (x, labels) = batch_data(&generated, max_batch, seed ^ 0x5eed);
     let outputs = generated.forward(&x, max_batch).to_vec();
     same(
@@ -274,8 +282,24 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
             max_batch
         };
         let (x, labels) = batch_data(&generated, rows, seed.wrapping_add(step));
-        let a = generated.train_step(&x, Targets::Classes(&labels), rows);
-        let b = network.train_step(&x, Targets::Classes(&labels), rows);
+        // Every other step, the same targets as value rows (one-hot, or the 0/1 value of a
+        // single unit), except for sparse categorical cross-entropy, which takes classes.
+        let units = ir.output_size();
+        let values: Vec<f32> = labels
+            .iter()
+            .flat_map(|&l| (0..units).map(move |j| mlp::runtime::loss::target(l, j, units)))
+            .collect();
+        let sparse = matches!(
+            ir.train.loss,
+            mlp::runtime::ir::Loss::SparseCategoricalCrossentropy { .. }
+        );
+        let y = if step % 2 == 1 && !sparse {
+            Targets::Values(&values)
+        } else {
+            Targets::Classes(&labels)
+        };
+        let a = generated.train_step(&x, y, rows);
+        let b = network.train_step(&x, y, rows);
         same_stats(a, b, &format!("train step {step}"), &name);
         same(
             generated.grads(),
@@ -332,6 +356,9 @@ fn example_models_match_network_bit_for_bit() {
     differential(examples::Smooth::new(19), 19);
     differential(examples::Layers::new(20), 20);
     differential(inline::EveryActivation::new(21), 21);
+    differential(examples::Iris::new(22), 22);
+    differential(examples::Housing::new(23), 23);
+    differential(examples::Binary::new(24), 24);
 }
 
 #[test]

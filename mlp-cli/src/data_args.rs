@@ -159,7 +159,7 @@ impl DataArgs {
                 Loaded {
                     train,
                     validation,
-                    source: format!("`{}`", path.display()),
+                    source: format!("the samples in `{}`", path.display()),
                 }
             }
             Kind::Csv | Kind::Npy | Kind::Idx => {
@@ -167,7 +167,7 @@ impl DataArgs {
                 Loaded {
                     train: self.read_one(path, kind)?,
                     validation: None,
-                    source: format!("`{}`", path.display()),
+                    source: format!("the samples in `{}`", path.display()),
                 }
             }
         };

@@ -81,7 +81,7 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         model: Option<String>,
     },
-    /// Train one model of a spec on MNIST or your own data (CSV, NumPy), with Keras-like progress.
+    /// Train one model of a spec on MNIST or your own data (CSV, `NumPy`), with Keras-like progress.
     Train(train::TrainArgs),
     /// Evaluate trained weights on data: Keras's evaluate line (loss and every metric).
     Evaluate(predict::EvaluateArgs),

@@ -46,7 +46,7 @@ pub struct PredictArgs {
     /// The inputs (targets, if the file has them, are ignored): see `mlp train --help`.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Write the predictions here, as CSV or NumPy `.npy` (the outputs) by extension
+    /// Write the predictions here, as CSV or `NumPy` `.npy` (the outputs) by extension
     /// [default: print CSV].
     #[arg(long, short = 'o', value_name = "FILE.csv|FILE.npy")]
     pub out: Option<PathBuf>,
@@ -158,25 +158,22 @@ pub fn run_predict(args: &PredictArgs) -> Result<(), CliError> {
             csv(&outputs, classes.as_deref(), loaded.labels.as_deref()).into_bytes()
         }
     };
-    match (&args.out, format) {
-        (Some(path), _) => {
-            mlp_runtime::fs::write_atomic(path, &bytes).map_err(|e| CliError::Io {
-                action: "write",
-                path: e.path.clone(),
-                source: e.source,
-            })?;
-            eprintln!(
-                "Predictions for {} samples written to {}",
-                outputs.nrows(),
-                path.display()
-            );
-        }
-        (None, _) => {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error of ours.
-            let _ = out.write_all(&bytes).and_then(|()| out.flush());
-        }
+    if let Some(path) = &args.out {
+        mlp_runtime::fs::write_atomic(path, &bytes).map_err(|e| CliError::Io {
+            action: "write",
+            path: e.path.clone(),
+            source: e.source,
+        })?;
+        eprintln!(
+            "Predictions for {} samples written to {}",
+            outputs.nrows(),
+            path.display()
+        );
+    } else {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not an error of ours.
+        let _ = out.write_all(&bytes).and_then(|()| out.flush());
     }
     Ok(())
 }
@@ -254,7 +251,7 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-/// A NumPy `.npy` (format 1.0) of `rows × cols` little-endian f32 values in C order.
+/// A `NumPy` `.npy` (format 1.0) of `rows × cols` little-endian f32 values in C order.
 fn npy_f32(rows: usize, cols: usize, values: impl Iterator<Item = f32>) -> Vec<u8> {
     let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // Magic (6) + version (2) + header length (2) + dict + padding + '\n', to a multiple of 64.

@@ -330,7 +330,7 @@ pub fn check_data_shape(
     };
     Err(mlp_runtime::data::DataError::InvalidDataset {
         reason: format!(
-            "the samples of {source} have {} features, but `{}` in `{}` takes {} input features",
+            "{source} have {} features per sample, but `{}` in `{}` takes {} input features",
             with_shape(found, &data.sample_shape),
             model.name,
             spec.display(),

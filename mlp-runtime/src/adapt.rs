@@ -9,7 +9,7 @@
 
 use crate::data::Dataset;
 use crate::layers::normalization::adapt_statistics;
-use crate::layout::{ParamLayout, Role};
+use crate::layout::{ParamLayout, Role, TensorInfo};
 use crate::model::Model;
 use crate::train::TrainError;
 use mlp_spec::ir::LayerKind;
@@ -58,8 +58,8 @@ pub fn adapt<M: Model + ?Sized>(
             }
         }
         let (Some(mean), Some(variance)) = (
-            layout.tensor(i, Role::Mean).map(|t| t.range()),
-            layout.tensor(i, Role::Variance).map(|t| t.range()),
+            layout.tensor(i, Role::Mean).map(TensorInfo::range),
+            layout.tensor(i, Role::Variance).map(TensorInfo::range),
         ) else {
             continue;
         };
@@ -83,7 +83,7 @@ pub fn adapt<M: Model + ?Sized>(
         let state = model.state_mut();
         state[mean].copy_from_slice(&m);
         state[variance].copy_from_slice(&v);
-        if let Some(count) = layout.tensor(i, Role::Count).map(|t| t.range()) {
+        if let Some(count) = layout.tensor(i, Role::Count).map(TensorInfo::range) {
             state[count].iter_mut().for_each(|c| *c = 0.0);
         }
         adapted += 1;

@@ -337,6 +337,8 @@ pub fn probability_loss(
 /// Number of rows of `out[batch, units]` Keras's `accuracy` counts as correct (see the
 /// module docs).
 #[must_use]
+// Keras's binary accuracy compares the thresholded output with the target exactly.
+#[allow(clippy::float_cmp)]
 pub fn correct_count(batch: usize, units: usize, out: &[f32], y: Targets<'_>) -> usize {
     (0..batch)
         .filter(|&r| {

@@ -65,6 +65,8 @@ impl Metrics {
             .metrics
             .iter()
             .map(|&m| {
+                // `accuracy` resolves to one of the named variants, as in Keras.
+                #[allow(clippy::match_same_arms)]
                 let kind = match m {
                     Metric::Accuracy if units == 1 => Kind::BinaryAccuracy(0.5),
                     Metric::Accuracy if classes => Kind::SparseCategoricalAccuracy,
@@ -152,6 +154,8 @@ pub fn metric_name(m: Metric) -> &'static str {
     }
 }
 
+// Keras's binary accuracy compares the thresholded output with the target exactly.
+#[allow(clippy::float_cmp)]
 fn update(e: &mut Entry, out: &[f32], y: Targets<'_>, batch: usize, units: usize) {
     let inv_units = 1.0 / units as f32;
     let rows = out[..batch * units].chunks_exact(units).enumerate();
@@ -263,7 +267,7 @@ fn auc(buckets: &[f64]) -> f32 {
             // Keras sums (x[i] - x[i+1]) · (y[i] + y[i+1]) / 2 over increasing i; here i
             // decreases, so x[i] is the new point and x[i+1] the previous one.
             let (x_prev, y_prev) = points[0];
-            area += (fpr - x_prev) * ((tpr + y_prev) / 2.0);
+            area += (fpr - x_prev) * f32::midpoint(tpr, y_prev);
         }
     }
     area

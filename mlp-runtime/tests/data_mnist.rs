@@ -197,9 +197,9 @@ fn dataset_new_checks_its_invariants() {
             vec![2, 2],
             vec![0, 1, 2],
             10,
-            "6 features per sample but the sample shape [2, 2] holds 4",
+            "the features have 6 columns but the sample shape [2, 2] holds 4",
         ),
-        (vec![2, 3], vec![0, 1], 10, "3 images but 2 labels"),
+        (vec![2, 3], vec![0, 1], 10, "3 feature rows but 2 targets"),
         (
             vec![2, 3],
             vec![0, 1, 3],

@@ -186,6 +186,17 @@ fn leaky_relu_and_rescale() {
         rescale_forward(n, 1.0 / 255.0, 0.5, x, &mut y);
         dot(&r, &y)
     });
+    // Normalization over 5 features (6 rows of 5); one feature of zero variance, whose
+    // divisor is Keras's floor 1e-7 (its gradient is then huge but exact).
+    let (mean, mut var) = (values(5, 7, -1.0, 1.0), values(5, 8, 0.5, 2.0));
+    var[4] = 0.0;
+    let mut dx = vec![f32::NAN; n];
+    mlp_runtime::layers::normalization_backward(6, 5, &var, &r, &mut dx);
+    check_grad("normalization", &x, &dx[..], None, 1e-3, 1e-2, 1e-4, |x| {
+        let mut y = vec![0.0; n];
+        mlp_runtime::layers::normalization_forward(6, 5, &mean, &var, x, &mut y);
+        dot(&r, &y)
+    });
 }
 
 #[test]
@@ -331,6 +342,100 @@ fn probability_losses() {
                 },
             );
         }
+    }
+}
+
+#[test]
+fn value_target_losses() {
+    // Regression losses on value rows, away from the kinks (|e| = 0, |e| = delta).
+    let (b, units) = (4, 3);
+    let o = values(b * units, 31, -2.0, 2.0);
+    let t: Vec<f32> = o
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v + if i % 2 == 0 { 0.3 } else { -1.7 })
+        .collect();
+    for loss_kind in [
+        Loss::MeanSquaredError,
+        Loss::MeanAbsoluteError,
+        Loss::Huber { delta: 1.0 },
+        Loss::Huber { delta: 0.5 },
+        Loss::BinaryCrossentropy { from_logits: false },
+    ] {
+        // BCE takes targets in [0, 1] and probabilities.
+        let (o, t): (Vec<f32>, Vec<f32>) = if matches!(loss_kind, Loss::BinaryCrossentropy { .. }) {
+            (
+                values(b * units, 32, 0.05, 0.95),
+                values(b * units, 33, 0.0, 1.0),
+            )
+        } else {
+            (o.clone(), t.clone())
+        };
+        let mut d = vec![f32::NAN; b * units];
+        let _ = loss::probability_loss(loss_kind, b, units, &o, Targets::Values(&t), Some(&mut d));
+        check_grad(
+            &format!("{loss_kind:?} on values"),
+            &o,
+            &d,
+            None,
+            1e-3,
+            2e-2,
+            1e-4,
+            |o| {
+                f64::from(
+                    loss::probability_loss(loss_kind, b, units, o, Targets::Values(&t), None).loss,
+                )
+            },
+        );
+    }
+}
+
+#[test]
+fn logits_losses() {
+    // Softmax and sigmoid cross-entropies from logits, with class and value targets.
+    let (b, units) = (5, 3);
+    let z = values(b * units, 41, -3.0, 3.0);
+    let labels: Vec<u32> = (0..b).map(|i| (i % units) as u32).collect();
+    let rows = values(b * units, 42, 0.0, 1.0);
+    let probs_rows: Vec<f32> = rows
+        .chunks(units)
+        .flat_map(|r| {
+            let s: f32 = r.iter().sum();
+            r.iter().map(move |v| v / s).collect::<Vec<_>>()
+        })
+        .collect();
+    type LogitsLoss =
+        fn(usize, usize, &[f32], Targets<'_>, &mut [f32], Option<&mut [f32]>) -> loss::BatchLoss;
+    let cases: [(&str, LogitsLoss, Targets<'_>); 4] = [
+        (
+            "softmax, classes",
+            loss::softmax_cross_entropy,
+            Targets::Classes(&labels),
+        ),
+        (
+            "softmax, probability rows",
+            loss::softmax_cross_entropy,
+            Targets::Values(&probs_rows),
+        ),
+        (
+            "sigmoid, classes (one-hot)",
+            loss::sigmoid_cross_entropy,
+            Targets::Classes(&labels),
+        ),
+        (
+            "sigmoid, values",
+            loss::sigmoid_cross_entropy,
+            Targets::Values(&rows),
+        ),
+    ];
+    for (what, f, y) in cases {
+        let mut probs = vec![0.0; b * units];
+        let mut d = vec![f32::NAN; b * units];
+        let _ = f(b, units, &z, y, &mut probs, Some(&mut d));
+        check_grad(what, &z, &d, None, 1e-3, 2e-2, 1e-4, |z| {
+            let mut p = vec![0.0; b * units];
+            f64::from(f(b, units, z, y, &mut p, None).loss)
+        });
     }
 }
 

@@ -155,7 +155,7 @@ pub fn measure<M: Model>(
 
     // Allocations per step, on one gathered batch.
     let mut x = vec![0.0f32; batch * features];
-    let mut targets = TargetBuffer::new(&setup.train, batch);
+    let mut targets = TargetBuffer::new(setup.train, batch);
     let idx: Vec<usize> = (0..batch).map(|i| i % setup.train.len()).collect();
     setup.train.gather_batch(&idx, &mut x);
     let y = setup.train.gather_targets(&idx, &mut targets);

@@ -159,9 +159,16 @@ fn source(p: &Program, header_name: &str, lower: &str, upper: &str) -> String {
     for step in &p.steps {
         body(&mut c, step);
     }
-    if let Some(head) = p.head {
-        let _ = writeln!(c, "    /* The logits head's {}. */", act_name(head));
-        activation(&mut c, head, 1, p.outputs, "out");
+    match p.head {
+        Some(Activation::Softmax) => {
+            let _ = writeln!(c, "    /* The logits head's softmax. */");
+            let _ = writeln!(c, "    softmax(out, {});", p.outputs);
+        }
+        Some(head) => {
+            let _ = writeln!(c, "    /* The logits head's {}. */", act_name(head));
+            activation(&mut c, head, 1, p.outputs, "out");
+        }
+        None => {}
     }
     let _ = writeln!(c, "}}\n");
     let _ = writeln!(
@@ -210,8 +217,10 @@ fn used_helpers(p: &Program) -> Vec<&'static str> {
             StepKind::Copy { .. } => used.push("copy"),
         }
     }
-    if let Some(head) = p.head {
-        act(&mut used, head);
+    match p.head {
+        Some(Activation::Softmax) => used.extend(["softmax", "mlp_exp"]),
+        Some(head) => act(&mut used, head),
+        None => {}
     }
     used
 }

@@ -21,7 +21,7 @@ pub enum Features {
     /// scaling) only when a batch is gathered, which is why MNIST training reads a quarter
     /// of the bytes an f32 copy would.
     U8(Array2<u8>),
-    /// Floating-point values (tabular data, NumPy floats, anything not u8).
+    /// Floating-point values (tabular data, `NumPy` floats, anything not u8).
     F32(Array2<f32>),
 }
 
@@ -162,7 +162,7 @@ impl TargetSet {
         }
     }
 
-    /// Class targets from one column of whole numbers `≥ 0` (as NumPy or CSV give integer
+    /// Class targets from one column of whole numbers `≥ 0` (as `NumPy` or CSV give integer
     /// labels), with at least `min_classes` classes (`max + 1` if more); `None` for any
     /// other targets. Class targets are returned as they are.
     #[must_use]
@@ -315,6 +315,8 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::new`].
+    // By value, as every constructor takes its arrays (the labels are widened to u32).
+    #[allow(clippy::needless_pass_by_value)]
     pub fn from_u8(
         images: Array2<u8>,
         sample_shape: Vec<usize>,
@@ -368,6 +370,8 @@ impl Dataset {
     /// # Errors
     /// [`DataError::CountMismatch`] if the counts differ, [`DataError::LabelOutOfRange`]
     /// for the first label `>= classes`, [`DataError::InvalidDataset`] if `classes` is 0.
+    // By value, as every constructor takes its arrays (the labels are widened to u32).
+    #[allow(clippy::needless_pass_by_value)]
     pub fn from_images(
         images: Array3<u8>,
         labels: Array1<u8>,

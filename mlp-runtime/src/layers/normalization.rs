@@ -53,13 +53,17 @@ pub fn normalization_backward(rows: usize, n: usize, variance: &[f32], dy: &[f32
     }
 }
 
+/// A visitor of every sample: called with a function, it calls that function with each
+/// sample's floats (see [`adapt_statistics`]).
+pub type ForEachRow<'a> = dyn Fn(&mut dyn FnMut(&[f32])) + 'a;
+
 /// Keras's `adapt` on an array: the population mean and variance (`ddof = 0`) of each
 /// feature (`j % features` of each row's element `j`), two passes accumulated in f64 and
 /// rounded once to f32. `for_each_row(f)` must call `f` with every sample's floats as the
 /// layer sees them (it is called twice). Writes `mean` and `variance` (`features` each);
 /// with no rows, mean 0 and variance 1 (Keras's initial values).
 pub fn adapt_statistics(
-    for_each_row: &dyn Fn(&mut dyn FnMut(&[f32])),
+    for_each_row: &ForEachRow<'_>,
     mean: &mut [f32],
     variance: &mut [f32],
 ) {
@@ -75,8 +79,8 @@ pub fn adapt_statistics(
         }
     });
     if count == 0 {
-        mean.iter_mut().for_each(|m| *m = 0.0);
-        variance.iter_mut().for_each(|v| *v = 1.0);
+        mean.fill(0.0);
+        variance.fill(1.0);
         return;
     }
     let means: Vec<f64> = sum.iter().map(|s| s / count as f64).collect();
