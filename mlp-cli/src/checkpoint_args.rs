@@ -1,7 +1,8 @@
 //! The checkpoint flags of `mlp train`: `--save FILE` (the trained model), `--checkpoint-dir
 //! DIR` (a checkpoint after every epoch, keeping the last `--keep N`), `--resume DIR` (carry
-//! on from the newest checkpoint there, exactly as if never interrupted) and `--on-nan
-//! stop|continue`.
+//! on from the newest checkpoint there, exactly as if never interrupted), `--on-nan
+//! stop|continue` and `--on-write-error stop|continue` (whose [`OnWriteErrorArg`] `mlp
+//! compare` shares).
 //!
 //! Paths are checked before any training; checkpoints are written atomically by
 //! `mlp_runtime::checkpoint`, so an interrupted run leaves the last complete one. Exit codes:
@@ -32,13 +33,42 @@ pub enum OnNanArg {
     Continue,
 }
 
-/// What a file that cannot be written (disk full, quota, read-only folder) does.
+/// What a file that cannot be written (disk full, quota, read-only folder) does: the
+/// `--on-write-error` of `mlp train` and `mlp compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnWriteErrorArg {
     /// Stop with an error naming the file (the previous file, if any, is left as it was).
     Stop,
-    /// Warn on standard error naming the file, and keep training.
+    /// Warn on standard error naming the file, and carry on (training, the other files).
     Continue,
+}
+
+impl OnWriteErrorArg {
+    /// The outcome of writing one file, as this choice treats it: `Ok(true)` when it was
+    /// written; with `Continue`, a file that could not be written ([`CliError::Io`] or
+    /// [`OutputError::Write`](mlp_cli::OutputError::Write)) is a warning naming it
+    /// ([`warn_write`]) and `Ok(false)`.
+    ///
+    /// # Errors
+    ///
+    /// Any error with `Stop`; with `Continue`, the errors that are not about writing a file
+    /// (a font that cannot be read, a plot that cannot be drawn).
+    pub fn tolerate(self, result: Result<(), CliError>) -> Result<bool, CliError> {
+        match result {
+            Ok(()) => Ok(true),
+            Err(CliError::Io { path, source, .. }) if self == OnWriteErrorArg::Continue => {
+                warn_write(&path, &source);
+                Ok(false)
+            }
+            Err(CliError::Output(mlp_cli::OutputError::Write { path, source }))
+                if self == OnWriteErrorArg::Continue =>
+            {
+                warn_write(&path, &source);
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
 }
 
 /// The checkpoint flags of `mlp train`.

@@ -1,11 +1,14 @@
 //! `mlp compare SPEC… [--plot FILE.png] [--metric val_loss] [--out DIR] [--epochs N]
-//! [--jobs N] [--seed N] [--data DIR] [--quiet]`: trains every model of the given specs
-//! through the dynamic `Network`, several at once, then writes into `--out` each History
-//! (`<name>.history.json` and `.csv`), `results.md`, and one plot of the chosen metric
-//! per epoch with a line per model (`--plot`, by default `<out>/compare.png`).
+//! [--jobs N] [--seed N] [--data DIR] [--quiet] [--on-write-error stop|continue]`: trains
+//! every model of the given specs through the dynamic `Network`, several at once, then
+//! writes into `--out` each History (`<name>.history.json` and `.csv`), `results.md`, and
+//! one plot of the chosen metric per epoch with a line per model (`--plot`, by default
+//! `<out>/compare.png`).
 //!
 //! A model is named by its spec file's stem, or `stem.Model` when the file defines
-//! several. Every spec is checked before anything trains; plots are drawn last.
+//! several. Every spec is checked before anything trains; plots are drawn last. Every file
+//! is written atomically: one that cannot be written stops the command naming it (exit 2),
+//! or with `--on-write-error continue` is a warning and the other files are still written.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,7 @@ use mlp_runtime::data::load_mnist;
 use mlp_runtime::ir::Model;
 use mlp_runtime::{FitOptions, History, Network};
 
+use crate::checkpoint_args::OnWriteErrorArg;
 use crate::error::{CliError, Failures};
 use crate::spec_file::SpecFile;
 use crate::train::{check_data_shape, check_folder, check_png};
@@ -93,6 +97,11 @@ pub struct CompareArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// What a History, results.md or plot file that cannot be written (disk full,
+    /// read-only folder) does; the previous file is left intact either way (the `--out`
+    /// folder itself is created before training, and a failure there always stops).
+    #[arg(long, value_name = "WHAT", value_enum, default_value = "stop")]
+    pub on_write_error: OnWriteErrorArg,
 }
 
 /// A model to compare and its name.
@@ -107,9 +116,10 @@ struct Entry {
 ///
 /// # Errors
 ///
-/// Exit 2: an unusable plot path, unreadable specs, unwritable outputs. Exit 1: spec
-/// mistakes (every file's are reported), MNIST missing or malformed, a model that cannot
-/// be built or trained.
+/// Exit 2: an unusable plot path, unreadable specs, unwritable outputs (unless
+/// `--on-write-error continue`, which warns naming each one). Exit 1: spec mistakes (every
+/// file's are reported), MNIST missing or malformed, a model that cannot be built or
+/// trained.
 pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let plot_path = args
         .plot
@@ -161,6 +171,15 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let reporter = Reporter::new(Mode::detect(args.quiet));
     let outcomes = jobs::train_all(jobs, &data, threads, &reporter);
 
+    // With `--on-write-error continue`, a file that cannot be written is a warning (and is
+    // listed at the end); any other failure to write stops.
+    let mut unwritten: Vec<PathBuf> = Vec::new();
+    let mut written = |path: &Path, result: Result<(), CliError>| -> Result<(), CliError> {
+        if !args.on_write_error.tolerate(result)? {
+            unwritten.push(path.to_owned());
+        }
+        Ok(())
+    };
     let mut rows = Vec::new();
     let mut series = Vec::new();
     let mut failure = None;
@@ -171,7 +190,10 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
                     let path = args
                         .out
                         .join(format!("{}.history.{extension}", outcome.name));
-                    history::write(&path, &trained)?;
+                    written(
+                        &path,
+                        history::write(&path, &trained).map_err(CliError::from),
+                    )?;
                 }
                 rows.push(Row::new(&outcome.name, outcome.params, &trained));
                 series.push(Series {
@@ -191,7 +213,11 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     let table = results::table(&rows);
     let results_path = args.out.join("results.md");
     let text = format!("# Comparison\n\nMNIST, validation on the test images unless a spec sets validation_split.\n\n{table}");
-    mlp_runtime::fs::write_atomic(&results_path, text.as_bytes()).map_err(OutputError::from)?;
+    written(
+        &results_path,
+        mlp_runtime::fs::write_atomic(&results_path, text.as_bytes())
+            .map_err(|error| CliError::from(OutputError::from(error))),
+    )?;
     if let Some(error) = failure {
         return Err(error);
     }
@@ -201,13 +227,28 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         y_label: args.metric.key().to_owned(),
         series,
     };
-    plot::draw(&plot_path, &chart)?;
-    reporter.println(&format!(
-        "\n{table}\nWrote {} and the histories into {}; plot: {}",
-        results_path.display(),
-        args.out.display(),
-        plot_path.display()
-    ));
+    written(
+        &plot_path,
+        plot::draw(&plot_path, &chart).map_err(CliError::from),
+    )?;
+    let wrote = if unwritten.is_empty() {
+        format!(
+            "Wrote {} and the histories into {}; plot: {}",
+            results_path.display(),
+            args.out.display(),
+            plot_path.display()
+        )
+    } else {
+        let names: Vec<String> = unwritten
+            .iter()
+            .map(|path| format!("`{}`", path.display()))
+            .collect();
+        format!(
+            "Could not write {} (--on-write-error continue)",
+            names.join(", ")
+        )
+    };
+    reporter.println(&format!("\n{table}\n{wrote}"));
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! panic; callers draw plots last, after every other result is saved.
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -87,8 +88,8 @@ pub fn font_file() -> PathBuf {
 /// # Errors
 ///
 /// [`OutputError::Font`] / [`OutputError::BadFont`] naming the font file if it cannot be
-/// read or used; [`OutputError::Plot`] if drawing or encoding fails;
-/// [`OutputError::Write`] if the file cannot be written.
+/// read or used; [`OutputError::Plot`] if drawing fails; [`OutputError::Write`] if the
+/// file cannot be written (a full disk while the PNG is encoded into it included).
 pub fn draw(path: &Path, chart: &Chart) -> Result<(), OutputError> {
     draw_with_font(path, chart, &font_file())
 }
@@ -102,6 +103,10 @@ pub fn draw_with_font(path: &Path, chart: &Chart, font: &Path) -> Result<(), Out
     register_font(font, path)?;
     write_atomic_by_path(path, "png", |temp| render(temp, chart)).map_err(|failure| match failure {
         Failure::Write(error) => OutputError::from(error),
+        Failure::Save(source) => OutputError::Write {
+            path: path.to_owned(),
+            source,
+        },
         Failure::Draw(message) => OutputError::Plot {
             path: path.to_owned(),
             message,
@@ -140,7 +145,11 @@ fn register_font(font: &Path, plot: &Path) -> Result<(), OutputError> {
 /// What went wrong while rendering into the temporary file.
 #[derive(Debug)]
 enum Failure {
+    /// A step of the atomic writer.
     Write(WriteError),
+    /// Encoding the PNG into the temporary file.
+    Save(io::Error),
+    /// Drawing the chart.
     Draw(String),
 }
 
@@ -152,6 +161,21 @@ impl From<WriteError> for Failure {
 
 fn draw_error(error: impl std::fmt::Display) -> Failure {
     Failure::Draw(error.to_string())
+}
+
+/// A failure of the step that encodes the finished bitmap into the temporary PNG file
+/// (plotters' `present`). Every failure of that step is one of writing the file (the pixel
+/// buffer is the backend's own and the format is PNG), so it is a write error; plotters'
+/// error types there are not public, so the I/O error is recovered from the message: the
+/// OS error std prints as `(os error N)`, else the whole message.
+fn save_error(error: impl std::fmt::Display) -> Failure {
+    let message = error.to_string();
+    let code = message
+        .split("(os error ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|code| code.parse::<i32>().ok());
+    Failure::Save(code.map_or_else(|| io::Error::other(message), io::Error::from_raw_os_error))
 }
 
 /// The vertical range: the finite values' extent with 5 % room on each side.
@@ -241,7 +265,7 @@ fn render(temp: &Path, chart: &Chart) -> Result<(), Failure> {
         .label_font((FAMILY, 16))
         .draw()
         .map_err(draw_error)?;
-    root.present().map_err(draw_error)?;
+    root.present().map_err(save_error)?;
     Ok(())
 }
 
@@ -311,6 +335,21 @@ mod tests {
         let error = draw_with_font(&path, &chart(), &font).expect_err("bad font");
         assert!(matches!(error, OutputError::BadFont { .. }), "{error}");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_failed_png_save_is_a_write_error_with_the_os_error() {
+        // What plotters reports when the disk fills up while the PNG is written.
+        let message = "backend error: Drawing backend error: ImageError(IoError(Custom { kind: \
+                       Other, error: \"No space left on device (os error 28)\" }))";
+        let Failure::Save(error) = save_error(message) else {
+            panic!("not a write failure");
+        };
+        assert_eq!(error.raw_os_error(), Some(28));
+        let Failure::Save(error) = save_error("InvalidBuffer") else {
+            panic!("not a write failure");
+        };
+        assert_eq!(error.to_string(), "InvalidBuffer");
     }
 
     #[test]

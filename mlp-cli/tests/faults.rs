@@ -1,5 +1,6 @@
 //! `mlp train` under faults, run for real: a disk that fills up and a folder that turns
-//! read-only under a checkpoint folder (a tiny tmpfs mounted for the test), two runs on one
+//! read-only under a checkpoint folder (a tiny tmpfs mounted for the test; `mlp compare`'s
+//! result files on a full disk too), two runs on one
 //! checkpoint folder (two real processes, the first one killed), and the edges of resuming
 //! (nothing left to train, a missing folder, a checkpoint of another architecture or
 //! training configuration).
@@ -325,6 +326,100 @@ fn a_read_only_checkpoint_folder_stops_training_naming_the_file() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `mlp compare tiny.mlp --data data --out OUT args…` in `dir`.
+fn compare(dir: &Path, out: &str, args: &[&str]) -> Output {
+    let mut command = MLP.command(dir);
+    command
+        .args(["compare", "tiny.mlp", "--data", "data", "--out", out])
+        .args(args)
+        .env_remove("MLP_DATA");
+    output(&mut command)
+}
+
+/// What `mlp compare tiny.mlp` writes into its `--out`, sorted.
+const COMPARE_FILES: [&str; 4] = [
+    "compare.png",
+    "results.md",
+    "tiny.history.csv",
+    "tiny.history.json",
+];
+
+#[test]
+fn compare_on_a_full_disk_stops_naming_the_file_unless_told_to_continue() {
+    let dir = setup();
+    let d = dir.path();
+    let Some(_mount) = tmpfs_or_skip(&d.join("full"), "256k", "compare on a full disk") else {
+        return;
+    };
+    assert_exit(&compare(d, "full/cmp", &["--quiet"]), 0);
+    let out = d.join("full/cmp");
+    assert_eq!(listing(&out), COMPARE_FILES);
+    let contents = || -> Vec<Vec<u8>> {
+        COMPARE_FILES
+            .iter()
+            .map(|file| fs::read(out.join(file)).unwrap())
+            .collect()
+    };
+    let before = contents();
+    fill(&d.join("full"));
+
+    // By default the first file that cannot be written stops: exit 2 naming it, every
+    // previous file intact, nothing left behind.
+    let run = compare(d, "full/cmp", &["--quiet"]);
+    assert_exit(&run, 2);
+    let err = stderr(&run);
+    assert!(
+        err.starts_with("error: cannot write `full/cmp/tiny.history.json`: ")
+            && err.contains("No space left on device"),
+        "{err}"
+    );
+    assert_eq!(listing(&out), COMPARE_FILES, "a temporary file was left");
+    assert!(contents() == before, "a previous result file changed");
+
+    // --on-write-error continue: each file warned about by name, exit 0, the closing line
+    // lists them; still nothing changed and nothing left behind.
+    let run = compare(d, "full/cmp", &["--on-write-error", "continue"]);
+    assert_exit(&run, 0);
+    let err = stderr(&run);
+    for file in COMPARE_FILES {
+        assert!(
+            err.contains(&format!(
+                "warning: cannot write `full/cmp/{file}`: No space left on device"
+            )),
+            "{file}: {err}"
+        );
+    }
+    assert!(!err.contains("error:"), "{err}");
+    assert!(
+        stdout(&run).contains(
+            "Could not write `full/cmp/tiny.history.json`, `full/cmp/tiny.history.csv`, \
+             `full/cmp/results.md`, `full/cmp/compare.png` (--on-write-error continue)"
+        ),
+        "{}",
+        stdout(&run)
+    );
+    assert_eq!(listing(&out), COMPARE_FILES, "a temporary file was left");
+    assert!(contents() == before, "a previous result file changed");
+
+    // What can be written still is: a plot outside the full disk.
+    let run = compare(
+        d,
+        "full/cmp",
+        &[
+            "--quiet",
+            "--on-write-error",
+            "continue",
+            "--plot",
+            "cmp.png",
+        ],
+    );
+    assert_exit(&run, 0);
+    let err = stderr(&run);
+    assert_eq!(err.matches("warning: cannot write").count(), 3, "{err}");
+    assert!(!err.contains("cmp.png"), "{err}");
+    assert!(fs::metadata(d.join("cmp.png")).unwrap().len() > 1000);
 }
 
 /// The writer behind every file, under a fault injected half-way through a write (what a
