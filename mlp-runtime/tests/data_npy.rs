@@ -405,6 +405,39 @@ fn a_claim_of_ten_gigabytes_is_refused_before_allocating() {
 }
 
 #[test]
+fn empty_arrays_with_huge_dimensions_are_refused() {
+    // Found by the `npy` fuzz target: an empty IDX array of f64 whose non-zero dimensions
+    // multiply past usize::MAX, so that computing its size in another order overflows.
+    let mut bytes = vec![0, 0, 0x0E, 8];
+    for d in [
+        32_769u32,
+        343_756_819,
+        2_359_296,
+        0,
+        102_987,
+        84_279_296,
+        536_871_424,
+        117_440_512,
+    ] {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    let error = read_idx_from(&bytes[..], Path::new("t.idx"), Limits::default())
+        .expect_err("dimensions too large");
+    assert_eq!(
+        error.to_string(),
+        "t.idx: shape (32769, 343756819, 2359296, 0, 102987, 84279296, 536871424, 117440512) of float64 has a dimension too large"
+    );
+    // The same in .npy, and the limit is the product of the non-zero dimensions.
+    refused(
+        &npy("<f4", false, &[0, 1 << 62, 4], &[]),
+        "shape (0, 4611686018427387904, 4) of float32 has a dimension too large",
+    );
+    let array = read_ok(&npy("<f4", false, &[0, 1 << 61, 3], &[]));
+    assert_eq!(array.shape, [0, 1 << 61, 3]);
+    assert!(array.is_empty());
+}
+
+#[test]
 fn object_structured_and_other_dtypes_are_refused() {
     let error = refused(
         &npy("|O", false, &[2], b"\x80\x04pickle"),

@@ -463,12 +463,21 @@ pub(crate) fn read_elements(
         }
     };
     // The data fits in memory, so every dimension of a non-empty array fits in usize; an
-    // empty array may still have a huge dimension next to a zero.
+    // empty array may still have huge dimensions next to a zero. Those are refused as numpy
+    // and ndarray refuse them: the product of the non-zero dimensions must fit in an isize,
+    // so that no one computing the array's size in another order overflows.
+    let nonzero = shape
+        .iter()
+        .filter(|&&d| d > 0)
+        .try_fold(1u128, |acc, &d| acc.checked_mul(u128::from(d)))
+        .filter(|&n| n <= isize::MAX as u128);
     let shape = shape
         .iter()
         .map(|&d| usize::try_from(d))
         .collect::<Result<Vec<usize>, _>>()
-        .map_err(|_| bad_header(input, format!("{claim} has a dimension too large")))?;
+        .ok()
+        .filter(|_| nonzero.is_some())
+        .ok_or_else(|| bad_header(input, format!("{claim} has a dimension too large")))?;
     let data = if fortran_order && shape.len() > 1 {
         match data {
             NpyData::U8(v) => NpyData::U8(fortran_to_c(v, &shape)),
