@@ -19,7 +19,7 @@ use mlp_cli::plot::{self, colors, Chart, Series};
 use mlp_cli::progress::{Mode, Reporter};
 use mlp_cli::results::{self, Row};
 use mlp_cli::{history, OutputError};
-use mlp_runtime::data::load_mnist;
+use mlp_runtime::data::Mnist;
 use mlp_runtime::ir::Model;
 use mlp_runtime::{FitOptions, History, Network};
 
@@ -91,9 +91,10 @@ pub struct CompareArgs {
     /// Seed of every model [default: each spec's].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
-    /// Folder holding MNIST (else `$MLP_DATA/mnist`, the user cache, or a download).
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
+    /// `--data PATH`, `--target`, `--features`, the CSV flags, `--validation-data`,
+    /// `--validation-split` (as `mlp train`; every model trains on the same data).
+    #[command(flatten)]
+    pub data: crate::data_args::DataArgs,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -102,6 +103,21 @@ pub struct CompareArgs {
     /// folder itself is created before training, and a failure there always stops).
     #[arg(long, value_name = "WHAT", value_enum, default_value = "stop")]
     pub on_write_error: OnWriteErrorArg,
+}
+
+/// The data line of `results.md`: what trained and what validated.
+fn describe(source: &str, args: &CompareArgs) -> String {
+    let validation = match (&args.data.validation_data, args.data.validation_split) {
+        (Some(path), _) => format!("validation on `{}`", path.display()),
+        (None, Some(split)) => format!("validation on the last {split} of it (validation_split)"),
+        (None, None) if args.data.data.is_none() || source.starts_with("the images") => {
+            "validation on the test images unless a spec sets validation_split".to_owned()
+        }
+        (None, None) => {
+            "validation as each spec's validation_split says (none without one)".to_owned()
+        }
+    };
+    format!("Trained on {source}; {validation}.")
 }
 
 /// A model to compare and its name.
@@ -130,15 +146,22 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         check_folder(&plot_path)?;
     }
     let entries = read_specs(&args.specs)?;
-    let data = load_mnist(args.data.as_deref())?;
+    let Some(first) = entries.first() else {
+        return Err(CliError::Usage("no models to compare".to_owned()));
+    };
+    // Read once, its targets in the form the first model's loss reads (a model whose loss
+    // wants another is refused by `fit`, naming both).
+    let loaded = args.data.load(&first.model)?;
     for entry in &entries {
-        check_data_shape(
-            &entry.model,
-            &entry.path,
-            &data.train,
-            &crate::data_args::mnist_source(args.data.as_deref()),
-        )?;
+        check_data_shape(&entry.model, &entry.path, &loaded.train, &loaded.source)?;
     }
+    let described = describe(&loaded.source, args);
+    let data = Mnist {
+        test: loaded
+            .validation
+            .unwrap_or_else(|| loaded.train.slice(0..0)),
+        train: loaded.train,
+    };
     fs::create_dir_all(&args.out).map_err(|error| CliError::io("create", &args.out, error))?;
 
     let mut jobs = Vec::with_capacity(entries.len());
@@ -149,6 +172,12 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         }
         if let Some(seed) = args.seed {
             options.seed = seed;
+        }
+        if let Some(split) = args.data.validation_split {
+            options.validation_split = Some(split);
+        }
+        if args.data.validation_data.is_some() {
+            options.validation_split = None;
         }
         options.batch_size = options.batch_size.min(data.train.len().max(1));
         let network = Network::with_memory_limit(
@@ -212,7 +241,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     }
     let table = results::table(&rows);
     let results_path = args.out.join("results.md");
-    let text = format!("# Comparison\n\nMNIST, validation on the test images unless a spec sets validation_split.\n\n{table}");
+    let text = format!("# Comparison\n\n{described}\n\n{table}");
     written(
         &results_path,
         mlp_runtime::fs::write_atomic(&results_path, text.as_bytes())

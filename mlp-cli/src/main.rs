@@ -87,7 +87,7 @@ enum Command {
     Evaluate(predict::EvaluateArgs),
     /// Write a trained model's predictions for data (outputs and predicted class).
     Predict(predict::PredictArgs),
-    /// Train every model of some specs on MNIST, several at once, and compare them.
+    /// Train every model of some specs on the same data (MNIST or your own), several at once, and compare them.
     Compare(compare::CompareArgs),
     /// Measure the kernels' peak and each model's training and inference speed.
     Bench(bench::BenchArgs),

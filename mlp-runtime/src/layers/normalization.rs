@@ -62,11 +62,7 @@ pub type ForEachRow<'a> = dyn Fn(&mut dyn FnMut(&[f32])) + 'a;
 /// rounded once to f32. `for_each_row(f)` must call `f` with every sample's floats as the
 /// layer sees them (it is called twice). Writes `mean` and `variance` (`features` each);
 /// with no rows, mean 0 and variance 1 (Keras's initial values).
-pub fn adapt_statistics(
-    for_each_row: &ForEachRow<'_>,
-    mean: &mut [f32],
-    variance: &mut [f32],
-) {
+pub fn adapt_statistics(for_each_row: &ForEachRow<'_>, mean: &mut [f32], variance: &mut [f32]) {
     let features = mean.len().max(1);
     let mut sum = vec![0.0f64; features];
     let mut count = 0u64;
