@@ -211,6 +211,29 @@ fn same_stats(a: StepStats, b: StepStats, what: &str, name: &str) {
     assert_eq!(a.batch, b.batch, "{name}: {what} batch");
 }
 
+/// Gives both models the same non-trivial statistics (a Normalization's mean and
+/// variance, the moving statistics).
+fn same_statistics(generated: &mut dyn Model, network: &mut Network) {
+    let state: Vec<f32> = (0..generated.state().len())
+        .map(|i| 0.5 + f32::from(u8::try_from(i % 7).unwrap_or(0)) * 0.25)
+        .collect();
+    generated.state_mut().copy_from_slice(&state);
+    network.state_mut().copy_from_slice(&state);
+}
+
+/// `labels` as value rows (one-hot, or the 0/1 value of a single unit), which every loss
+/// but sparse categorical cross-entropy also takes; empty for that one.
+fn as_values(ir: &mlp::runtime::ir::Model, labels: &[u32]) -> Vec<f32> {
+    let units = ir.output_size();
+    if let mlp::runtime::ir::Loss::SparseCategoricalCrossentropy { .. } = ir.train.loss {
+        return Vec::new();
+    }
+    labels
+        .iter()
+        .flat_map(|&l| (0..units).map(move |j| mlp::runtime::loss::target(l, j, units)))
+        .collect()
+}
+
 /// The whole differential check of one generated model (see the module docs).
 fn differential<M: Model>(mut generated: M, seed: u64) {
     let ir = generated.ir().clone();
@@ -235,13 +258,7 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
         "{name}: parameters are initialised"
     );
 
-    // Non-trivial statistics (a Normalization's mean and variance, the moving statistics),
-    // the same in both.
-    let state: Vec<f32> = (0..generated.state().len())
-        .map(|i| 0.5 + (i % 7) as f32 * 0.25)
-        .collect();
-    generated.state_mut().copy_from_slice(&state);
-    network.state_mut().copy_from_slice(&state);
+    same_statistics(&mut generated, &mut network);
     let (x, labels) = batch_data(&generated, max_batch, seed ^ 0x5eed);
     let outputs = generated.forward(&x, max_batch).to_vec();
     same(
@@ -282,18 +299,8 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
             max_batch
         };
         let (x, labels) = batch_data(&generated, rows, seed.wrapping_add(step));
-        // Every other step, the same targets as value rows (one-hot, or the 0/1 value of a
-        // single unit), except for sparse categorical cross-entropy, which takes classes.
-        let units = ir.output_size();
-        let values: Vec<f32> = labels
-            .iter()
-            .flat_map(|&l| (0..units).map(move |j| mlp::runtime::loss::target(l, j, units)))
-            .collect();
-        let sparse = matches!(
-            ir.train.loss,
-            mlp::runtime::ir::Loss::SparseCategoricalCrossentropy { .. }
-        );
-        let y = if step % 2 == 1 && !sparse {
+        let values = as_values(&ir, &labels);
+        let y = if step % 2 == 1 && !values.is_empty() {
             Targets::Values(&values)
         } else {
             Targets::Classes(&labels)

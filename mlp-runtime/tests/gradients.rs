@@ -390,6 +390,10 @@ fn value_target_losses() {
     }
 }
 
+/// `loss::softmax_cross_entropy` or `loss::sigmoid_cross_entropy`.
+type LogitsLoss =
+    fn(usize, usize, &[f32], Targets<'_>, &mut [f32], Option<&mut [f32]>) -> loss::BatchLoss;
+
 #[test]
 fn logits_losses() {
     // Softmax and sigmoid cross-entropies from logits, with class and value targets.
@@ -404,8 +408,6 @@ fn logits_losses() {
             r.iter().map(move |v| v / s).collect::<Vec<_>>()
         })
         .collect();
-    type LogitsLoss =
-        fn(usize, usize, &[f32], Targets<'_>, &mut [f32], Option<&mut [f32]>) -> loss::BatchLoss;
     let cases: [(&str, LogitsLoss, Targets<'_>); 4] = [
         (
             "softmax, classes",
