@@ -20,12 +20,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use mlp_runtime::data::{
-    self, read_csv, read_npy, read_npz_arrays, ColumnRef, CsvOptions, CsvTargets, DataError,
-    Dataset, Features, Limits, NpyArray, NpyData, TargetSet,
-};
+use mlp_runtime::data::{self, read_csv, read_npy, ColumnRef, CsvOptions, Dataset, Limits};
 use mlp_runtime::ir::Model;
-use ndarray::{Array1, Array2};
 
 use crate::error::CliError;
 
@@ -225,7 +221,12 @@ impl DataArgs {
                     Kind::Idx => data::read_idx(target_path, Limits::default())?,
                     _ => read_npy(target_path, Limits::default())?,
                 };
-                Ok(dataset_of(path, features, target_path, targets)?)
+                Ok(Dataset::from_npy_arrays(
+                    path,
+                    features,
+                    target_path,
+                    targets,
+                )?)
             }
             Kind::Mnist | Kind::Npz => Err(CliError::Usage(format!(
                 "`{}` is not a single data file",
@@ -280,37 +281,12 @@ impl DataArgs {
                 path.display()
             );
         }
-        let targets = match table.targets {
-            CsvTargets::Numbers(values) => TargetSet::Values(values),
-            CsvTargets::Labels { indices, names } => TargetSet::Classes {
-                labels: indices,
-                classes: names.len(),
-                names: Some(names),
-            },
-        };
-        let shape = vec![table.features.ncols()];
-        Ok(Dataset::new(Features::F32(table.features), shape, targets)?)
+        Ok(Dataset::from_csv_table(table)?)
     }
 
     fn read_npz(&self, path: &Path) -> Result<(Dataset, Option<Dataset>), CliError> {
         self.refuse_table_flags("a .npz archive")?;
-        let train = read_npz_arrays(path, &["x_train", "y_train"], Limits::default())?;
-        let [x, y]: [NpyArray; 2] = train
-            .try_into()
-            .map_err(|_| CliError::Usage("the .npz reader returned the wrong count".into()))?;
-        let name = |m: &str| PathBuf::from(format!("{}:{m}", path.display()));
-        let train = dataset_of(&name("x_train"), x, &name("y_train"), y)?;
-        let test = match read_npz_arrays(path, &["x_test", "y_test"], Limits::default()) {
-            Ok(arrays) => {
-                let [x, y]: [NpyArray; 2] = arrays.try_into().map_err(|_| {
-                    CliError::Usage("the .npz reader returned the wrong count".into())
-                })?;
-                Some(dataset_of(&name("x_test"), x, &name("y_test"), y)?)
-            }
-            Err(DataError::MissingMember { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        Ok((train, test))
+        Ok(Dataset::from_npz(path)?)
     }
 }
 
@@ -325,103 +301,6 @@ pub fn mnist_source(folder: Option<&Path>) -> String {
 
 fn kind_of_validation(path: &Path) -> Kind {
     kind(path)
-}
-
-/// A dataset from a features array (`[samples, …]`) and a targets array (`[samples]` or
-/// `[samples, k]`): u8 features stay u8, others become f32; integer targets become class
-/// indices, float targets values.
-fn dataset_of(
-    x_path: &Path,
-    x: NpyArray,
-    y_path: &Path,
-    y: NpyArray,
-) -> Result<Dataset, DataError> {
-    let invalid = |path: &Path, reason: String| DataError::InvalidDataset {
-        reason: format!("{}: {reason}", path.display()),
-    };
-    let Some((&samples, sample_shape)) = x.shape.split_first() else {
-        return Err(invalid(
-            x_path,
-            "a 0-d array holds no samples; features are [samples, …]".to_owned(),
-        ));
-    };
-    let features: usize = sample_shape.iter().product();
-    let sample_shape = if sample_shape.is_empty() {
-        vec![1]
-    } else {
-        sample_shape.to_vec()
-    };
-    let reshape = |e: ndarray::ShapeError| invalid(x_path, e.to_string());
-    let features = match x.data {
-        NpyData::U8(v) => {
-            Features::U8(Array2::from_shape_vec((samples, features), v).map_err(reshape)?)
-        }
-        NpyData::Int(v) => Features::F32(
-            Array2::from_shape_vec(
-                (samples, features),
-                v.into_iter().map(|i| i as f32).collect(),
-            )
-            .map_err(reshape)?,
-        ),
-        NpyData::F32(v) => {
-            Features::F32(Array2::from_shape_vec((samples, features), v).map_err(reshape)?)
-        }
-    };
-    let (rows, width) = match y.shape[..] {
-        [n] => (n, 1),
-        [n, k] => (n, k),
-        _ => {
-            return Err(invalid(
-                y_path,
-                format!(
-                    "targets are [samples] or [samples, k], found shape {:?}",
-                    y.shape
-                ),
-            ))
-        }
-    };
-    if rows != samples {
-        return Err(invalid(
-            y_path,
-            format!(
-                "{rows} targets for the {samples} samples of {}",
-                x_path.display()
-            ),
-        ));
-    }
-    let ints_as_classes = |v: &[i64]| -> Result<TargetSet, DataError> {
-        if let Some((i, &bad)) = v
-            .iter()
-            .enumerate()
-            .find(|(_, &c)| !(0..i64::from(u32::MAX)).contains(&c))
-        {
-            return Err(invalid(
-                y_path,
-                format!("target {bad} of sample {i} is not a class index (≥ 0)"),
-            ));
-        }
-        let labels: Array1<u32> = v.iter().map(|&c| c as u32).collect();
-        let classes = labels.iter().max().map_or(1, |&m| m as usize + 1);
-        Ok(TargetSet::classes(labels, classes))
-    };
-    let targets = match y.data {
-        NpyData::U8(v) if width == 1 => {
-            ints_as_classes(&v.iter().map(|&b| i64::from(b)).collect::<Vec<_>>())?
-        }
-        NpyData::Int(v) if width == 1 => ints_as_classes(&v)?,
-        NpyData::U8(v) => TargetSet::Values(
-            Array2::from_shape_vec((rows, width), v.into_iter().map(f32::from).collect())
-                .map_err(|e| invalid(y_path, e.to_string()))?,
-        ),
-        NpyData::Int(v) => TargetSet::Values(
-            Array2::from_shape_vec((rows, width), v.into_iter().map(|i| i as f32).collect())
-                .map_err(|e| invalid(y_path, e.to_string()))?,
-        ),
-        NpyData::F32(v) => TargetSet::Values(
-            Array2::from_shape_vec((rows, width), v).map_err(|e| invalid(y_path, e.to_string()))?,
-        ),
-    };
-    Dataset::new(features, sample_shape, targets)
 }
 
 /// Whether the first row after `skip` rows has a cell that is not a number (nor empty):

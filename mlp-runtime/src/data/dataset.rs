@@ -11,6 +11,8 @@ use std::path::Path;
 
 use ndarray::{s, Array1, Array2, Array3, ArrayView2};
 
+use super::{NpyArray, NpyData};
+
 use super::{DataError, Limits};
 use crate::model::Targets;
 
@@ -411,6 +413,173 @@ impl Dataset {
             vec![rows, cols],
             TargetSet::classes(labels, classes),
         )
+    }
+
+    /// A dataset from a features array (`[samples, …]`) and a targets array (`[samples]` or
+    /// `[samples, k]`): u8 features stay u8, others become f32; integer targets become class
+    /// indices, float targets values. The paths name the arrays in messages.
+    ///
+    /// # Errors
+    /// [`DataError::InvalidDataset`] for a 0-d features array, targets of another rank or
+    /// count, a negative integer target; then those of [`Dataset::new`].
+    pub fn from_npy_arrays(
+        x_path: &Path,
+        x: NpyArray,
+        y_path: &Path,
+        y: NpyArray,
+    ) -> Result<Dataset, DataError> {
+        let invalid = |path: &Path, reason: String| DataError::InvalidDataset {
+            reason: format!("{}: {reason}", path.display()),
+        };
+        let Some((&samples, sample_shape)) = x.shape.split_first() else {
+            return Err(invalid(
+                x_path,
+                "a 0-d array holds no samples; features are [samples, …]".to_owned(),
+            ));
+        };
+        let features: usize = sample_shape.iter().product();
+        let sample_shape = if sample_shape.is_empty() {
+            vec![1]
+        } else {
+            sample_shape.to_vec()
+        };
+        let reshape = |e: ndarray::ShapeError| invalid(x_path, e.to_string());
+        let features = match x.data {
+            NpyData::U8(v) => {
+                Features::U8(Array2::from_shape_vec((samples, features), v).map_err(reshape)?)
+            }
+            NpyData::Int(v) => Features::F32(
+                Array2::from_shape_vec(
+                    (samples, features),
+                    v.into_iter().map(|i| i as f32).collect(),
+                )
+                .map_err(reshape)?,
+            ),
+            NpyData::F32(v) => {
+                Features::F32(Array2::from_shape_vec((samples, features), v).map_err(reshape)?)
+            }
+        };
+        let (rows, width) = match y.shape[..] {
+            [n] => (n, 1),
+            [n, k] => (n, k),
+            _ => {
+                return Err(invalid(
+                    y_path,
+                    format!(
+                        "targets are [samples] or [samples, k], found shape {:?}",
+                        y.shape
+                    ),
+                ))
+            }
+        };
+        if rows != samples {
+            return Err(invalid(
+                y_path,
+                format!(
+                    "{rows} targets for the {samples} samples of {}",
+                    x_path.display()
+                ),
+            ));
+        }
+        let ints_as_classes = |v: &[i64]| -> Result<TargetSet, DataError> {
+            if let Some((i, &bad)) = v
+                .iter()
+                .enumerate()
+                .find(|(_, &c)| !(0..i64::from(u32::MAX)).contains(&c))
+            {
+                return Err(invalid(
+                    y_path,
+                    format!("target {bad} of sample {i} is not a class index (≥ 0)"),
+                ));
+            }
+            let labels: Array1<u32> = v.iter().map(|&c| c as u32).collect();
+            let classes = labels.iter().max().map_or(1, |&m| m as usize + 1);
+            Ok(TargetSet::classes(labels, classes))
+        };
+        let targets = match y.data {
+            NpyData::U8(v) if width == 1 => {
+                ints_as_classes(&v.iter().map(|&b| i64::from(b)).collect::<Vec<_>>())?
+            }
+            NpyData::Int(v) if width == 1 => ints_as_classes(&v)?,
+            NpyData::U8(v) => TargetSet::Values(
+                Array2::from_shape_vec((rows, width), v.into_iter().map(f32::from).collect())
+                    .map_err(|e| invalid(y_path, e.to_string()))?,
+            ),
+            NpyData::Int(v) => TargetSet::Values(
+                Array2::from_shape_vec((rows, width), v.into_iter().map(|i| i as f32).collect())
+                    .map_err(|e| invalid(y_path, e.to_string()))?,
+            ),
+            NpyData::F32(v) => TargetSet::Values(
+                Array2::from_shape_vec((rows, width), v)
+                    .map_err(|e| invalid(y_path, e.to_string()))?,
+            ),
+        };
+        Dataset::new(features, sample_shape, targets)
+    }
+
+    /// A dataset from a CSV table ([`super::read_csv`]): its features, and its targets as
+    /// values, or as named classes for a string column.
+    ///
+    /// # Errors
+    /// As [`Dataset::new`].
+    pub fn from_csv_table(table: super::CsvTable) -> Result<Dataset, DataError> {
+        let targets = match table.targets {
+            super::CsvTargets::Numbers(values) => TargetSet::Values(values),
+            super::CsvTargets::Labels { indices, names } => TargetSet::Classes {
+                labels: indices,
+                classes: names.len(),
+                names: Some(names),
+            },
+        };
+        let shape = vec![table.features.ncols()];
+        Dataset::new(Features::F32(table.features), shape, targets)
+    }
+
+    /// Reads a CSV/TSV file ([`super::read_csv`] under the default [`Limits`]) into a
+    /// dataset.
+    ///
+    /// ```no_run
+    /// use mlp_runtime::data::{CsvOptions, Dataset};
+    /// use std::path::Path;
+    ///
+    /// // scikit-learn's iris.csv: one metadata line, no header, the class last.
+    /// let opts = CsvOptions { skip_rows: 1, has_header: false, ..CsvOptions::default() };
+    /// let iris = Dataset::from_csv(Path::new("iris.csv"), &opts)?;
+    /// assert_eq!(iris.features(), 4);
+    /// # Ok::<(), mlp_runtime::data::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`super::read_csv`], then of [`Dataset::from_csv_table`].
+    pub fn from_csv(path: &Path, opts: &super::CsvOptions) -> Result<Dataset, DataError> {
+        Dataset::from_csv_table(super::read_csv(path, opts, Limits::default())?)
+    }
+
+    /// Reads a `.npz` with Keras's member names under the default [`Limits`]: `x_train`
+    /// and `y_train`, and `x_test` and `y_test` when the archive has them (the second
+    /// set, for validation).
+    ///
+    /// # Errors
+    /// Those of [`super::read_npz_arrays`] (a missing `x_train`/`y_train` lists the members
+    /// present), then of [`Dataset::from_npy_arrays`].
+    pub fn from_npz(path: &Path) -> Result<(Dataset, Option<Dataset>), DataError> {
+        let name = |m: &str| std::path::PathBuf::from(format!("{}:{m}", path.display()));
+        let pair = |x: &str, y: &str| -> Result<Dataset, DataError> {
+            let mut arrays = super::read_npz_arrays(path, &[x, y], Limits::default())?;
+            let (Some(ys), Some(xs)) = (arrays.pop(), arrays.pop()) else {
+                return Err(DataError::InvalidDataset {
+                    reason: format!("{}: the archive's arrays could not be read", path.display()),
+                });
+            };
+            Dataset::from_npy_arrays(&name(x), xs, &name(y), ys)
+        };
+        let train = pair("x_train", "y_train")?;
+        let test = match pair("x_test", "y_test") {
+            Ok(test) => Some(test),
+            Err(DataError::MissingMember { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        Ok((train, test))
     }
 
     /// Reads an IDX image file and an IDX label file (each plain or gzipped) into a
