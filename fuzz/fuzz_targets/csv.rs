@@ -25,6 +25,7 @@ fuzz_target!(|input: &[u8]| {
         has_header: choice & 2 == 0,
         skip_rows: usize::from((choice >> 2) & 1),
         drop_missing: choice & 8 != 0,
+        features_only: choice & 32 != 0 && target.is_empty(),
         target,
         features: if choice & 16 != 0 {
             Some(vec![ColumnRef::Index(2)])

@@ -161,7 +161,7 @@ impl DataArgs {
             Kind::Csv | Kind::Npy | Kind::Idx => {
                 let path = path.unwrap_or(Path::new(""));
                 Loaded {
-                    train: self.read_one(path, kind)?,
+                    train: self.read_one(path, kind, Some(model.input_size()))?,
                     validation: None,
                     source: format!("the samples in `{}`", path.display()),
                 }
@@ -172,7 +172,7 @@ impl DataArgs {
             let data = match k {
                 Kind::Npz => self.read_npz(v)?.0,
                 Kind::Mnist => data::load_mnist(Some(v))?.test,
-                _ => self.read_one(v, k)?,
+                _ => self.read_one(v, k, None)?,
             };
             loaded.validation = Some(data);
         }
@@ -201,9 +201,14 @@ impl DataArgs {
         }
     }
 
-    fn read_one(&self, path: &Path, kind: Kind) -> Result<Dataset, CliError> {
+    fn read_one(
+        &self,
+        path: &Path,
+        kind: Kind,
+        inputs: Option<usize>,
+    ) -> Result<Dataset, CliError> {
         match kind {
-            Kind::Csv => self.read_csv(path),
+            Kind::Csv => self.read_csv(path, inputs),
             Kind::Npy | Kind::Idx => {
                 let features = if kind == Kind::Npy {
                     read_npy(path, Limits::default())?
@@ -235,7 +240,7 @@ impl DataArgs {
         }
     }
 
-    fn read_csv(&self, path: &Path) -> Result<Dataset, CliError> {
+    fn read_csv(&self, path: &Path, inputs: Option<usize>) -> Result<Dataset, CliError> {
         let tsv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
@@ -249,7 +254,7 @@ impl DataArgs {
             None if tsv => b'\t',
             None => b',',
         };
-        let columns = |text: &str| -> Vec<ColumnRef> {
+        let columns_of = |text: &str| -> Vec<ColumnRef> {
             text.split(',')
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
@@ -259,18 +264,24 @@ impl DataArgs {
                 })
                 .collect()
         };
+        let (header_like, columns) = first_row(path, self.skip_rows, delimiter);
         let has_header = match self.header {
             HeaderArg::Yes => true,
             HeaderArg::No => false,
-            HeaderArg::Auto => first_row_is_header(path, self.skip_rows, delimiter),
+            HeaderArg::Auto => header_like,
         };
+        // A file of exactly the model's inputs, with no --target: features only (data to
+        // predict on).
+        let features_only =
+            self.target.is_none() && self.features.is_none() && Some(columns) == inputs;
         let opts = CsvOptions {
             delimiter,
             has_header,
             skip_rows: self.skip_rows,
-            target: self.target.as_deref().map(columns).unwrap_or_default(),
-            features: self.features.as_deref().map(columns),
+            target: self.target.as_deref().map(columns_of).unwrap_or_default(),
+            features: self.features.as_deref().map(columns_of),
             drop_missing: self.drop_missing,
+            features_only,
         };
         let table = read_csv(path, &opts, Limits::default())?;
         if table.dropped_rows > 0 {
@@ -304,19 +315,22 @@ fn kind_of_validation(path: &Path) -> Kind {
 }
 
 /// Whether the first row after `skip` rows has a cell that is not a number (nor empty):
-/// then it names the columns. A file that cannot be read says "no"; the reader reports it.
-fn first_row_is_header(path: &Path, skip: usize, delimiter: u8) -> bool {
+/// then it names the columns; and how many cells it has. A file that cannot be read gives
+/// `(false, 0)`; the reader then reports it.
+fn first_row(path: &Path, skip: usize, delimiter: u8) -> (bool, usize) {
     let Ok(file) = std::fs::File::open(path) else {
-        return false;
+        return (false, 0);
     };
     let mut lines = BufReader::new(file).lines().skip(skip);
     let Some(Ok(line)) = lines.next() else {
-        return false;
+        return (false, 0);
     };
-    line.split(char::from(delimiter)).any(|cell| {
+    let cells: Vec<&str> = line.split(char::from(delimiter)).collect();
+    let header = cells.iter().any(|cell| {
         let cell = cell.trim().trim_matches('"').trim();
         !cell.is_empty()
             && cell.parse::<f64>().is_err()
             && !matches!(cell, "NA" | "N/A" | "NaN" | "nan" | "null")
-    })
+    });
+    (header, cells.len())
 }

@@ -93,6 +93,16 @@ pub enum CliError {
         /// Why.
         source: Box<TrainError>,
     },
+    /// A trained model cannot be evaluated or predict on the data given.
+    #[error("cannot {action} with `{model}`: {source}")]
+    Use {
+        /// `evaluate` or `predict`.
+        action: &'static str,
+        /// The model's name.
+        model: String,
+        /// Why.
+        source: Box<TrainError>,
+    },
     /// A checkpoint cannot be resumed from: another architecture, or another training
     /// configuration without `--allow-config-change`.
     #[error("cannot resume from `{}`: {reason}", path.display())]
@@ -150,7 +160,8 @@ impl CliError {
             | CliError::Network { .. }
             | CliError::Resume { .. }
             | CliError::Weights { .. }
-            | CliError::Train { .. } => EXIT_SPEC,
+            | CliError::Train { .. }
+            | CliError::Use { .. } => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,
         }
     }

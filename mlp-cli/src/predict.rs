@@ -106,7 +106,8 @@ pub fn run_evaluate(args: &EvaluateArgs) -> Result<(), CliError> {
     let mut loaded = load(&args.model, model)?;
     let batch = loaded.network.max_batch();
     let result =
-        evaluate(&mut loaded.network, &data.train, batch).map_err(|source| CliError::Train {
+        evaluate(&mut loaded.network, &data.train, batch).map_err(|source| CliError::Use {
+            action: "evaluate",
             model: model.name.clone(),
             source: Box::new(source),
         })?;
@@ -134,7 +135,8 @@ pub fn run_predict(args: &PredictArgs) -> Result<(), CliError> {
     crate::train::check_data_shape(model, &args.model.spec, &data.train, &data.source)?;
     let mut loaded = load(&args.model, model)?;
     let x = data.train.features.to_f32();
-    let outputs = predict(&mut loaded.network, x.view()).map_err(|source| CliError::Train {
+    let outputs = predict(&mut loaded.network, x.view()).map_err(|source| CliError::Use {
+        action: "predict",
         model: model.name.clone(),
         source: Box::new(source),
     })?;

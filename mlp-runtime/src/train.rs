@@ -715,10 +715,15 @@ pub fn check_targets(model: &ir::Model, targets: &TargetSet) -> Result<(), Train
                 });
             }
         }
+        TargetSet::Values(v) if v.ncols() == 0 => {
+            return Err(TrainError::Targets(format!(
+                "the data has no targets, and `{loss_name}` needs one per sample; {output}"
+            )));
+        }
         TargetSet::Values(v) => {
             if let Loss::SparseCategoricalCrossentropy { .. } = loss {
                 return Err(TrainError::Targets(format!(
-                    "`{loss_name}` needs class indices, but the targets are {}; {output} (convert integer targets with `TargetSet::to_classes`, or use `categorical_crossentropy` for one-hot rows)",
+                    "`{loss_name}` needs class indices (whole numbers, or text labels), but the targets are {}; {output} (for one-hot or probability rows, use `categorical_crossentropy`)",
                     targets.describe()
                 )));
             }

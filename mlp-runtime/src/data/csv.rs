@@ -143,6 +143,10 @@ pub struct CsvOptions {
     /// Whether a row with a missing value (in a column read) is dropped and counted
     /// ([`CsvTable::dropped_rows`]) rather than refused. Default: false.
     pub drop_missing: bool,
+    /// Whether the file has no targets: every column (or `features`) is a feature, and
+    /// the table's targets are `Numbers` with no columns (inputs to predict on). `target`
+    /// must then be empty. Default: false.
+    pub features_only: bool,
 }
 
 impl Default for CsvOptions {
@@ -154,6 +158,7 @@ impl Default for CsvOptions {
             target: Vec::new(),
             features: None,
             drop_missing: false,
+            features_only: false,
         }
     }
 }
@@ -616,7 +621,15 @@ fn layout(
         Some(names) => format!("`{}` (column {})", names[index], index + 1),
         None => format!("{index} (column {})", index + 1),
     };
-    let targets: Vec<usize> = if opts.target.is_empty() {
+    let targets: Vec<usize> = if opts.features_only {
+        if let Some(first) = opts.target.first() {
+            return Err(DataError::CsvColumns {
+                path: path.to_owned(),
+                problem: format!("target {first} given for a file read as features only"),
+            });
+        }
+        Vec::new()
+    } else if opts.target.is_empty() {
         // A record holds at least one field; `max` keeps an impossible 0 from wrapping.
         vec![columns.max(1) - 1]
     } else {
