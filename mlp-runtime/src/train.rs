@@ -674,13 +674,25 @@ fn check_data<M: Model + ?Sized>(model: &M, data: &Dataset) -> Result<(), TrainE
     check_targets(model.ir(), &data.targets)
 }
 
+/// Class names for a message: each in backquotes, the first 10 and how many more.
+fn list_names(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut listed: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+    if names.len() > SHOWN {
+        listed.push(format!("and {} more", names.len() - SHOWN));
+    }
+    listed.join(", ")
+}
+
 /// Checks that `targets` fit `model`'s loss and output layer, with one message naming
 /// both:
 /// - sparse categorical cross-entropy needs class indices `< units`;
 /// - the other losses take class indices (`< units`, a one-hot row, with `units ≥ 2`; the
 ///   index itself as the value with one unit) or rows of exactly `units` values;
 /// - binary cross-entropy needs targets in `[0, 1]`;
-/// - `sparse_categorical_accuracy` needs class indices.
+/// - `sparse_categorical_accuracy` needs class indices;
+/// - named classes (text labels) need a cross-entropy loss, and as many output units as
+///   they have classes (two classes for a single unit): the message lists the names.
 ///
 /// # Errors
 /// [`TrainError::LabelOutOfRange`] for a class index the output cannot take,
@@ -696,8 +708,25 @@ pub fn check_targets(model: &ir::Model, targets: &TargetSet) -> Result<(), Train
     );
     let binary = matches!(loss, Loss::BinaryCrossentropy { .. });
     match targets {
-        TargetSet::Classes { labels, .. } => {
+        TargetSet::Classes {
+            labels,
+            classes,
+            names,
+        } => {
             let limit = if units == 1 { 2 } else { units };
+            if let Some(names) = names {
+                let listed = list_names(names);
+                if !loss.is_categorical() && !binary {
+                    return Err(TrainError::Targets(format!(
+                        "`{loss_name}` compares each output with a number, but the targets are text labels ({classes} classes: {listed}); {output}: classify with `sparse_categorical_crossentropy` and one unit per class, or give numeric targets"
+                    )));
+                }
+                if *classes > limit {
+                    return Err(TrainError::Targets(format!(
+                        "the targets are text labels of {classes} classes ({listed}), but {output}; give it {classes} units, one per class"
+                    )));
+                }
+            }
             if let Some((index, &label)) = labels
                 .iter()
                 .enumerate()

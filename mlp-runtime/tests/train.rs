@@ -243,3 +243,58 @@ fn prefetching_skips_indices_past_the_end() {
     data.prefetch_batch(&[0, 9, 9, 3, 10, usize::MAX]);
     data.prefetch_batch(&[]);
 }
+
+/// Text labels (named classes, as a CSV column of strings gives them) need a cross-entropy
+/// loss and one unit per class; the message lists the names. Numeric class indices under a
+/// regression loss stay accepted (one-hot rows, or the index itself with one unit).
+#[test]
+fn named_classes_need_a_cross_entropy_and_enough_units() {
+    use mlp_runtime::check_targets;
+    use mlp_runtime::data::TargetSet;
+    let model = |units: usize, loss: &str| {
+        let activation = if units == 1 { "sigmoid" } else { "softmax" };
+        common::compile(&format!(
+            "model M {{\n input [2]\n Dense({units}, activation = {activation})\n train {{ loss = {loss} }}\n}}\n"
+        ))
+    };
+    let named = |names: &[&str]| TargetSet::Classes {
+        labels: Array1::from(vec![0u32, 1, 0]),
+        classes: names.len(),
+        names: Some(names.iter().map(|n| (*n).to_owned()).collect()),
+    };
+    let species = named(&["setosa", "versicolor", "virginica"]);
+    let message = |result: Result<(), TrainError>| match result {
+        Err(TrainError::Targets(message)) => message,
+        other => panic!("expected a targets error, got {other:?}"),
+    };
+    let mse = message(check_targets(&model(3, "mse"), &species));
+    assert!(
+        mse.contains("`mean_squared_error`")
+            && mse.contains("text labels (3 classes: `setosa`, `versicolor`, `virginica`)"),
+        "{mse}"
+    );
+    let mae = message(check_targets(&model(1, "mae"), &named(&["no", "yes"])));
+    assert!(mae.contains("`mean_absolute_error`"), "{mae}");
+    let units = message(check_targets(
+        &model(2, "sparse_categorical_crossentropy"),
+        &species,
+    ));
+    assert!(
+        units.contains("3 classes (`setosa`, `versicolor`, `virginica`)")
+            && units.contains("has 2 units; give it 3 units"),
+        "{units}"
+    );
+    let many: Vec<String> = (0..12).map(|i| format!("c{i:02}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let listed = message(check_targets(
+        &model(1, "binary_crossentropy"),
+        &named(&many),
+    ));
+    assert!(listed.contains("`c09`, and 2 more"), "{listed}");
+    // Fits: names with a cross-entropy and enough units; numbers under mse.
+    check_targets(&model(3, "sparse_categorical_crossentropy"), &species).unwrap();
+    check_targets(&model(3, "categorical_crossentropy"), &species).unwrap();
+    check_targets(&model(1, "binary_crossentropy"), &named(&["no", "yes"])).unwrap();
+    let numbers = TargetSet::classes(Array1::from(vec![0u32, 2, 1]), 3);
+    check_targets(&model(3, "mse"), &numbers).unwrap();
+}

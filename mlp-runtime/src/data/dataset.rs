@@ -563,7 +563,8 @@ impl Dataset {
     /// Those of [`super::read_npz_arrays`] (a missing `x_train`/`y_train` lists the members
     /// present), then of [`Dataset::from_npy_arrays`].
     pub fn from_npz(path: &Path) -> Result<(Dataset, Option<Dataset>), DataError> {
-        let name = |m: &str| std::path::PathBuf::from(format!("{}:{m}", path.display()));
+        // Members are named as the archive reader names them: `archive.npz/x_train.npy`.
+        let name = |m: &str| path.join(format!("{m}.npy"));
         let pair = |x: &str, y: &str| -> Result<Dataset, DataError> {
             let mut arrays = super::read_npz_arrays(path, &[x, y], Limits::default())?;
             let (Some(ys), Some(xs)) = (arrays.pop(), arrays.pop()) else {
