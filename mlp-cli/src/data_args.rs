@@ -84,6 +84,12 @@ pub struct Loaded {
     pub validation: Option<Dataset>,
     /// Where the data came from, for messages.
     pub source: String,
+    /// Where the training targets came from, for messages: the CSV column and file
+    /// (``the targets in column `species` of `iris.csv` ``), the `.npy` file, the `.npz`
+    /// member.
+    pub targets: String,
+    /// The same for the validation set's targets.
+    pub validation_targets: Option<String>,
 }
 
 /// The format of a data path.
@@ -143,10 +149,13 @@ impl DataArgs {
             Kind::Mnist => {
                 self.refuse_table_flags("MNIST")?;
                 let mnist = data::load_mnist(path)?;
+                let source = mnist_source(path);
                 Loaded {
                     train: mnist.train,
                     validation: Some(mnist.test),
-                    source: mnist_source(path),
+                    targets: format!("the targets of {source}"),
+                    validation_targets: Some(format!("the test targets of {source}")),
+                    source,
                 }
             }
             Kind::Npz => {
@@ -154,27 +163,36 @@ impl DataArgs {
                 let (train, validation) = self.read_npz(path)?;
                 Loaded {
                     train,
+                    targets: npz_member(path, "y_train"),
+                    validation_targets: validation.as_ref().map(|_| npz_member(path, "y_test")),
                     validation,
                     source: format!("the samples in `{}`", path.display()),
                 }
             }
             Kind::Csv | Kind::Npy | Kind::Idx => {
                 let path = path.unwrap_or(Path::new(""));
+                let (train, targets) = self.read_one(path, kind, Some(model.input_size()))?;
                 Loaded {
-                    train: self.read_one(path, kind, Some(model.input_size()))?,
+                    train,
                     validation: None,
                     source: format!("the samples in `{}`", path.display()),
+                    targets,
+                    validation_targets: None,
                 }
             }
         };
         if let Some(v) = &self.validation_data {
             let k = kind_of_validation(v);
-            let data = match k {
-                Kind::Npz => self.read_npz(v)?.0,
-                Kind::Mnist => data::load_mnist(Some(v))?.test,
+            let (data, targets) = match k {
+                Kind::Npz => (self.read_npz(v)?.0, npz_member(v, "y_train")),
+                Kind::Mnist => (
+                    data::load_mnist(Some(v))?.test,
+                    format!("the test targets of {}", mnist_source(Some(v))),
+                ),
                 _ => self.read_one(v, k, None)?,
             };
             loaded.validation = Some(data);
+            loaded.validation_targets = Some(targets);
         }
         loaded.train = loaded.train.with_targets_for(model);
         loaded.validation = loaded.validation.map(|v| v.with_targets_for(model));
@@ -201,12 +219,14 @@ impl DataArgs {
         }
     }
 
+    /// Reads one data file (a CSV of exactly `inputs` columns without `--target` as
+    /// features only), and says where its targets came from.
     fn read_one(
         &self,
         path: &Path,
         kind: Kind,
         inputs: Option<usize>,
-    ) -> Result<Dataset, CliError> {
+    ) -> Result<(Dataset, String), CliError> {
         match kind {
             Kind::Csv => self.read_csv(path, inputs),
             Kind::Npy | Kind::Idx => {
@@ -226,12 +246,8 @@ impl DataArgs {
                     Kind::Idx => data::read_idx(target_path, Limits::default())?,
                     _ => read_npy(target_path, Limits::default())?,
                 };
-                Ok(Dataset::from_npy_arrays(
-                    path,
-                    features,
-                    target_path,
-                    targets,
-                )?)
+                let data = Dataset::from_npy_arrays(path, features, target_path, targets)?;
+                Ok((data, format!("the targets in `{}`", target_path.display())))
             }
             Kind::Mnist | Kind::Npz => Err(CliError::Usage(format!(
                 "`{}` is not a single data file",
@@ -240,7 +256,8 @@ impl DataArgs {
         }
     }
 
-    fn read_csv(&self, path: &Path, inputs: Option<usize>) -> Result<Dataset, CliError> {
+    /// Reads a CSV file, and names its target column(s) as the reader's messages do.
+    fn read_csv(&self, path: &Path, inputs: Option<usize>) -> Result<(Dataset, String), CliError> {
         let tsv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
@@ -292,7 +309,25 @@ impl DataArgs {
                 path.display()
             );
         }
-        Ok(Dataset::from_csv_table(table)?)
+        let names: Vec<String> = table
+            .target_names
+            .iter()
+            .map(|name| target_column(name, has_header))
+            .collect();
+        let targets = if names.is_empty() {
+            format!(
+                "the rows of `{}` (read as features only, without targets)",
+                path.display()
+            )
+        } else {
+            format!(
+                "the targets in column{} {} of `{}`",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                path.display()
+            )
+        };
+        Ok((Dataset::from_csv_table(table)?, targets))
     }
 
     fn read_npz(&self, path: &Path) -> Result<(Dataset, Option<Dataset>), CliError> {
@@ -308,6 +343,24 @@ pub fn mnist_source(folder: Option<&Path>) -> String {
         || "the MNIST found through $MLP_DATA or the cache".to_owned(),
         |p| format!("the images in `{}`", p.display()),
     )
+}
+
+/// A `.npz` member's targets for messages, the member named as the archive reader names
+/// it: `data.npz/y_train.npy`.
+fn npz_member(path: &Path, member: &str) -> String {
+    format!(
+        "the targets in `{}`",
+        path.join(format!("{member}.npy")).display()
+    )
+}
+
+/// A target column for messages: `` `species` `` by its header cell, or by its 0-based
+/// index without a header (as `--target` takes it).
+fn target_column(name: &str, header: bool) -> String {
+    match name.parse::<usize>() {
+        Ok(index) if !header => format!("{index} (counting from 0)"),
+        _ => format!("`{name}`"),
+    }
 }
 
 fn kind_of_validation(path: &Path) -> Kind {

@@ -85,6 +85,16 @@ pub enum CliError {
         /// Why.
         source: Box<mlp_runtime::CheckpointError>,
     },
+    /// The data's targets do not fit the model's loss or output layer.
+    #[error("{place} do not fit `{model}`: {source}")]
+    Targets {
+        /// Where the targets came from: the CSV column and file, the array.
+        place: String,
+        /// The model's name.
+        model: String,
+        /// Why, naming the loss and the output layer.
+        source: Box<TrainError>,
+    },
     /// A model refused to train.
     #[error("cannot train `{model}`: {source}")]
     Train {
@@ -160,6 +170,7 @@ impl CliError {
             | CliError::Network { .. }
             | CliError::Resume { .. }
             | CliError::Weights { .. }
+            | CliError::Targets { .. }
             | CliError::Train { .. }
             | CliError::Use { .. } => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,

@@ -103,6 +103,7 @@ pub fn run_evaluate(args: &EvaluateArgs) -> Result<(), CliError> {
     let model = choose_model(&spec, &args.model.spec, args.model.model.as_deref())?;
     let data = args.data.load(model)?;
     crate::train::check_data_shape(model, &args.model.spec, &data.train, &data.source)?;
+    crate::train::check_targets(model, &data)?;
     let mut loaded = load(&args.model, model)?;
     let batch = loaded.network.max_batch();
     let result =

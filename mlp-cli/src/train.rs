@@ -103,6 +103,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     let data = args.data.load(model)?;
     check_data_shape(model, &args.spec, &data.train, &data.source)?;
+    check_targets(model, &data)?;
     args.threads.apply();
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
@@ -338,6 +339,29 @@ pub fn check_data_shape(
         ),
     }
     .into())
+}
+
+/// Refuses targets that do not fit the model's loss or output layer (text labels under
+/// `mse`, values outside `[0, 1]` under `binary_crossentropy`, more classes than units),
+/// naming where they came from (the CSV column and file, the array) and the model, before
+/// any buffer is sized or any step run.
+///
+/// # Errors
+/// [`CliError::Targets`] (exit 1).
+pub fn check_targets(model: &Model, data: &crate::data_args::Loaded) -> Result<(), CliError> {
+    let sets = std::iter::once((&data.train, &data.targets)).chain(
+        data.validation
+            .as_ref()
+            .zip(data.validation_targets.as_ref()),
+    );
+    for (set, place) in sets {
+        mlp_runtime::check_targets(model, &set.targets).map_err(|source| CliError::Targets {
+            place: place.clone(),
+            model: model.name.clone(),
+            source: Box::new(source),
+        })?;
+    }
+    Ok(())
 }
 
 /// Refuses an output file whose folder does not exist, or that names a folder itself

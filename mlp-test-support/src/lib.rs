@@ -1,7 +1,8 @@
 //! Helpers the workspace's tests share, so each lives once: running the `mlp` binary and
 //! checking its exit code ([`Cli`], [`assert_exit`], [`stdout`], [`stderr`], [`text`]), where real MNIST lies
-//! ([`data_dir`], [`mnist_dir`]), folder listings ([`listing`]) and IDX files written from
-//! the format's description ([`idx`]).
+//! ([`data_dir`], [`mnist_dir`]) and the tabular sets ([`tabular_dir`]), folder listings
+//! ([`listing`]), and IDX and `.npy` files written from the formats' descriptions ([`idx`],
+//! [`npy`]).
 //!
 //! A dev-dependency only (`publish = false`). Helpers panic with a message naming what
 //! failed: they run in tests, where a panic is the failure report.
@@ -9,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod idx;
+pub mod npy;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -121,6 +123,22 @@ pub fn mnist_dir() -> PathBuf {
     assert!(
         dir.is_dir(),
         "MNIST not found at {} (set MLP_DATA to the folder containing mnist/)",
+        dir.display()
+    );
+    dir
+}
+
+/// The folder of scikit-learn's bundled tabular sets (`iris.csv`, `wine_data.csv`,
+/// `boston_house_prices.csv`), `data_dir()/tabular`.
+///
+/// # Panics
+/// When it is not a folder, with a hint to set `MLP_DATA`.
+#[must_use]
+pub fn tabular_dir() -> PathBuf {
+    let dir = data_dir().join("tabular");
+    assert!(
+        dir.is_dir(),
+        "tabular data not found at {} (set MLP_DATA to the folder containing tabular/)",
         dir.display()
     );
     dir
