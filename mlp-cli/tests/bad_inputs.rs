@@ -1,20 +1,23 @@
 //! A corpus of bad inputs run through the real `mlp` binary: command-line flags, spec files,
-//! MNIST files and checkpoints, each broken in one way. Every case must end with exit code 1
+//! MNIST files, users' tables and arrays (CSV, `.npy`, `.npz`) and checkpoints, each broken
+//! in one way. Every case must end with exit code 1
 //! (spec, data or checkpoint content) or 2 (usage or I/O), a first error line naming the
 //! file or flag at fault, no panic, and no file left behind (no history, plot or saved
 //! model, no temporary file).
 //!
 //! Each case runs in its own temporary folder holding a tiny valid spec (`tiny.mlp`) and a
-//! tiny valid MNIST (`data/`, a few synthetic images); the case then breaks one thing. A
-//! control test trains on that same folder and must succeed, so every failure below comes
-//! from the one broken thing.
+//! tiny valid MNIST (`data/`, a few synthetic images); the tabular cases add a tabular spec
+//! (`tab.mlp`), a CSV with a header and text labels (`t.csv`), its rows as `.npy` features
+//! and targets and as a Keras-style `.npz` ([`tabular`]). The case then breaks one thing.
+//! Control tests train (and evaluate and predict) on those same folders and must succeed,
+//! so every failure below comes from the one broken thing.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use mlp_runtime::{Model, Network};
-use mlp_test_support::{idx, output, text, Cli};
+use mlp_test_support::{idx, npy, output, text, Cli};
 
 const MLP: Cli = Cli::new(env!("CARGO_BIN_EXE_mlp"));
 
@@ -811,6 +814,403 @@ fn data_cases() -> Vec<Case> {
     ]
 }
 
+/// The tabular model of the tabular cases: 4 features, 3 classes.
+const TAB: &str = "
+model Tab {
+    input [4]
+    Normalization
+    Dense(3, activation = softmax)
+    train {
+        loss = sparse_categorical_crossentropy
+        metrics = [accuracy]
+        batch = 4
+        epochs = 1
+    }
+}
+";
+
+/// The header and rows of `t.csv` (iris-like, text labels last).
+const TABLE_HEADER: &str = "sl,sw,pl,pw,species";
+const TABLE_ROWS: [&str; 6] = [
+    "5.1,3.5,1.4,0.2,setosa",
+    "4.9,3.0,1.4,0.2,setosa",
+    "6.4,3.2,4.5,1.5,versicolor",
+    "6.3,3.3,6.0,2.5,virginica",
+    "5.8,2.7,5.1,1.9,virginica",
+    "7.0,3.2,4.7,1.4,versicolor",
+];
+
+/// `t.csv` with `rows` (each a line) after its header.
+fn table(dir: &Path, rows: &[&str]) {
+    let mut text = format!("{TABLE_HEADER}\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    write(dir, "t.csv", text.as_bytes());
+}
+
+/// `t.csv` with row `index` (0-based, after the header) replaced by `row`.
+fn table_with(dir: &Path, index: usize, row: &str) {
+    let mut rows = TABLE_ROWS.to_vec();
+    rows[index] = row;
+    table(dir, &rows);
+}
+
+/// The table's features, 6×4, as f32.
+fn table_features() -> Vec<f32> {
+    TABLE_ROWS
+        .iter()
+        .flat_map(|row| row.split(',').take(4).map(|c| c.parse::<f32>().unwrap()))
+        .collect()
+}
+
+/// A zip archive of `.npy` members named `name.npy`.
+fn npz(dir: &Path, file: &str, members: &[(&str, Vec<u8>)]) {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(fs::File::create(dir.join(file)).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in members {
+        zip.start_file(format!("{name}.npy"), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// The valid tabular inputs: `tab.mlp`, `t.csv`, `x.npy` + `y.npy` (the same rows, class
+/// indices 0..3), `t.npz` (`x_train`, `y_train`, `x_test`, `y_test`) and `w.safetensors`,
+/// untrained weights of `Tab`.
+fn tabular(d: &Path) {
+    write(d, "tab.mlp", TAB.as_bytes());
+    table(d, &TABLE_ROWS);
+    let x = npy::f32s(&[6, 4], &table_features());
+    let y = npy::i64s(&[6], &[0, 0, 1, 2, 2, 1]);
+    write(d, "x.npy", &x);
+    write(d, "y.npy", &y);
+    npz(
+        d,
+        "t.npz",
+        &[
+            ("x_train", x.clone()),
+            ("y_train", y.clone()),
+            ("x_test", x),
+            ("y_test", y),
+        ],
+    );
+    weights_of(TAB, d, "w.safetensors");
+}
+
+/// Untrained weights of the model of `spec` in `dir/file`.
+fn weights_of(spec: &str, dir: &Path, file: &str) {
+    let model = mlp_spec::compile(spec).unwrap().models.remove(0);
+    Network::new(&model, 0, 1)
+        .unwrap()
+        .save(&dir.join(file))
+        .unwrap();
+}
+
+fn tabular_cases() -> Vec<Case> {
+    const CSV: &[&str] = &["train", "tab.mlp", "--quiet", "--data", "t.csv"];
+    let bad = |name: &'static str, prepare: fn(&Path), names: &'static str| Case {
+        name,
+        prepare,
+        args: CSV,
+        outputs: true,
+        code: 1,
+        cause: Cause::Line(names),
+    };
+    let npy_case = |name: &'static str, prepare: fn(&Path), names: &'static str| Case {
+        args: &[
+            "train", "tab.mlp", "--quiet", "--data", "x.npy", "--target", "y.npy",
+        ],
+        ..bad(name, prepare, names)
+    };
+    vec![
+        bad(
+            "a ragged row",
+            |d| {
+                tabular(d);
+                table_with(d, 2, "6.4,3.2,4.5,versicolor");
+            },
+            "t.csv:4:5: row has 4 fields, expected 5 (as many as the header)",
+        ),
+        bad(
+            "a word in a feature column",
+            |d| {
+                tabular(d);
+                table_with(d, 1, "4.9,abc,1.4,0.2,setosa");
+            },
+            "t.csv:3:2: `abc` in column `sw` is not a number",
+        ),
+        bad(
+            "a NaN cell",
+            |d| {
+                tabular(d);
+                table_with(d, 3, "6.3,3.3,NaN,2.5,virginica");
+            },
+            "t.csv:5:3: `NaN` in column `pl` is not a finite number",
+        ),
+        bad(
+            "an infinite cell",
+            |d| {
+                tabular(d);
+                table_with(d, 0, "-inf,3.5,1.4,0.2,setosa");
+            },
+            "t.csv:2:1: `-inf` in column `sl` is not a finite number",
+        ),
+        bad(
+            "a number beyond f32",
+            |d| {
+                tabular(d);
+                table_with(d, 0, "5.1,3.5,1e39,0.2,setosa");
+            },
+            "t.csv:2:3: `1e39` in column `pl` is not a finite number",
+        ),
+        bad(
+            "an empty CSV",
+            |d| {
+                tabular(d);
+                write(d, "t.csv", b"");
+            },
+            "t.csv: no data rows (the file is empty)",
+        ),
+        bad(
+            "a CSV with a header only",
+            |d| {
+                tabular(d);
+                table(d, &[]);
+            },
+            "t.csv: no data rows (the file holds only a header)",
+        ),
+        Case {
+            args: &["train", "tab.mlp", "--quiet", "--data", "t.csv", "--target", "specie"],
+            ..bad(
+                "a target column that does not exist",
+                tabular,
+                "t.csv:1: no column named `specie` in the header (did you mean `species`?)",
+            )
+        },
+        bad(
+            "more classes than output units",
+            |d| {
+                tabular(d);
+                table_with(d, 5, "7.0,3.2,4.7,1.4,unknown");
+            },
+            "the targets in column `species` of `t.csv` do not fit `Tab`: the targets are text labels of 4 classes (`setosa`, `unknown`, `versicolor`, `virginica`), but the output layer `dense` has 3 units",
+        ),
+        Case {
+            args: &["train", "tab.mlp", "--quiet", "--data", "x.npy", "--target", "y.npy"],
+            ..bad(
+                "class indices past the output units",
+                |d| {
+                    tabular(d);
+                    write(d, "y.npy", &npy::i64s(&[6], &[0, 0, 1, 2, 3, 1]));
+                },
+                "the targets in `y.npy` do not fit `Tab`: label 3 of sample 4 is not a class of the model's 3 outputs",
+            )
+        },
+        bad(
+            "a feature count that differs from the spec's input",
+            |d| {
+                tabular(d);
+                write(d, "tab.mlp", TAB.replace("input [4]", "input [5]").as_bytes());
+            },
+            "the samples in `t.csv` have 4 features per sample, but `Tab` in `tab.mlp` takes 5 input features",
+        ),
+        bad(
+            "text labels under mse",
+            |d| {
+                tabular(d);
+                let spec = TAB
+                    .replace("sparse_categorical_crossentropy", "mse")
+                    .replace("[accuracy]", "[mae]");
+                write(d, "tab.mlp", spec.as_bytes());
+            },
+            "the targets in column `species` of `t.csv` do not fit `Tab`: `mean_squared_error` compares each output with a number, but the targets are text labels (3 classes: `setosa`, `versicolor`, `virginica`)",
+        ),
+        bad(
+            "values in [0, 5] under binary_crossentropy",
+            |d| {
+                tabular(d);
+                let spec = TAB
+                    .replace("sparse_categorical_crossentropy", "binary_crossentropy")
+                    .replace("Dense(3, activation = softmax)", "Dense(1, activation = sigmoid)");
+                write(d, "tab.mlp", spec.as_bytes());
+                let rows: Vec<String> = TABLE_ROWS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| format!("{},{}", row.rsplit_once(',').unwrap().0, i % 6))
+                    .collect();
+                let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+                table(d, &rows);
+            },
+            "the targets in column `species` of `t.csv` do not fit `Tab`: `binary_crossentropy` needs targets in [0, 1], but target 0 of sample 2 is 2",
+        ),
+        npy_case(
+            "an npy header claiming more than the file holds",
+            |d| {
+                tabular(d);
+                let data = npy::f32s(&[6, 4], &table_features());
+                let lying = npy::with_header(&npy::dict("<f4", &[600, 4]), &data[128..]);
+                write(d, "x.npy", &lying);
+            },
+            "x.npy: header says shape (600, 4) of float32 (9600 bytes) but the file holds 96 bytes",
+        ),
+        npy_case(
+            "an npy of complex numbers",
+            |d| {
+                tabular(d);
+                write(d, "x.npy", &npy::with_header(&npy::dict("<c8", &[6, 4]), &[0; 192]));
+            },
+            "x.npy: element type '<c8' is not read: it holds complex numbers",
+        ),
+        npy_case(
+            "an npy of Python objects",
+            |d| {
+                tabular(d);
+                write(d, "x.npy", &npy::with_header(&npy::dict("|O", &[6, 4]), &[0; 192]));
+            },
+            "x.npy: element type '|O' is not read: it holds Python objects",
+        ),
+        npy_case(
+            "an npy header claiming 10 GB",
+            |d| {
+                tabular(d);
+                let header = npy::dict("<f4", &[2_500_000_000, 1]);
+                write(d, "x.npy", &npy::with_header(&header, &[0; 64]));
+            },
+            "x.npy: header says shape (2500000000, 1) of float32 (10000000000 bytes), more than the limit",
+        ),
+        npy_case(
+            "targets of another length than the features",
+            |d| {
+                tabular(d);
+                write(d, "y.npy", &npy::i64s(&[5], &[0, 0, 1, 2, 2]));
+            },
+            "y.npy: 5 targets for the 6 samples of x.npy",
+        ),
+        Case {
+            args: &["train", "tab.mlp", "--quiet", "--data", "t.npz"],
+            ..bad(
+                "an npz without y_train",
+                |d| {
+                    tabular(d);
+                    let x = npy::f32s(&[6, 4], &table_features());
+                    npz(d, "t.npz", &[("x_train", x.clone()), ("x_test", x)]);
+                },
+                "t.npz: has no member `y_train` (it holds `x_test.npy`, `x_train.npy`)",
+            )
+        },
+        Case {
+            args: &["train", "tab.mlp", "--quiet", "--data", "t.npz"],
+            ..bad(
+                "an npz member with a lying header",
+                |d| {
+                    tabular(d);
+                    let y = npy::i64s(&[6], &[0, 0, 1, 2, 2, 1]);
+                    let x = npy::with_header(&npy::dict("<f4", &[60, 4]), &[0; 96]);
+                    npz(d, "t.npz", &[("x_train", x), ("y_train", y)]);
+                },
+                "t.npz/x_train.npy: header says shape (60, 4)",
+            )
+        },
+        Case {
+            args: &["train", "tab.mlp", "--quiet", "--data", "t.npz"],
+            ..bad(
+                "npz targets of another length than the features",
+                |d| {
+                    tabular(d);
+                    let x = npy::f32s(&[6, 4], &table_features());
+                    let y = npy::i64s(&[4], &[0, 1, 2, 1]);
+                    npz(d, "t.npz", &[("x_train", x), ("y_train", y)]);
+                },
+                "t.npz/y_train.npy: 4 targets for the 6 samples of t.npz/x_train.npy",
+            )
+        },
+        Case {
+            args: &["train", "tab.mlp", "--quiet", "--data", "t.npz"],
+            ..bad(
+                "npz test labels past the output units",
+                |d| {
+                    tabular(d);
+                    let x = npy::f32s(&[6, 4], &table_features());
+                    let y = npy::i64s(&[6], &[0, 0, 1, 2, 2, 1]);
+                    let y_test = npy::i64s(&[6], &[0, 0, 1, 2, 5, 1]);
+                    npz(
+                        d,
+                        "t.npz",
+                        &[("x_train", x.clone()), ("y_train", y), ("x_test", x), ("y_test", y_test)],
+                    );
+                },
+                "the targets in `t.npz/y_test.npy` do not fit `Tab`: label 5 of sample 4",
+            )
+        },
+        Case {
+            args: &[
+                "predict", "tab.mlp", "--weights", "o.safetensors", "--data", "t.csv", "--out",
+                "p.csv",
+            ],
+            outputs: false,
+            ..bad(
+                "predict with another spec's weights",
+                |d| {
+                    tabular(d);
+                    let other = TAB.replace(
+                        "    Dense(3, activation = softmax)",
+                        "    Dense(8, activation = relu)\n    Dense(3, activation = softmax)",
+                    );
+                    weights_of(&other, d, "o.safetensors");
+                },
+                "cannot use the weights for `Tab`: o.safetensors: tensor `dense.kernel` has shape [4, 8] but model `Tab` needs [4, 3]",
+            )
+        },
+        Case {
+            args: &[
+                "evaluate", "tab.mlp", "--weights", "w.safetensors", "--data", "t.csv",
+            ],
+            outputs: false,
+            ..bad(
+                "evaluate on a NaN cell",
+                |d| {
+                    tabular(d);
+                    table_with(d, 3, "6.3,3.3,nan,2.5,virginica");
+                },
+                "t.csv:5:3: `nan` in column `pl` is not a finite number",
+            )
+        },
+        Case {
+            args: &[
+                "predict", "tab.mlp", "--weights", "w.safetensors", "--data", "t.csv", "--out",
+                "p.npy",
+            ],
+            outputs: false,
+            ..bad(
+                "predict on a ragged row",
+                |d| {
+                    tabular(d);
+                    table_with(d, 4, "5.8,2.7,5.1,1.9,virginica,extra");
+                },
+                "t.csv:6:6: row has 6 fields, expected 5 (as many as the header)",
+            )
+        },
+        Case {
+            args: &[
+                "predict", "tab.mlp", "--weights", "w.safetensors", "--data", "x.npy",
+                "--target", "y.npy", "--out", "p.csv",
+            ],
+            outputs: false,
+            ..bad(
+                "predict on features of another width",
+                |d| {
+                    tabular(d);
+                    write(d, "x.npy", &npy::f32s(&[6, 3], &[0.5; 18]));
+                },
+                "the samples in `x.npy` have 3 features per sample, but `Tab` in `tab.mlp` takes 4 input features",
+            )
+        },
+    ]
+}
+
 fn checkpoint_cases() -> Vec<Case> {
     let bad = |name: &'static str, prepare: fn(&Path), names: &'static str| Case {
         name,
@@ -955,13 +1355,79 @@ fn the_unbroken_folder_trains_and_writes_every_output() {
     assert_eq!(output.status.code(), Some(0));
 }
 
+/// The tabular cases' folder trains on each of its files, and evaluates and predicts with
+/// its weights: each tabular failure comes from what the case broke.
+#[test]
+fn the_unbroken_tabular_files_train_evaluate_and_predict() {
+    let dir = setup();
+    let d = dir.path();
+    tabular(d);
+    let ok = |args: &[&str]| {
+        let output = run(d, args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "mlp {}\nstderr:\n{}",
+            args.join(" "),
+            text(&output.stderr)
+        );
+        output
+    };
+    let mut train = vec!["train", "tab.mlp", "--quiet", "--data", "t.csv"];
+    train.extend_from_slice(&OUTPUTS);
+    ok(&train);
+    for file in ["out.json", "out.png", "out.safetensors"] {
+        assert!(d.join(file).is_file(), "{file} missing");
+    }
+    ok(&[
+        "train", "tab.mlp", "--quiet", "--data", "x.npy", "--target", "y.npy",
+    ]);
+    ok(&["train", "tab.mlp", "--quiet", "--data", "t.npz"]);
+    ok(&[
+        "evaluate",
+        "tab.mlp",
+        "--weights",
+        "w.safetensors",
+        "--data",
+        "t.csv",
+    ]);
+    ok(&[
+        "predict",
+        "tab.mlp",
+        "--weights",
+        "w.safetensors",
+        "--data",
+        "t.csv",
+        "--out",
+        "p.csv",
+    ]);
+    ok(&[
+        "predict",
+        "tab.mlp",
+        "--weights",
+        "w.safetensors",
+        "--data",
+        "t.csv",
+        "--out",
+        "p.npy",
+    ]);
+    let predictions = fs::read_to_string(d.join("p.csv")).unwrap();
+    assert_eq!(predictions.lines().count(), 1 + TABLE_ROWS.len());
+}
+
 #[test]
 fn every_bad_input_is_refused_naming_it_and_leaving_nothing_behind() {
-    let cases: Vec<Case> = [flag_cases(), spec_cases(), data_cases(), checkpoint_cases()]
-        .into_iter()
-        .flatten()
-        .collect();
-    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let cases: Vec<Case> = [
+        flag_cases(),
+        spec_cases(),
+        data_cases(),
+        tabular_cases(),
+        checkpoint_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(cases.len() >= 60, "only {} cases", cases.len());
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
             .chunks(cases.len().div_ceil(4))
