@@ -6,7 +6,7 @@
 //! - a folder, or nothing: MNIST, looked up as before (the four IDX files, `mnist/`,
 //!   `mnist.npz`; then `$MLP_DATA/mnist`, the user cache, a download), validated on its
 //!   10 000 test images;
-//! - `*.csv`, `*.tsv`, `*.txt`: a table (`--target` columns, `--features`, `--header`,
+//! - `*.csv`, `*.tsv`, `*.txt`, each optionally gzipped (`*.csv.gz`): a table (`--target` columns, `--features`, `--header`,
 //!   `--delimiter`, `--skip-rows`, `--drop-missing`); string targets become classes;
 //! - `*.npz`: Keras's member names `x_train`, `y_train` and, when present, `x_test`,
 //!   `y_test` (the validation set);
@@ -109,6 +109,13 @@ fn kind(path: &Path) -> Kind {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    // A gzipped table (`data.csv.gz`): the CSV reader decompresses it.
+    let inner = Path::new(path.file_stem().unwrap_or_default())
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if ext.as_deref() == Some("gz") && matches!(inner.as_deref(), Some("csv" | "tsv" | "txt")) {
+        return Kind::Csv;
+    }
     match ext.as_deref() {
         Some("csv" | "tsv" | "txt") => Kind::Csv,
         Some("npy") => Kind::Npy,
@@ -258,9 +265,6 @@ impl DataArgs {
 
     /// Reads a CSV file, and names its target column(s) as the reader's messages do.
     fn read_csv(&self, path: &Path, inputs: Option<usize>) -> Result<(Dataset, String), CliError> {
-        let tsv = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
         let delimiter = match self.delimiter {
             Some(c) if c.is_ascii() => c as u8,
             Some(c) => {
@@ -268,8 +272,8 @@ impl DataArgs {
                     "--delimiter `{c}`: the delimiter must be one ASCII character"
                 )))
             }
-            None if tsv => b'\t',
-            None => b',',
+            // A tab for `.tsv` (and `.tsv.gz`), else a comma.
+            None => CsvOptions::for_path(path).delimiter,
         };
         let columns_of = |text: &str| -> Vec<ColumnRef> {
             text.split(',')
@@ -374,7 +378,17 @@ fn first_row(path: &Path, skip: usize, delimiter: u8) -> (bool, usize) {
     let Ok(file) = std::fs::File::open(path) else {
         return (false, 0);
     };
-    let mut lines = BufReader::new(file).lines().skip(skip);
+    let mut file = BufReader::new(file);
+    // A gzipped table is looked at decompressed, as the reader reads it.
+    let gzipped = file
+        .fill_buf()
+        .is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
+    let text: Box<dyn BufRead> = if gzipped {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(file)
+    };
+    let mut lines = text.lines().skip(skip);
     let Some(Ok(line)) = lines.next() else {
         return (false, 0);
     };

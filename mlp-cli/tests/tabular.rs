@@ -1,7 +1,8 @@
 //! `mlp train`, `mlp evaluate` and `mlp predict` end to end on real tabular data
 //! (scikit-learn's `iris.csv` and `boston_house_prices.csv` from `$MLP_DATA/tabular`) and
-//! on files written here: a CSV with text labels and a header, `.npy` features with `.npy`
-//! targets, and a Keras-style `.npz` (all written from Rust bytes, no Python).
+//! on files written here: a CSV with text labels and a header, gzipped CSV and TSV, `.npy`
+//! features with `.npy` targets, and a Keras-style `.npz` (all written from Rust bytes, no
+//! Python).
 //!
 //! Every run uses `specs/examples/tabular.mlp`. Beyond the exit codes, the three commands
 //! are checked against each other: the accuracy (or mae and mse) that `evaluate` prints is
@@ -455,4 +456,50 @@ fn boston_regression_on_a_named_target_reports_mae() {
         (mae - values[1].1).abs() <= 1e-4 * mae + 5.1e-5,
         "{mae} vs {values:?}"
     );
+}
+
+/// `data.csv.gz` and `data.tsv.gz` are tables (the reader decompresses them), the header
+/// told apart after decompression: the same History as the plain file.
+#[test]
+fn gzipped_tables_train_as_the_plain_file() {
+    use flate2::write::GzEncoder;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gzip = |name: &str, bytes: &[u8]| {
+        let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        fs::write(d.join(name), encoder.finish().unwrap()).unwrap();
+    };
+    let plain = fs::read(iris_csv()).unwrap();
+    gzip("iris.csv.gz", &plain);
+    // The same rows as a TSV with a header and text labels.
+    let mut tsv = String::from("sl\tsw\tpl\tpw\tspecies\n");
+    for (x, class) in iris() {
+        let cells: Vec<String> = x.iter().map(ToString::to_string).collect();
+        writeln!(tsv, "{}\t{}", cells.join("\t"), SPECIES[class]).unwrap();
+    }
+    gzip("named.tsv.gz", tsv.as_bytes());
+    let spec = spec();
+    let csv = iris_csv();
+    let train = |data: &[&str], file: &str| {
+        let mut args = vec![
+            "train",
+            &spec,
+            "--model",
+            "Iris",
+            "--quiet",
+            "--history",
+            file,
+        ];
+        args.extend_from_slice(data);
+        let out = run(d, &args);
+        assert_exit(&out, 0);
+        history(&d.join(file))
+    };
+    let from_plain = train(&["--data", &csv, "--skip-rows", "1"], "plain.json");
+    let from_gzip = train(&["--data", "iris.csv.gz", "--skip-rows", "1"], "gz.json");
+    let from_tsv = train(&["--data", "named.tsv.gz"], "tsv.json");
+    assert_eq!(series(&from_plain, "loss").len(), 50);
+    assert_eq!(from_gzip["loss"], from_plain["loss"]);
+    assert_eq!(from_tsv["loss"], from_plain["loss"]);
 }
