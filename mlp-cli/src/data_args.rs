@@ -150,6 +150,21 @@ impl DataArgs {
     /// [`CliError::Data`] naming the file and what is wrong; [`CliError::Usage`] for flags
     /// that do not fit the format.
     pub fn load(&self, model: &Model) -> Result<Loaded, CliError> {
+        self.load_with(model, false)
+    }
+
+    /// [`DataArgs::load`] for `mlp predict`: a CSV of exactly the model's inputs, with no
+    /// `--target` or `--features`, is read as features only (data to predict on). Training
+    /// and evaluating read the last column as the target whatever the width, so that a
+    /// file of one column too few is refused as such.
+    ///
+    /// # Errors
+    /// As [`DataArgs::load`].
+    pub fn load_inputs(&self, model: &Model) -> Result<Loaded, CliError> {
+        self.load_with(model, true)
+    }
+
+    fn load_with(&self, model: &Model, features_only: bool) -> Result<Loaded, CliError> {
         let path = self.data.as_deref();
         let kind = path.map_or(Kind::Mnist, kind);
         let mut loaded = match kind {
@@ -178,7 +193,8 @@ impl DataArgs {
             }
             Kind::Csv | Kind::Npy | Kind::Idx => {
                 let path = path.unwrap_or(Path::new(""));
-                let (train, targets) = self.read_one(path, kind, Some(model.input_size()))?;
+                let inputs = features_only.then(|| model.input_size());
+                let (train, targets) = self.read_one(path, kind, inputs)?;
                 Loaded {
                     train,
                     validation: None,

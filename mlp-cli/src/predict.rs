@@ -132,7 +132,7 @@ pub fn run_predict(args: &PredictArgs) -> Result<(), CliError> {
     let file = SpecFile::read(&args.model.spec)?;
     let spec = file.compile()?;
     let model = choose_model(&spec, &args.model.spec, args.model.model.as_deref())?;
-    let data = args.data.load(model)?;
+    let data = args.data.load_inputs(model)?;
     crate::train::check_data_shape(model, &args.model.spec, &data.train, &data.source)?;
     let mut loaded = load(&args.model, model)?;
     let x = data.train.features.to_f32();

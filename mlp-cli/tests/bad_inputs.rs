@@ -991,6 +991,17 @@ fn tabular_cases() -> Vec<Case> {
             )
         },
         bad(
+            "a CSV without its target column to train on",
+            |d| {
+                tabular(d);
+                let rows: Vec<&str> = TABLE_ROWS.iter().map(|r| r.rsplit_once(',').unwrap().0).collect();
+                let text = format!("sl,sw,pl,pw\n{}\n", rows.join("\n"));
+                write(d, "t.csv", text.as_bytes());
+            },
+            // Training reads the last column as the target whatever the width.
+            "the samples in `t.csv` have 3 features per sample, but `Tab` in `tab.mlp` takes 4 input features",
+        ),
+        bad(
             "more classes than output units",
             |d| {
                 tabular(d);

@@ -221,6 +221,29 @@ fn text_labels_train_and_predict_prints_the_names_back() {
         truth.len()
     );
     assert_eq!(rows[0][3], "setosa");
+    // The features alone (no label column: as many columns as the model's inputs) give the
+    // same predictions.
+    let features: String = fs::read_to_string(d.join("named.csv"))
+        .unwrap()
+        .lines()
+        .map(|line| format!("{}\n", line.rsplit_once(',').unwrap().0))
+        .collect();
+    fs::write(d.join("features.csv"), features).unwrap();
+    let out = run(
+        d,
+        &[
+            "predict",
+            &spec,
+            "--model",
+            "Iris",
+            "--weights",
+            "n.safetensors",
+            "--data",
+            "features.csv",
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), text);
     // evaluate reads the names as the same classes.
     let out = run(
         d,
