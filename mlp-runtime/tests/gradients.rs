@@ -225,7 +225,7 @@ fn batch_norm_training() {
         let (mut mm, mut mv) = (vec![0.0; f], vec![1.0; f]);
         let mut y = vec![f32::NAN; b * f];
         batch_norm_forward_train(
-            b, f, x, g, be, 1e-3, 0.99, &mut mm, &mut mv, mean, inv, &mut y,
+            b, f, x, g, be, 1e-3, 0.99, 0.01, &mut mm, &mut mv, mean, inv, &mut y,
         );
         y
     };

@@ -110,13 +110,7 @@ pub struct CheckpointInfo {
 /// Keras's names of `opt`'s state slots, in slot order (see [`crate::optim`]).
 #[must_use]
 pub fn slot_names(opt: &Optimizer) -> &'static [&'static str] {
-    let names: &'static [&'static str] = match *opt {
-        Optimizer::Adam { .. } => &["momentum", "velocity"],
-        Optimizer::Sgd { momentum, .. } if momentum != 0.0 => &["momentum"],
-        Optimizer::Sgd { .. } => &[],
-        Optimizer::RmsProp { momentum, .. } if momentum > 0.0 => &["velocity", "momentum"],
-        Optimizer::RmsProp { .. } => &["velocity"],
-    };
+    let names = opt.slot_names();
     debug_assert_eq!(names.len(), optim::slots(opt));
     names
 }
