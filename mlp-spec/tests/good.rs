@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use mlp_spec::ir::{
+use mlp_spec::ir::{LearningRate, OptimizerKind, 
     Activation, ActivationClass, BatchNorm, Initializer, LayerKind, Loss, Metric, Optimizer,
     Regularizer, Spec,
 };
@@ -217,12 +217,7 @@ fn keras_defaults_are_filled_in() {
     let t = &m.train;
     assert_eq!(
         t.optimizer,
-        Optimizer::Adam {
-            lr: 0.001,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-7
-        }
+Optimizer::default()
     );
     assert_eq!(
         t.loss,
@@ -447,10 +442,11 @@ fn optimisers_losses_and_metrics() {
     let softmax = "Dense(3, activation = softmax)";
     assert_eq!(
         train("optimizer = sgd", softmax).optimizer,
-        Optimizer::Sgd {
-            lr: 0.01,
-            momentum: 0.0,
-            nesterov: false
+Optimizer {
+            kind: OptimizerKind::Sgd { momentum: 0.0, nesterov: false },
+            learning_rate: LearningRate::Constant(0.01),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(
@@ -459,19 +455,20 @@ fn optimisers_losses_and_metrics() {
             softmax
         )
         .optimizer,
-        Optimizer::Sgd {
-            lr: 0.1,
-            momentum: 0.9,
-            nesterov: true
+Optimizer {
+            kind: OptimizerKind::Sgd { momentum: 0.9, nesterov: true },
+            learning_rate: LearningRate::Constant(0.1),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(
         train("optimizer = rmsprop", softmax).optimizer,
-        Optimizer::RmsProp {
-            lr: 0.001,
-            rho: 0.9,
-            momentum: 0.0,
-            epsilon: 1e-7
+Optimizer {
+            kind: OptimizerKind::RmsProp { rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false },
+            learning_rate: LearningRate::Constant(0.001),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(
@@ -480,11 +477,11 @@ fn optimisers_losses_and_metrics() {
             softmax
         )
         .optimizer,
-        Optimizer::Adam {
-            lr: 0.01,
-            beta1: 0.8,
-            beta2: 0.999,
-            epsilon: 1e-7
+Optimizer {
+            kind: OptimizerKind::Adam { beta1: 0.8, beta2: 0.999, epsilon: 1e-7, amsgrad: false },
+            learning_rate: LearningRate::Constant(0.01),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(
