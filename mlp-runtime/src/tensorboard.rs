@@ -486,18 +486,14 @@ impl TensorBoardLog {
     }
 
     fn validation_writer(&mut self, wall_time: f64) -> Result<&mut EventWriter, TensorBoardError> {
-        if self.validation.is_none() {
-            let name = self.naming.name(wall_time);
-            self.validation = Some(EventWriter::create(
-                &self.log_dir.join(VALIDATION_DIR),
-                &name,
-            )?);
-        }
-        // Set just above.
-        Ok(self
-            .validation
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("the validation writer was just created")))
+        let writer = match self.validation.take() {
+            Some(writer) => writer,
+            None => {
+                let name = self.naming.name(wall_time);
+                EventWriter::create(&self.log_dir.join(VALIDATION_DIR), &name)?
+            }
+        };
+        Ok(self.validation.insert(writer))
     }
 
     /// After an evaluation during training (Keras's `on_test_end`): writes
@@ -614,7 +610,7 @@ mod tests {
     }
 
     /// The first 12 bytes of an event file TensorFlow 2.21 wrote for Keras 3.15's
-    /// TensorBoard callback: the first record's length (62: wall_time, `brain.Event:2`,
+    /// TensorBoard callback: the first record's length (62: `wall_time`, `brain.Event:2`,
     /// `source_metadata { writer: "tensorflow.core.util.events_writer" }`) and its masked
     /// crc32c, as TensorFlow computed it.
     #[test]
@@ -714,7 +710,10 @@ mod tests {
             matches!(err, TensorBoardError::CreateFile { .. }),
             "{err:?}"
         );
-        assert_eq!(fs::read(tmp.path().join(name.file_name())).unwrap(), b"keep");
+        assert_eq!(
+            fs::read(tmp.path().join(name.file_name())).unwrap(),
+            b"keep"
+        );
     }
 
     /// Records in a file: each length and data checked against its masked crc.
@@ -774,7 +773,10 @@ mod tests {
         );
         let validation = records(&validation);
         assert_eq!(validation.len(), 3);
-        assert_eq!(validation[1], scalar_event("epoch_accuracy", 0, 0.25, 101.0));
+        assert_eq!(
+            validation[1],
+            scalar_event("epoch_accuracy", 0, 0.25, 101.0)
+        );
         assert_eq!(validation[2], scalar_event("epoch_loss", 0, 2.0, 101.0));
         log.close().unwrap();
     }

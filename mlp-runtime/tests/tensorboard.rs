@@ -55,7 +55,10 @@ fn summary_events(dump: &Value, folder: &str) -> Vec<(String, i64)> {
         .map(|e| {
             let tags = e["tags"].as_array().unwrap();
             assert_eq!(tags.len(), 1, "one value per summary event: {e}");
-            (tags[0].as_str().unwrap().to_owned(), e["step"].as_i64().unwrap())
+            (
+                tags[0].as_str().unwrap().to_owned(),
+                e["step"].as_i64().unwrap(),
+            )
         })
         .collect()
 }
@@ -78,10 +81,7 @@ fn replay_keras_run(keras: &Value, log_dir: &Path) {
     let mut log = TensorBoardLog::create(log_dir, naming, BASE_TIME + 0.25).unwrap();
     let train = summary_events(keras, "train");
     let validation = summary_events(keras, "validation");
-    let epochs = train
-        .iter()
-        .filter(|(tag, _)| tag == "epoch_loss")
-        .count() as i64;
+    let epochs = train.iter().filter(|(tag, _)| tag == "epoch_loss").count() as i64;
     assert_eq!(epochs, 3);
     for epoch in 0..epochs {
         // The evaluation of this epoch: the epoch-th distinct step of the evaluation_*
@@ -147,7 +147,10 @@ fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
             .collect();
         names.sort();
         for name in names {
-            out.push((format!("{sub}/{name}"), fs::read(folder.join(&name)).unwrap()));
+            out.push((
+                format!("{sub}/{name}"),
+                fs::read(folder.join(&name)).unwrap(),
+            ));
         }
     }
     out
@@ -227,7 +230,10 @@ fn tensorboard_reads_from_ours_what_it_reads_from_keras() {
         // Every tag of ours is one of Keras's scalars (Keras's `keras` model-config text
         // summary in train/ is the one tag mlp does not write).
         for tag in o["tags"].as_object().unwrap().keys() {
-            assert!(tags.contains(tag), "{folder}/{tag} is not a Keras scalar tag");
+            assert!(
+                tags.contains(tag),
+                "{folder}/{tag} is not a Keras scalar tag"
+            );
         }
 
         // The events in the same order, less Keras's model-config summary.
@@ -235,7 +241,11 @@ fn tensorboard_reads_from_ours_what_it_reads_from_keras() {
             .into_iter()
             .filter(|(tag, _)| tags.contains(tag))
             .collect();
-        assert_eq!(summary_events(&ours, folder), keras_events, "{folder}: event order");
+        assert_eq!(
+            summary_events(&ours, folder),
+            keras_events,
+            "{folder}: event order"
+        );
     }
     assert_eq!(
         keras["folders"]["train"]["tags"]["keras"]["plugin_name"],
