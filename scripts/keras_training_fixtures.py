@@ -238,10 +238,13 @@ def weights_json(d):
 
 
 def optimizer_variables(opt):
-    """{variable.path: values} of every optimiser variable (iteration included)."""
+    """{variable path less the optimiser's name: values} of every optimiser variable
+    (`iteration` included). Keras numbers optimiser names per session (`adam`, `adam_1`,
+    ...), so the `<name>/` prefix of `variable.path` is dropped."""
     out = {}
     for v in opt.variables:
-        out[v.path] = f32_tree(v.numpy())
+        key = v.path.split("/", 1)[1] if "/" in v.path else v.path
+        out[key] = f32_tree(v.numpy())
     return out
 
 

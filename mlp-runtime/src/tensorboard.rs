@@ -486,12 +486,11 @@ impl TensorBoardLog {
     }
 
     fn validation_writer(&mut self, wall_time: f64) -> Result<&mut EventWriter, TensorBoardError> {
-        let writer = match self.validation.take() {
-            Some(writer) => writer,
-            None => {
-                let name = self.naming.name(wall_time);
-                EventWriter::create(&self.log_dir.join(VALIDATION_DIR), &name)?
-            }
+        let writer = if let Some(writer) = self.validation.take() {
+            writer
+        } else {
+            let name = self.naming.name(wall_time);
+            EventWriter::create(&self.log_dir.join(VALIDATION_DIR), &name)?
         };
         Ok(self.validation.insert(writer))
     }
