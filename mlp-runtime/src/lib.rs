@@ -23,6 +23,7 @@ pub mod network;
 pub mod optim;
 pub mod regularize;
 pub mod rng;
+pub mod tensorboard;
 pub mod testing;
 pub mod train;
 
