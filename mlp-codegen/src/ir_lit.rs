@@ -6,8 +6,8 @@
 
 use crate::lit::{float, float64, int, size};
 use mlp_spec::ir::{
-    Activation, ActivationClass, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric,
-    Callback, Clip, ClassWeight, LearningRate, Mode, Model, Optimizer, OptimizerKind, ParamCounts,
+    Activation, ActivationClass, BatchNorm, Callback, ClassWeight, Clip, Dense, Initializer, Layer,
+    LayerKind, LearningRate, Loss, Metric, Mode, Model, Optimizer, OptimizerKind, ParamCounts,
     Regularizer, Schedule, TrainConfig,
 };
 use proc_macro2::TokenStream;
@@ -233,23 +233,44 @@ fn train(t: &TrainConfig) -> TokenStream {
 fn optimizer(o: &Optimizer) -> TokenStream {
     let f = float64;
     let kind = match o.kind {
-        OptimizerKind::Adam { beta1, beta2, epsilon, amsgrad } => {
+        OptimizerKind::Adam {
+            beta1,
+            beta2,
+            epsilon,
+            amsgrad,
+        } => {
             let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
             quote!(ir::OptimizerKind::Adam { beta1: #beta1, beta2: #beta2, epsilon: #epsilon, amsgrad: #amsgrad })
         }
-        OptimizerKind::AdamW { beta1, beta2, epsilon, amsgrad } => {
+        OptimizerKind::AdamW {
+            beta1,
+            beta2,
+            epsilon,
+            amsgrad,
+        } => {
             let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
             quote!(ir::OptimizerKind::AdamW { beta1: #beta1, beta2: #beta2, epsilon: #epsilon, amsgrad: #amsgrad })
         }
-        OptimizerKind::Nadam { beta1, beta2, epsilon } => {
+        OptimizerKind::Nadam {
+            beta1,
+            beta2,
+            epsilon,
+        } => {
             let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
             quote!(ir::OptimizerKind::Nadam { beta1: #beta1, beta2: #beta2, epsilon: #epsilon })
         }
-        OptimizerKind::Adamax { beta1, beta2, epsilon } => {
+        OptimizerKind::Adamax {
+            beta1,
+            beta2,
+            epsilon,
+        } => {
             let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
             quote!(ir::OptimizerKind::Adamax { beta1: #beta1, beta2: #beta2, epsilon: #epsilon })
         }
-        OptimizerKind::Adagrad { initial_accumulator_value, epsilon } => {
+        OptimizerKind::Adagrad {
+            initial_accumulator_value,
+            epsilon,
+        } => {
             let [v, epsilon] = [initial_accumulator_value, epsilon].map(f);
             quote!(ir::OptimizerKind::Adagrad { initial_accumulator_value: #v, epsilon: #epsilon })
         }
@@ -265,7 +286,12 @@ fn optimizer(o: &Optimizer) -> TokenStream {
             let momentum = f(momentum);
             quote!(ir::OptimizerKind::Sgd { momentum: #momentum, nesterov: #nesterov })
         }
-        OptimizerKind::RmsProp { rho, momentum, epsilon, centered } => {
+        OptimizerKind::RmsProp {
+            rho,
+            momentum,
+            epsilon,
+            centered,
+        } => {
             let [rho, momentum, epsilon] = [rho, momentum, epsilon].map(f);
             quote!(ir::OptimizerKind::RmsProp { rho: #rho, momentum: #momentum, epsilon: #epsilon, centered: #centered })
         }
@@ -303,28 +329,59 @@ fn optimizer(o: &Optimizer) -> TokenStream {
 fn schedule(s: &Schedule) -> TokenStream {
     let f = float64;
     match s {
-        Schedule::ExponentialDecay { initial, decay_steps, decay_rate, staircase } => {
+        Schedule::ExponentialDecay {
+            initial,
+            decay_steps,
+            decay_rate,
+            staircase,
+        } => {
             let (initial, decay_rate) = (f(*initial), f(*decay_rate));
             quote!(ir::Schedule::ExponentialDecay { initial: #initial, decay_steps: #decay_steps, decay_rate: #decay_rate, staircase: #staircase })
         }
-        Schedule::InverseTimeDecay { initial, decay_steps, decay_rate, staircase } => {
+        Schedule::InverseTimeDecay {
+            initial,
+            decay_steps,
+            decay_rate,
+            staircase,
+        } => {
             let (initial, decay_rate) = (f(*initial), f(*decay_rate));
             quote!(ir::Schedule::InverseTimeDecay { initial: #initial, decay_steps: #decay_steps, decay_rate: #decay_rate, staircase: #staircase })
         }
-        Schedule::PolynomialDecay { initial, decay_steps, end, power, cycle } => {
+        Schedule::PolynomialDecay {
+            initial,
+            decay_steps,
+            end,
+            power,
+            cycle,
+        } => {
             let [initial, end, power] = [*initial, *end, *power].map(f);
             quote!(ir::Schedule::PolynomialDecay { initial: #initial, decay_steps: #decay_steps, end: #end, power: #power, cycle: #cycle })
         }
         Schedule::PiecewiseConstant { boundaries, values } => {
             let values = values.iter().map(|&v| f(v));
-            quote!(ir::Schedule::PiecewiseConstant { boundaries: ::std::vec![#(#boundaries),*], values: ::std::vec![#(#values),*] })
+            quote!(ir::Schedule::PiecewiseConstant {
+                boundaries: ::std::vec![#(#boundaries),*],
+                values: ::std::vec![#(#values),*]
+            })
         }
-        Schedule::CosineDecay { initial, decay_steps, alpha, warmup_target, warmup_steps } => {
+        Schedule::CosineDecay {
+            initial,
+            decay_steps,
+            alpha,
+            warmup_target,
+            warmup_steps,
+        } => {
             let (initial, alpha) = (f(*initial), f(*alpha));
             let target = option(warmup_target.map(f));
             quote!(ir::Schedule::CosineDecay { initial: #initial, decay_steps: #decay_steps, alpha: #alpha, warmup_target: #target, warmup_steps: #warmup_steps })
         }
-        Schedule::CosineDecayRestarts { initial, first_decay_steps, t_mul, m_mul, alpha } => {
+        Schedule::CosineDecayRestarts {
+            initial,
+            first_decay_steps,
+            t_mul,
+            m_mul,
+            alpha,
+        } => {
             let [initial, t_mul, m_mul, alpha] = [*initial, *t_mul, *m_mul, *alpha].map(f);
             quote!(ir::Schedule::CosineDecayRestarts { initial: #initial, first_decay_steps: #first_decay_steps, t_mul: #t_mul, m_mul: #m_mul, alpha: #alpha })
         }
@@ -342,24 +399,52 @@ fn mode(m: Mode) -> TokenStream {
 fn callback(c: &Callback) -> TokenStream {
     let f = float64;
     match c {
-        Callback::EarlyStopping { monitor, min_delta, patience, mode: m, baseline, restore_best_weights, start_from_epoch } => {
+        Callback::EarlyStopping {
+            monitor,
+            min_delta,
+            patience,
+            mode: m,
+            baseline,
+            restore_best_weights,
+            start_from_epoch,
+        } => {
             let (min_delta, m) = (f(*min_delta), mode(*m));
             let baseline = option(baseline.map(f));
             quote!(ir::Callback::EarlyStopping { monitor: #monitor.to_owned(), min_delta: #min_delta, patience: #patience, mode: #m, baseline: #baseline, restore_best_weights: #restore_best_weights, start_from_epoch: #start_from_epoch })
         }
-        Callback::ReduceLrOnPlateau { monitor, factor, patience, mode: m, min_delta, cooldown, min_lr } => {
+        Callback::ReduceLrOnPlateau {
+            monitor,
+            factor,
+            patience,
+            mode: m,
+            min_delta,
+            cooldown,
+            min_lr,
+        } => {
             let [factor, min_delta, min_lr] = [*factor, *min_delta, *min_lr].map(f);
             let m = mode(*m);
             quote!(ir::Callback::ReduceLrOnPlateau { monitor: #monitor.to_owned(), factor: #factor, patience: #patience, mode: #m, min_delta: #min_delta, cooldown: #cooldown, min_lr: #min_lr })
         }
-        Callback::ModelCheckpoint { path, monitor, save_best_only, save_weights_only, mode: m } => {
+        Callback::ModelCheckpoint {
+            path,
+            monitor,
+            save_best_only,
+            save_weights_only,
+            mode: m,
+        } => {
             let m = mode(*m);
             quote!(ir::Callback::ModelCheckpoint { path: #path.to_owned(), monitor: #monitor.to_owned(), save_best_only: #save_best_only, save_weights_only: #save_weights_only, mode: #m })
         }
-        Callback::CsvLogger { filename, separator, append } => {
+        Callback::CsvLogger {
+            filename,
+            separator,
+            append,
+        } => {
             quote!(ir::Callback::CsvLogger { filename: #filename.to_owned(), separator: #separator.to_owned(), append: #append })
         }
-        Callback::TensorBoard { log_dir } => quote!(ir::Callback::TensorBoard { log_dir: #log_dir.to_owned() }),
+        Callback::TensorBoard { log_dir } => {
+            quote!(ir::Callback::TensorBoard { log_dir: #log_dir.to_owned() })
+        }
         Callback::TerminateOnNan => quote!(ir::Callback::TerminateOnNan),
     }
 }

@@ -48,7 +48,10 @@ pub fn float(v: f32) -> TokenStream {
 /// that parses back to exactly `v`; finite values only (the IR holds no others).
 pub fn float64(v: f64) -> TokenStream {
     let text = format!("{:?}", v.abs());
-    let lit = syn::LitFloat::new(&format!("{}f64", group_float(&text).replace("f64", "")), Span::call_site());
+    let lit = syn::LitFloat::new(
+        &format!("{}f64", group_float(&text).replace("f64", "")),
+        Span::call_site(),
+    );
     if v.is_sign_negative() {
         quote!(-#lit)
     } else {

@@ -72,7 +72,11 @@ impl ModelCore {
 
 /// The optimiser slots of a fresh optimiser: zeros, but Adagrad's accumulators start at
 /// its `initial_accumulator_value`.
-fn initial_slots(opt: &ir::Optimizer, len: usize, trainable: usize) -> Result<Vec<f32>, AllocError> {
+fn initial_slots(
+    opt: &ir::Optimizer,
+    len: usize,
+    trainable: usize,
+) -> Result<Vec<f32>, AllocError> {
     let mut slots = memory::zeros(len, "the optimiser slots")?;
     if trainable > 0 {
         for (s, chunk) in slots.chunks_exact_mut(trainable).enumerate() {

@@ -559,9 +559,7 @@ impl Binder<'_> {
             | ValueKind::Arith(_)
             | ValueKind::Str(_)
             | ValueKind::List(_)
-            | ValueKind::Map(_) => {
-                return None
-            }
+            | ValueKind::Map(_) => return None,
         };
         match sig::find(table, name) {
             Some(e) => Some(self.bound(cx, e, args, name_span, v.span.clone())),
@@ -763,11 +761,13 @@ impl Binder<'_> {
             (ValueKind::Name(_) | ValueKind::Call(..), Ty::Rate) => self
                 .callable(cx, sig::SCHEDULES, v, ty)
                 .map_or(TVal::Error, TVal::Schedule),
-            (ValueKind::Str(s), Ty::Text) | (ValueKind::Name(s), Ty::Text) => {
-                TVal::Text(s.clone())
-            }
+            (ValueKind::Str(s), Ty::Text) | (ValueKind::Name(s), Ty::Text) => TVal::Text(s.clone()),
             (ValueKind::List(items), Ty::IntList | Ty::FloatList) => {
-                let item_ty = if ty == Ty::IntList { Ty::Int } else { Ty::Float };
+                let item_ty = if ty == Ty::IntList {
+                    Ty::Int
+                } else {
+                    Ty::Float
+                };
                 let mut ints = Vec::new();
                 let mut floats = Vec::new();
                 let mut ok = true;
@@ -1111,7 +1111,9 @@ impl Binder<'_> {
     fn class_weight(&self, cx: &mut Ctxt, v: &Value, what: &str) -> TSetting {
         let expected = "`balanced` or a map of class to weight (`{0: 1.0, 1: 5.0}`)";
         match &v.kind {
-            ValueKind::Name(n) if n == kw::BALANCED => TSetting::ClassWeight(TClassWeight::Balanced),
+            ValueKind::Name(n) if n == kw::BALANCED => {
+                TSetting::ClassWeight(TClassWeight::Balanced)
+            }
             ValueKind::Map(entries) => {
                 let mut out: Vec<(i64, f64, Span)> = Vec::new();
                 let mut ok = true;
@@ -1124,7 +1126,10 @@ impl Binder<'_> {
                                 cx.push(
                                     Diagnostic::new(
                                         code::DUPLICATE_ARGUMENT,
-                                        format!("class {c} is given twice in `{}`", kw::CLASS_WEIGHT),
+                                        format!(
+                                            "class {c} is given twice in `{}`",
+                                            kw::CLASS_WEIGHT
+                                        ),
                                         k.span.clone(),
                                     )
                                     .with_label("given again here")
@@ -1136,11 +1141,17 @@ impl Binder<'_> {
                             }
                         }
                         (None, _) => {
-                            push_if_silent(cx, wrong_type("a class index", k, "a key of `class_weight`"));
+                            push_if_silent(
+                                cx,
+                                wrong_type("a class index", k, "a key of `class_weight`"),
+                            );
                             ok = false;
                         }
                         (_, None) => {
-                            push_if_silent(cx, wrong_type(Ty::Float.describe(), w, "a weight of `class_weight`"));
+                            push_if_silent(
+                                cx,
+                                wrong_type(Ty::Float.describe(), w, "a weight of `class_weight`"),
+                            );
                             ok = false;
                         }
                     }

@@ -352,11 +352,12 @@ pub(crate) fn optimizer(o: &OptimizerCall) -> ir::Optimizer {
     ir::Optimizer {
         kind,
         learning_rate,
-        weight_decay: optional(c, kw::WEIGHT_DECAY)
-            .or_else(|| match c.sig.param(kw::WEIGHT_DECAY).map(|(_, p)| p.default) {
+        weight_decay: optional(c, kw::WEIGHT_DECAY).or_else(|| {
+            match c.sig.param(kw::WEIGHT_DECAY).map(|(_, p)| p.default) {
                 Some(Dflt::Float(f)) => Some(f),
                 _ => None,
-            }),
+            }
+        }),
         clip,
     }
 }
@@ -388,7 +389,9 @@ pub(crate) fn schedule(sc: &crate::bind::ScheduleCall) -> ir::Schedule {
         },
         S::PiecewiseConstant => ir::Schedule::PiecewiseConstant {
             boundaries: match c.value(kw::BOUNDARIES) {
-                Some(TVal::IntList(b)) => b.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect(),
+                Some(TVal::IntList(b)) => {
+                    b.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect()
+                }
                 _ => Vec::new(),
             },
             values: match c.value(kw::VALUES) {

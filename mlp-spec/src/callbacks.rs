@@ -126,9 +126,9 @@ impl Callback {
             Callback::EarlyStopping { monitor, .. }
             | Callback::ReduceLrOnPlateau { monitor, .. }
             | Callback::ModelCheckpoint { monitor, .. } => Some(monitor),
-            Callback::CsvLogger { .. } | Callback::TensorBoard { .. } | Callback::TerminateOnNan => {
-                None
-            }
+            Callback::CsvLogger { .. }
+            | Callback::TensorBoard { .. }
+            | Callback::TerminateOnNan => None,
         }
     }
 }

@@ -336,7 +336,9 @@ fn check_optimizer_options(cx: &mut Ctxt, m: &TModel) {
     for o in m.optimizers() {
         let c = &o.call;
         range(cx, c, kw::WEIGHT_DECAY, "at least 0", |v| v >= 0.0);
-        range(cx, c, kw::INITIAL_ACCUMULATOR_VALUE, "at least 0", |v| v >= 0.0);
+        range(cx, c, kw::INITIAL_ACCUMULATOR_VALUE, "at least 0", |v| {
+            v >= 0.0
+        });
         let clips: Vec<&TArg> = [kw::CLIPNORM, kw::GLOBAL_CLIPNORM, kw::CLIPVALUE]
             .iter()
             .filter_map(|p| c.arg(p))
@@ -374,7 +376,9 @@ fn check_schedules(cx: &mut Ctxt, m: &TModel) {
     });
     for s in schedules {
         let c = &s.call;
-        range(cx, c, kw::INITIAL_LEARNING_RATE, "greater than 0", |v| v > 0.0);
+        range(cx, c, kw::INITIAL_LEARNING_RATE, "greater than 0", |v| {
+            v > 0.0
+        });
         for p in [kw::DECAY_STEPS, kw::FIRST_DECAY_STEPS] {
             range(cx, c, p, "at least 1", |v| v >= 1.0);
         }
@@ -433,7 +437,10 @@ fn check_schedules(cx: &mut Ctxt, m: &TModel) {
 /// forms.
 fn logged_keys(m: &TModel) -> Vec<String> {
     let metrics: Vec<String> = match m.metrics() {
-        Some(ms) => ms.iter().map(|c| build::metric(c).keras_name().to_owned()).collect(),
+        Some(ms) => ms
+            .iter()
+            .map(|c| build::metric(c).keras_name().to_owned())
+            .collect(),
         None if m.setting(Setting::Metrics).is_some() => Vec::new(),
         None => vec![Metric::Accuracy.keras_name().to_owned()],
     };
@@ -464,13 +471,19 @@ fn check_callbacks(cx: &mut Ctxt, m: &TModel) {
                         .or_else(|| {
                             Some(format!(
                                 "`fit` logs {}",
-                                keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                                keys.iter()
+                                    .map(|k| format!("`{k}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ))
                         });
                     cx.push(
                         Diagnostic::new(
                             code::UNKNOWN_MONITOR,
-                            format!("`{}` monitors `{name}`, which this model does not log", c.sig.name()),
+                            format!(
+                                "`{}` monitors `{name}`, which this model does not log",
+                                c.sig.name()
+                            ),
                             a.span.clone(),
                         )
                         .with_label("not a logged quantity")
@@ -485,7 +498,10 @@ fn check_callbacks(cx: &mut Ctxt, m: &TModel) {
                     cx.push(
                         Diagnostic::new(
                             code::OUT_OF_RANGE,
-                            format!("`mode` of `{}` must be `auto`, `min` or `max`, found `{mode}`", c.sig.name()),
+                            format!(
+                                "`mode` of `{}` must be `auto`, `min` or `max`, found `{mode}`",
+                                c.sig.name()
+                            ),
                             a.span.clone(),
                         )
                         .with_label("unknown mode"),
@@ -536,8 +552,12 @@ fn check_class_weight(cx: &mut Ctxt, m: &TModel) {
     for (class, weight, span) in entries {
         if !(0..=i64::from(u32::MAX)).contains(class) {
             cx.push(
-                Diagnostic::new(code::OUT_OF_RANGE, format!("class {class} is not a class index"), span.clone())
-                    .with_label("classes are 0, 1, 2, …"),
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    format!("class {class} is not a class index"),
+                    span.clone(),
+                )
+                .with_label("classes are 0, 1, 2, …"),
             );
         }
         if !(*weight >= 0.0 && (*weight as f32).is_finite()) {

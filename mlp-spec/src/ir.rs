@@ -22,9 +22,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::callbacks::{Callback, ClassWeight, Mode};
 use crate::layout::{LayerTensor, Role};
 pub use crate::optimizer::{Clip, LearningRate, Optimizer, OptimizerKind, Schedule};
-pub use crate::callbacks::{Callback, ClassWeight, Mode};
 
 /// Every model of one spec file, in source order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -128,7 +128,9 @@ pub fn optimizer_name(opt: &Optimizer) -> String {
         OptimizerKind::Adagrad {
             initial_accumulator_value,
             epsilon,
-        } => format!("initial_accumulator_value = {initial_accumulator_value}, epsilon = {epsilon:e}"),
+        } => format!(
+            "initial_accumulator_value = {initial_accumulator_value}, epsilon = {epsilon:e}"
+        ),
         OptimizerKind::Adadelta { rho, epsilon } => format!("rho = {rho}, epsilon = {epsilon:e}"),
         OptimizerKind::Lion { beta1, beta2 } => format!("beta1 = {beta1}, beta2 = {beta2}"),
         OptimizerKind::Sgd { momentum, nesterov } => {

@@ -194,7 +194,9 @@ pub fn begin_step(opt: &Optimizer, scalars: &mut OptimizerScalars, iterations: u
             one_minus_beta1_power: 1.0 - f(beta1).powf(tf),
             epsilon: f(epsilon),
         },
-        OptimizerKind::Adagrad { epsilon, .. } => Coeffs::Adagrad { epsilon: f(epsilon) },
+        OptimizerKind::Adagrad { epsilon, .. } => Coeffs::Adagrad {
+            epsilon: f(epsilon),
+        },
         OptimizerKind::Adadelta { rho, epsilon } => Coeffs::Adadelta {
             rho: f(rho),
             one_minus_rho: f(1.0 - rho),
@@ -283,7 +285,14 @@ pub fn update(
         match (opt.kind, step.coeffs) {
             (OptimizerKind::Adam { amsgrad: false, .. }, Coeffs::Adam(c)) => {
                 let (m, v) = state.split_at_mut(trainable_len);
-                adam_update(w, g, &mut m[offset..offset + n], &mut v[offset..offset + n], reg, &c);
+                adam_update(
+                    w,
+                    g,
+                    &mut m[offset..offset + n],
+                    &mut v[offset..offset + n],
+                    reg,
+                    &c,
+                );
                 return;
             }
             (OptimizerKind::Sgd { momentum, nesterov }, _) => {
@@ -372,7 +381,10 @@ fn general(
         }
         let wi = &mut w[i];
         match (opt.kind, step.coeffs) {
-            (OptimizerKind::Adam { amsgrad, .. } | OptimizerKind::AdamW { amsgrad, .. }, Coeffs::Adam(c)) => {
+            (
+                OptimizerKind::Adam { amsgrad, .. } | OptimizerKind::AdamW { amsgrad, .. },
+                Coeffs::Adam(c),
+            ) => {
                 let (m, v) = (&mut s0[i], &mut s1[i]);
                 *m += (gi - *m) * c.one_minus_beta1;
                 *v += (gi * gi - *v) * c.one_minus_beta2;
@@ -401,7 +413,8 @@ fn general(
                 let (m, v) = (&mut s0[i], &mut s1[i]);
                 *m += (gi - *m) * one_minus_beta1;
                 *v += (gi * gi - *v) * one_minus_beta2;
-                let m_hat = (u_t_1 * *m) / (1.0 - u_product_t_1) + ((1.0 - u_t) * gi) / (1.0 - u_product_t);
+                let m_hat =
+                    (u_t_1 * *m) / (1.0 - u_product_t_1) + ((1.0 - u_t) * gi) / (1.0 - u_product_t);
                 let v_hat = *v / one_minus_beta2_power;
                 *wi -= (m_hat * lr) / (v_hat.sqrt() + epsilon);
             }
@@ -519,7 +532,10 @@ fn sign(x: f32) -> f32 {
 enum GradClip {
     None,
     /// `clipnorm`: `g·clip / denominator` with `denominator = max(norm, clip)`.
-    Norm { clip: f32, denominator: f32 },
+    Norm {
+        clip: f32,
+        denominator: f32,
+    },
     /// `global_clipnorm`: `g·scale`.
     Scale(f32),
     /// `clipvalue`: `clip(g, -v, v)`.
