@@ -7,6 +7,7 @@
 //! [`Model`], on which [`fit`], [`evaluate`] and [`predict`] work.
 
 pub mod adapt;
+pub mod callbacks;
 pub mod checkpoint;
 pub mod data;
 pub mod fs;
