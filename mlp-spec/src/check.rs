@@ -542,8 +542,20 @@ fn check_callbacks(cx: &mut Ctxt, m: &TModel) {
     }
 }
 
-// Class weights are ≥ 0 and finite, classes ≥ 0: `class_weight = {0: -1}`.
+// Class weights are ≥ 0 and finite, classes ≥ 0: `class_weight = {0: -1}`. Training does
+// not apply class weights yet, so any `class_weight` is refused rather than ignored.
 fn check_class_weight(cx: &mut Ctxt, m: &TModel) {
+    if let Some(e) = m.setting(Setting::ClassWeight) {
+        cx.push(
+            Diagnostic::new(
+                code::CONFLICTING_OPTIONS,
+                "`class_weight` is not supported yet: training would ignore it",
+                e.span.clone(),
+            )
+            .with_label("not applied by this version of mlp")
+            .with_help("remove it, or weight the classes by resampling the training data"),
+        );
+    }
     let Some(TSetting::ClassWeight(crate::bind::TClassWeight::Map(entries))) =
         m.setting(Setting::ClassWeight).map(|e| &e.value)
     else {
