@@ -354,7 +354,7 @@ mod tests {
             ),
             (
                 "model M { input [4] Dense(2, activation = softmax) train { optimizer = sgd() } }",
-                "is not Adam",
+                "is not plain Adam",
             ),
             (
                 "model M { input [4] Dense(3, activation = relu, reg = l2(0.01)) \

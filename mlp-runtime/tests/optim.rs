@@ -5,6 +5,8 @@
 //! ```text
 //! Adam (lr .1, b1 .9, b2 .999, eps 1e-7, l2 .01 penalty => g += 2·.01·w):
 //!   a = lr·sqrt(1-b2^t)/(1-b1^t); m += (g-m)(1-b1); v += (g²-v)(1-b2); w -= m·a/(sqrt(v)+eps)
+//!   with b1^t, b2^t from f32(b1), f32(b2) (Keras casts before `power`) and 1-b1, 1-b2
+//!   from the decimals (Keras subtracts the Python floats)
 //! SGD (lr .1, momentum .9, l1 .01 penalty => g += .01·sign(w)):
 //!   vel = -g·lr + vel·.9; w += vel  (nesterov: w += -g·lr + vel·.9)
 //! RMSprop (lr .01, rho .9, eps 1e-7, momentum 0 or .5):
@@ -74,9 +76,9 @@ fn adam_with_l2() {
         "adam",
         &run(&opt, reg),
         &[
-            0.900_000_608_126_621_1,
-            0.869_145_930_935_664_4,
-            0.830_498_837_484_224_4,
+            0.900_001_275_696_495_7,
+            0.869_146_801_956_219_7,
+            0.830_499_962_026_255_5,
         ],
     );
     assert_eq!(optim::slots(&opt), 2);
