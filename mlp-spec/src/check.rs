@@ -367,8 +367,9 @@ fn check_optimizer_options(cx: &mut Ctxt, m: &TModel) {
     }
 }
 
-// Schedules: rates > 0, periods ≥ 1, `piecewise_constant` with one more value than
-// boundaries, boundaries increasing; `cosine_decay_restarts`' multipliers > 0.
+// Schedules: rates > 0 (a warm-up may start from 0, as in Keras's own `CosineDecay`
+// example), periods ≥ 1, `piecewise_constant` with one more value than boundaries,
+// boundaries increasing; `cosine_decay_restarts`' multipliers > 0: `cosine_decay(0, 100)`.
 fn check_schedules(cx: &mut Ctxt, m: &TModel) {
     let schedules = m.optimizers().filter_map(|o| match o.call.value(kw::LR) {
         Some(TVal::Schedule(s)) => Some(s),
@@ -376,9 +377,14 @@ fn check_schedules(cx: &mut Ctxt, m: &TModel) {
     });
     for s in schedules {
         let c = &s.call;
-        range(cx, c, kw::INITIAL_LEARNING_RATE, "greater than 0", |v| {
-            v > 0.0
-        });
+        if c.arg(kw::WARMUP_TARGET).is_some() {
+            range(cx, c, kw::INITIAL_LEARNING_RATE, "at least 0", |v| v >= 0.0);
+        } else {
+            range(cx, c, kw::INITIAL_LEARNING_RATE, "greater than 0", |v| {
+                v > 0.0
+            });
+        }
+        range(cx, c, kw::WARMUP_TARGET, "greater than 0", |v| v > 0.0);
         for p in [kw::DECAY_STEPS, kw::FIRST_DECAY_STEPS] {
             range(cx, c, p, "at least 1", |v| v >= 1.0);
         }
