@@ -22,7 +22,9 @@ Writes into `mlp-onnx/tests/fixtures/import/`:
 and for each `NAME.onnx` a `NAME.json`: `input_shape` (one sample), `inputs` (8 fixed
 samples, flattened), `outputs` (what the source framework computed: PyTorch's module in
 eval mode, Keras's `model.predict`) and `onnxruntime` (what onnxruntime computed from the
-file). Numbers are written with 9 significant digits, which round-trip float32.
+file), and for the PyTorch models `modules`: each Linear's `weight` (`[out, in]`) and
+`bias`, each BatchNorm1d's `eps`, `momentum`, `weight`, `bias`, `running_mean` and
+`running_var`, as PyTorch holds them. Numbers are written with 9 significant digits, which round-trip float32.
 
 Run it outside the repository, in throwaway environments:
 
@@ -60,7 +62,7 @@ def rows(a):
     return [[float(f"{v:.9g}") for v in r.reshape(-1)] for r in a]
 
 
-def record(name, x, outputs):
+def record(name, x, outputs, modules=None):
     path = OUT / f"{name}.onnx"
     model = onnx.load(str(path))
     onnx.checker.check_model(model, full_check=True)
@@ -75,6 +77,8 @@ def record(name, x, outputs):
         "outputs": rows(outputs),
         "onnxruntime": rows(ort),
     }
+    if modules is not None:
+        data["modules"] = modules
     (OUT / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
     print(f"{name}: {len(model.graph.node)} nodes, onnxruntime vs source {err:.2e}")
 
@@ -114,7 +118,33 @@ def torch_fixtures():
                 dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
                 opset_version=17,
             )
-        record(name, x, want)
+        record(name, x, want, describe(model))
+
+    def describe(model):
+        """The weights of the Linear and BatchNorm1d modules, as PyTorch holds them."""
+        out = []
+        for m in model:
+            if isinstance(m, nn.Linear):
+                out.append(
+                    {
+                        "type": "Linear",
+                        "weight": rows(m.weight.detach().numpy()),
+                        "bias": rows(m.bias.detach().numpy()[None])[0],
+                    }
+                )
+            elif isinstance(m, nn.BatchNorm1d):
+                out.append(
+                    {
+                        "type": "BatchNorm1d",
+                        "eps": m.eps,
+                        "momentum": m.momentum,
+                        "weight": rows(m.weight.detach().numpy()[None])[0],
+                        "bias": rows(m.bias.detach().numpy()[None])[0],
+                        "running_mean": rows(m.running_mean.numpy()[None])[0],
+                        "running_var": rows(m.running_var.numpy()[None])[0],
+                    }
+                )
+        return out
 
     def batchnorm_model():
         m = nn.Sequential(
