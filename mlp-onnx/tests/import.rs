@@ -659,3 +659,75 @@ fn a_reshape_that_is_no_flatten_and_bad_names_are_refused() {
     assert_eq!(mlp_onnx::model_name_from("2layer"), "M2layer");
     assert_eq!(mlp_onnx::model_name_from("--"), "Imported");
 }
+
+#[test]
+fn the_fuzz_seeds_import_or_fail_as_intended() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/onnx");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("the seeds") {
+        let path = entry.expect("an entry").path();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = std::fs::read(&path).expect("readable");
+        let result = import(&bytes, &options());
+        match name.as_str() {
+            "cycle" => assert!(
+                matches!(result, Err(ImportError::Cycle { .. })),
+                "{result:?}"
+            ),
+            "conv" => assert!(
+                matches!(result, Err(ImportError::Unsupported { ref op, .. }) if op == "Conv"),
+                "{result:?}"
+            ),
+            _ => {
+                let imported = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(!imported.model.layers.is_empty());
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen >= 10, "{seen} seeds");
+}
+
+/// `x·W + b` then a per-feature `·s + t` (an inference BatchNorm after a linear layer):
+/// folded into the Dense, computing what the graph computes.
+#[test]
+fn a_scale_and_shift_after_a_linear_dense_folds_into_it() {
+    let (w, b) = ([0.5f32, -1.0, 2.0, 0.25, 1.5, -0.75], [0.1f32, -0.2]);
+    let (s, t) = ([1.5f32, -0.5], [0.3f32, 2.0]);
+    let bytes = graph(
+        vec![
+            node("MatMul", "mm", &["x", "w"], "m"),
+            node("Add", "bias", &["m", "b"], "a"),
+            node("Mul", "scale", &["a", "s"], "sc"),
+            node("Add", "shift", &["sc", "t"], "y"),
+        ],
+        vec![
+            floats_tensor("w", &[3, 2], &w),
+            floats_tensor("b", &[2], &b),
+            floats_tensor("s", &[2], &s),
+            floats_tensor("t", &[2], &t),
+        ],
+        &[3],
+        2,
+    );
+    let imported = import(&bytes, &options()).expect("imports");
+    assert!(imported.notes[0].contains("folded into the Dense before them"));
+    assert_eq!(imported.model.layers.len(), 1);
+    let x = [1.0f32, -2.0, 0.5, 0.0, 3.0, -1.0];
+    let got = network(&imported, 2).forward(&x, 2).to_vec();
+    let mut want = Vec::new();
+    for r in 0..2 {
+        for j in 0..2 {
+            let z: f64 = (0..3)
+                .map(|i| f64::from(x[r * 3 + i]) * f64::from(w[i * 2 + j]))
+                .sum::<f64>()
+                + f64::from(b[j]);
+            want.push((z * f64::from(s[j]) + f64::from(t[j])) as f32);
+        }
+    }
+    assert_close(&got, &want, "fold");
+}
