@@ -2,7 +2,7 @@
 //! trained elsewhere as a readable spec plus its weights, which `mlp train --weights`
 //! fine-tunes and `mlp evaluate`, `predict` and `export` take as they are.
 //!
-//! The format is told by the file's extension: `.onnx` (PyTorch's `torch.onnx.export`,
+//! The format is told by the file's extension: `.onnx` (`PyTorch`'s `torch.onnx.export`,
 //! Keras's `model.export(format = "onnx")`, tf2onnx, `mlp export`; see `mlp_onnx::import`).
 //! `.keras` files are not read by this command yet.
 //!

@@ -1,5 +1,5 @@
-//! `mlp import` end to end: a PyTorch model (`mlp-onnx/tests/fixtures/import/`, written by
-//! PyTorch 2.15) imported, then evaluated, used to predict and fine-tuned by `mlp train
+//! `mlp import` end to end: a `PyTorch` model (`mlp-onnx/tests/fixtures/import/`, written by
+//! `PyTorch` 2.15) imported, then evaluated, used to predict and fine-tuned by `mlp train
 //! --weights` on scikit-learn's iris (`$MLP_DATA/tabular`), and exported again; and broken
 //! files, each refused with exit 1 naming the file and its first problem, leaving nothing
 //! behind.

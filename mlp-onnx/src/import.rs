@@ -1,4 +1,4 @@
-//! ONNX import: an MLP exported by PyTorch (`torch.onnx.export` of an `nn.Sequential`),
+//! ONNX import: an MLP exported by `PyTorch` (`torch.onnx.export` of an `nn.Sequential`),
 //! by Keras (`model.export(format = "onnx")`, tf2onnx) or by `mlp export` back into a
 //! readable `.mlp` spec and its weights.
 //!
@@ -19,7 +19,7 @@
 //!
 //! | ONNX | layer |
 //! |---|---|
-//! | `Gemm` (`transA = 0`; `transB`, `alpha`, `beta` applied), `MatMul` by a constant, then `Add` of a `[units]` constant | `Dense` (kernel `[in, units]`: PyTorch's `[out, in]` transposed) |
+//! | `Gemm` (`transA = 0`; `transB`, `alpha`, `beta` applied), `MatMul` by a constant, then `Add` of a `[units]` constant | `Dense` (kernel `[in, units]`: `PyTorch`'s `[out, in]` transposed) |
 //! | `Relu`, `Sigmoid`, `Tanh`, `Softmax` (last axis), `Elu`, `Selu`, `Softplus`, `Gelu`, `LeakyRelu`, `Sigmoid` + `Mul` (silu) | the `Dense`'s `activation` when right after one, else an activation layer |
 //! | `BatchNormalization` (inference) | `BatchNorm(momentum, epsilon)` with its own values, the running statistics as `moving_mean` / `moving_variance` |
 //! | `Mul` then `Add` of `[features]` constants (how Keras, tf2onnx and `mlp export` write an inference `BatchNorm` or `Normalization`) | folded into the `Dense` before it (if linear) or after it, with a note |
@@ -35,6 +35,11 @@
 //!    compiled by `mlp-spec` and checked to mean exactly the layers read (every number
 //!    round-trips bit for bit); the weights placed in the compiled model's parameter
 //!    layout.
+
+#![allow(
+    clippy::float_cmp,
+    reason = "values read from the file are compared with exact constants (1, 0, selu's): a near match would be an approximation"
+)]
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -974,7 +979,7 @@ impl<'a> Chain<'_, 'a> {
                     visited[i] = true;
                     self.node(i, value)?
                 }
-                &[a, b] => match self.silu(value, a, b)? {
+                &[a, b] => match self.silu(value, a, b) {
                     Some(out) => {
                         visited[a] = true;
                         visited[b] = true;
@@ -1008,22 +1013,20 @@ impl<'a> Chain<'_, 'a> {
     }
 
     /// `x·sigmoid(x)`: nodes `a` and `b` are `Sigmoid(x)` and `Mul` of `x` and it.
-    fn silu(&mut self, x: &str, a: usize, b: usize) -> Result<Option<&'a str>, ImportError> {
+    fn silu(&mut self, x: &str, a: usize, b: usize) -> Option<&'a str> {
         let g = self.g;
         let (na, nb) = (g.node(a), g.node(b));
         let (sig, mul) = match (na.op_type.as_str(), nb.op_type.as_str()) {
             ("Sigmoid", "Mul") => (na, nb),
             ("Mul", "Sigmoid") => (nb, na),
-            _ => return Ok(None),
+            _ => return None,
         };
         let (sig_index, mul_index) = if std::ptr::eq(sig, na) {
             (a, b)
         } else {
             (b, a)
         };
-        let Some(s) = sig.output.first() else {
-            return Ok(None);
-        };
+        let s = sig.output.first()?;
         let pair = |p: &str, q: &str| (p == x && q == s) || (p == s && q == x);
         let fits = sig.input.len() == 1
             && mul.input.len() == 2
@@ -1032,12 +1035,10 @@ impl<'a> Chain<'_, 'a> {
             && s != g.output
             && sig.domain.is_empty()
             && mul.domain.is_empty();
-        let Some(out) = mul.output.first().filter(|_| fits) else {
-            return Ok(None);
-        };
+        let out = mul.output.first().filter(|_| fits)?;
         let nodes = vec![node_label(sig, sig_index), node_label(mul, mul_index)];
-        self.activation(Activation::Silu, nodes)?;
-        Ok(Some(out.as_str()))
+        self.activation(Activation::Silu, nodes);
+        Some(out.as_str())
     }
 
     /// Reads node `i`, whose data input is `x`; returns its data output.
@@ -1117,7 +1118,7 @@ impl<'a> Chain<'_, 'a> {
                             self.shape
                         )));
                     }
-                    self.activation(act, nodes)?;
+                    self.activation(act, nodes);
                 }
                 None => {
                     return Err(ImportError::Unsupported {
@@ -1287,7 +1288,9 @@ impl<'a> Chain<'_, 'a> {
         let b = self.g.constant(n.input.get(1).map_or("", String::as_str))?;
         let (inputs, units, mut kernel) = self.kernel(at, b, transposed)?;
         if alpha != 1.0 {
-            kernel.iter_mut().for_each(|w| *w *= alpha);
+            for w in &mut kernel {
+                *w *= alpha;
+            }
             self.notes.push(format!(
                 "node `{}`: Gemm's alpha = {alpha} multiplied into the kernel",
                 at.label
@@ -1299,7 +1302,9 @@ impl<'a> Chain<'_, 'a> {
                 let t = self.g.constant(c)?;
                 let mut bias = per_unit(at, &t, units, "bias")?;
                 if beta != 1.0 {
-                    bias.iter_mut().for_each(|b| *b *= beta);
+                    for b in &mut bias {
+                        *b *= beta;
+                    }
                     self.notes.push(format!(
                         "node `{}`: Gemm's beta = {beta} multiplied into the bias",
                         at.label
@@ -1484,7 +1489,7 @@ impl<'a> Chain<'_, 'a> {
     }
 
     /// An activation: into the `Dense` right before it when that one is linear, else a layer.
-    fn activation(&mut self, act: Activation, nodes: Vec<String>) -> Result<(), ImportError> {
+    fn activation(&mut self, act: Activation, nodes: Vec<String>) {
         if let Some(Layer {
             piece: Piece::Dense { activation, .. },
             nodes: n,
@@ -1493,7 +1498,7 @@ impl<'a> Chain<'_, 'a> {
             if *activation == Activation::Linear {
                 *activation = act;
                 n.extend(nodes);
-                return Ok(());
+                return;
             }
         }
         let piece = match act {
@@ -1501,7 +1506,6 @@ impl<'a> Chain<'_, 'a> {
             other => Piece::Activation(other),
         };
         self.push(piece, nodes);
-        Ok(())
     }
 }
 
@@ -1553,11 +1557,15 @@ fn per_unit(at: &At<'_>, t: &Tensor, units: usize, what: &str) -> Result<Vec<f32
     }
 }
 
+/// A scale and shift waiting for the `Dense` after it: scale, shift, the nodes' names as
+/// one string, and the node list.
+type Pending = (Vec<f32>, Vec<f32>, String, Vec<String>);
+
 /// Folds every per-feature scale and shift into the linear `Dense` before it, else into
 /// the `Dense` after it, noting each fold; one with neither is refused.
 fn fold_affines(layers: Vec<Layer>, notes: &mut Vec<String>) -> Result<Vec<Layer>, ImportError> {
     let mut out: Vec<Layer> = Vec::with_capacity(layers.len());
-    let mut pending: Option<(Vec<f32>, Vec<f32>, String, Vec<String>)> = None;
+    let mut pending: Option<Pending> = None;
     for layer in layers {
         match layer.piece {
             Piece::Affine {
@@ -1915,8 +1923,8 @@ fn check_meaning(model: &ir::Model, layers: &[Layer]) -> Result<(), ImportError>
 
 fn same_activation(a: Activation, b: Activation) -> bool {
     match (a, b) {
-        (Activation::Elu { alpha: x }, Activation::Elu { alpha: y }) => x.to_bits() == y.to_bits(),
-        (
+        (Activation::Elu { alpha: x }, Activation::Elu { alpha: y })
+        | (
             Activation::LeakyRelu { negative_slope: x },
             Activation::LeakyRelu { negative_slope: y },
         ) => x.to_bits() == y.to_bits(),

@@ -1,10 +1,10 @@
-//! ONNX import against files that PyTorch 2.15 and Keras 3.15 wrote (`fixtures/import/`,
+//! ONNX import against files that `PyTorch` 2.15 and Keras 3.15 wrote (`fixtures/import/`,
 //! made by `scripts/torch_onnx_fixtures.py`, see the README there), against `mlp export`'s
 //! own files, and on broken graphs.
 //!
 //! The imported model runs through `Network::forward` and must compute what the source
-//! framework computed (its recorded outputs) within 1e-5 relative; PyTorch's weights must
-//! arrive transposed and bit for bit, its BatchNorm with its own epsilon and momentum.
+//! framework computed (its recorded outputs) within 1e-5 relative; `PyTorch`'s weights must
+//! arrive transposed and bit for bit, its `BatchNorm` with its own epsilon and momentum.
 
 use mlp_codegen::export::Weights;
 use mlp_onnx::proto::{
@@ -165,8 +165,12 @@ fn pytorch_linear_weights_arrive_transposed_and_batchnorm_keeps_its_own_settings
                 let torch_momentum = m["momentum"].as_f64().expect("momentum");
                 let eps = m["eps"].as_f64().expect("eps");
                 // Keras's momentum keeps `1 - momentum` of PyTorch's.
-                assert_eq!(b.momentum, (1.0 - torch_momentum) as f32, "{prefix}");
-                assert_eq!(b.epsilon, eps as f32, "{prefix}");
+                assert_eq!(
+                    b.momentum.to_bits(),
+                    ((1.0 - torch_momentum) as f32).to_bits(),
+                    "{prefix}"
+                );
+                assert_eq!(b.epsilon.to_bits(), (eps as f32).to_bits(), "{prefix}");
                 for (role, key) in [
                     ("gamma", "weight"),
                     ("beta", "bias"),
@@ -692,7 +696,7 @@ fn the_fuzz_seeds_import_or_fail_as_intended() {
     assert!(seen >= 10, "{seen} seeds");
 }
 
-/// `x·W + b` then a per-feature `·s + t` (an inference BatchNorm after a linear layer):
+/// `x·W + b` then a per-feature `·s + t` (an inference `BatchNorm` after a linear layer):
 /// folded into the Dense, computing what the graph computes.
 #[test]
 fn a_scale_and_shift_after_a_linear_dense_folds_into_it() {
