@@ -12,7 +12,9 @@ Writes into `mlp-onnx/tests/fixtures/import/`:
 - `torch_dropout.onnx`: `nn.Sequential(Flatten, Linear, ReLU, Dropout(0.25), Linear,
   Sigmoid)` on `[3, 4]` samples, by the default (dynamo) exporter.
 - `torch_mix.onnx`: Linear layers with LeakyReLU(0.05), Tanh, Sigmoid, ELU(0.7), GELU,
-  SiLU and a final Softmax, by the default exporter.
+  SiLU and a final Softmax, by the default exporter (a `Gelu` node, opset 20), and
+  `torch_mix_legacy.onnx`, the same by the TorchScript exporter at opset 17 (GELU as `Div`,
+  `Erf`, `Add`, `Mul`, `Mul`).
 - `torch_dynamo_batchnorm.onnx`: the batch-norm model again, by the default exporter.
 - `keras_mlp.onnx` (when run with `--keras`, in an environment with TensorFlow, Keras 3
   and tf2onnx): a Keras `Sequential` (Flatten, Dense relu, BatchNormalization(momentum
@@ -187,27 +189,24 @@ def torch_fixtures():
         [3, 4],
         dynamo=True,
     )
-    export(
-        nn.Sequential(
-            nn.Linear(5, 10),
-            nn.LeakyReLU(0.05),
-            nn.Linear(10, 8),
-            nn.Tanh(),
-            nn.Linear(8, 8),
-            nn.Sigmoid(),
-            nn.Linear(8, 7),
-            nn.ELU(alpha=0.7),
-            nn.Linear(7, 6),
-            nn.GELU(),
-            nn.Linear(6, 6),
-            nn.SiLU(),
-            nn.Linear(6, 4),
-            nn.Softmax(dim=1),
-        ),
-        "torch_mix",
-        [5],
-        dynamo=True,
+    mix = nn.Sequential(
+        nn.Linear(5, 10),
+        nn.LeakyReLU(0.05),
+        nn.Linear(10, 8),
+        nn.Tanh(),
+        nn.Linear(8, 8),
+        nn.Sigmoid(),
+        nn.Linear(8, 7),
+        nn.ELU(alpha=0.7),
+        nn.Linear(7, 6),
+        nn.GELU(),
+        nn.Linear(6, 6),
+        nn.SiLU(),
+        nn.Linear(6, 4),
+        nn.Softmax(dim=1),
     )
+    export(mix, "torch_mix", [5], dynamo=True)
+    export(mix, "torch_mix_legacy", [5], dynamo=False)
 
 
 def keras_fixture():

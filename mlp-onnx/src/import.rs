@@ -13,14 +13,17 @@
 //!    extents after the batch), one output; every value produced once; every node input
 //!    provided (no dangling names); a topological order exists (no cycle). Constants are
 //!    the initializers, `Constant` nodes and `Identity` nodes of constants.
-//! 3. **chain**: from the input, each computed value feeds exactly one node (a branch is
-//!    refused; the one pattern that re-joins, `x·sigmoid(x)`, is read as silu) until the
-//!    output; no node is left off the path. Each node becomes, or merges into, a layer:
+//! 3. **chain**: from the input, each computed value feeds exactly one node until the
+//!    output; no node is left off the path. A value feeding several nodes is a branch,
+//!    refused, unless those nodes are an activation written out element-wise (silu as
+//!    `x·sigmoid(x)`, gelu as `0.5·x·(1 + erf(x/√2))` or its tanh form, in any order of
+//!    operations): a region of `Mul`, `Div`, `Add`, `Sub`, `Pow`, `Erf`, `Tanh`,
+//!    `Sigmoid` on scalar constants that joins again, told by what it computes. Each node becomes, or merges into, a layer:
 //!
 //! | ONNX | layer |
 //! |---|---|
 //! | `Gemm` (`transA = 0`; `transB`, `alpha`, `beta` applied), `MatMul` by a constant, then `Add` of a `[units]` constant | `Dense` (kernel `[in, units]`: `PyTorch`'s `[out, in]` transposed) |
-//! | `Relu`, `Sigmoid`, `Tanh`, `Softmax` (last axis), `Elu`, `Selu`, `Softplus`, `Gelu`, `LeakyRelu`, `Sigmoid` + `Mul` (silu) | the `Dense`'s `activation` when right after one, else an activation layer |
+//! | `Relu`, `Sigmoid`, `Tanh`, `Softmax` (last axis), `Elu`, `Selu`, `Softplus`, `Gelu`, `LeakyRelu`, element-wise silu and gelu | the `Dense`'s `activation` when right after one, else an activation layer |
 //! | `BatchNormalization` (inference) | `BatchNorm(momentum, epsilon)` with its own values, the running statistics as `moving_mean` / `moving_variance` |
 //! | `Mul` then `Add` of `[features]` constants (how Keras, tf2onnx and `mlp export` write an inference `BatchNorm` or `Normalization`) | folded into the `Dense` before it (if linear) or after it, with a note |
 //! | `Mul`, `Add`, `Sub` of a scalar | `Rescale(scale, offset)` |
@@ -59,8 +62,9 @@ pub const MAX_ELEMENTS: u64 = 1 << 32;
 
 /// What the import knows, for the message of an unsupported op.
 pub const SUPPORTED: &str = "Gemm, MatMul, Add, Sub, Mul (by a constant), Relu, Sigmoid, Tanh, \
-     Softmax, Elu, Selu, Softplus, Gelu, LeakyRelu, BatchNormalization, Flatten, Reshape \
-     (to [batch, n]), Dropout, Identity, Cast (to float) and Constant";
+     Softmax, Elu, Selu, Softplus, Gelu, LeakyRelu, silu and gelu written out element-wise, \
+     BatchNormalization, Flatten, Reshape (to [batch, n]), Dropout, Identity, Cast (to float) \
+     and Constant";
 
 /// How to import.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -979,15 +983,15 @@ impl<'a> Chain<'_, 'a> {
                     visited[i] = true;
                     self.node(i, value)?
                 }
-                &[a, b] => match self.silu(value, a, b) {
-                    Some(out) => {
-                        visited[a] = true;
-                        visited[b] = true;
+                _ => match self.region(value) {
+                    Some((nodes, out)) => {
+                        for i in nodes {
+                            visited[i] = true;
+                        }
                         out
                     }
                     None => return Err(branch(g, value, consumers)),
                 },
-                _ => return Err(branch(g, value, consumers)),
             };
         }
         if let Some(i) = visited.iter().position(|v| !v) {
@@ -1012,33 +1016,117 @@ impl<'a> Chain<'_, 'a> {
         Ok(())
     }
 
-    /// `x·sigmoid(x)`: nodes `a` and `b` are `Sigmoid(x)` and `Mul` of `x` and it.
-    fn silu(&mut self, x: &str, a: usize, b: usize) -> Option<&'a str> {
+    /// An activation written as several element-wise nodes that all start from `x` and
+    /// join again (silu as `x·sigmoid(x)`, gelu as `0.5·x·(1 + erf(x/√2))` or its tanh
+    /// form, as exporters decompose them): the smallest region of nodes reading only `x`,
+    /// each other's outputs and scalar constants, with one value leaving it. The region
+    /// is told by what it computes, in f64, at [`PROBES`]: it must agree with one of
+    /// mlp's activations within 1e-6 everywhere, else it is a branch. Returns the nodes and
+    /// the region's output.
+    fn region(&mut self, x: &'a str) -> Option<(Vec<usize>, &'a str)> {
+        const MAX_NODES: usize = 16;
         let g = self.g;
-        let (na, nb) = (g.node(a), g.node(b));
-        let (sig, mul) = match (na.op_type.as_str(), nb.op_type.as_str()) {
-            ("Sigmoid", "Mul") => (na, nb),
-            ("Mul", "Sigmoid") => (nb, na),
-            _ => return None,
+        let mut nodes: Vec<usize> = Vec::new();
+        let mut produced: Vec<&str> = vec![x];
+        let (act, out) = loop {
+            // Open values: produced here and read outside (or the graph's output).
+            let open: Vec<&str> = produced
+                .iter()
+                .copied()
+                .filter(|v| *v == g.output || g.consumers(v).iter().any(|c| !nodes.contains(c)))
+                .collect();
+            if let [single] = open[..] {
+                let closed = single != x
+                    && !g.consumers(x).iter().any(|c| !nodes.contains(c))
+                    // No value computed for nothing.
+                    && produced.iter().all(|v| *v == single || !g.consumers(v).is_empty());
+                if closed {
+                    // A closed region: done if it computes an activation, else it may
+                    // be one once the nodes after it are in (`x·(1 + erf(…))·0.5`).
+                    if let Some(act) = self.identify(&nodes, x, single) {
+                        break (act, single);
+                    }
+                }
+            }
+            if nodes.len() == MAX_NODES {
+                return None;
+            }
+            // The next node: one reading only produced values and constants.
+            let next = produced.iter().find_map(|v| {
+                g.consumers(v).iter().copied().find(|c| {
+                    !nodes.contains(c)
+                        && g.node(*c).input.iter().all(|i| {
+                            i.is_empty() || produced.contains(&i.as_str()) || g.is_const(i)
+                        })
+                })
+            })?;
+            let n = g.node(next);
+            if !matches!(
+                n.op_type.as_str(),
+                "Mul" | "Div" | "Add" | "Sub" | "Erf" | "Tanh" | "Sigmoid" | "Pow"
+            ) || !n.domain.is_empty()
+                || n.output.len() != 1
+            {
+                return None;
+            }
+            nodes.push(next);
+            produced.push(n.output[0].as_str());
         };
-        let (sig_index, mul_index) = if std::ptr::eq(sig, na) {
-            (a, b)
-        } else {
-            (b, a)
+        let labels = nodes.iter().map(|&i| node_label(g.node(i), i)).collect();
+        self.activation(act, labels);
+        Some((nodes, out))
+    }
+
+    /// The activation the region of `nodes` from `x` to `out` computes, if it is one of
+    /// mlp's.
+    fn identify(&self, nodes: &[usize], x: &str, out: &str) -> Option<Activation> {
+        [
+            Activation::Silu,
+            Activation::Gelu { approximate: false },
+            Activation::Gelu { approximate: true },
+        ]
+        .into_iter()
+        .find(|&act| {
+            PROBES.iter().all(|&t| {
+                let want = reference_activation(act, t);
+                self.evaluate(nodes, x, out, t)
+                    .is_some_and(|got| (got - want).abs() <= 1e-6 * want.abs().max(1e-3))
+            })
+        })
+    }
+
+    /// The region's output `out` for input `t`, in f64 (`None` if a node cannot be
+    /// computed: an operand that is not a scalar constant).
+    fn evaluate(&self, nodes: &[usize], x: &str, out: &str, t: f64) -> Option<f64> {
+        let g = self.g;
+        let mut values: Vec<(&str, f64)> = vec![(x, t)];
+        let get = |values: &Vec<(&str, f64)>, v: &str| -> Option<f64> {
+            if let Some((_, value)) = values.iter().find(|(name, _)| *name == v) {
+                return Some(*value);
+            }
+            match g.constant(v).ok()?.data {
+                Data::F32(c) if c.len() == 1 => Some(f64::from(c[0])),
+                Data::F32(_) | Data::I64(_) => None,
+            }
         };
-        let s = sig.output.first()?;
-        let pair = |p: &str, q: &str| (p == x && q == s) || (p == s && q == x);
-        let fits = sig.input.len() == 1
-            && mul.input.len() == 2
-            && pair(&mul.input[0], &mul.input[1])
-            && g.consumers(s) == [mul_index]
-            && s != g.output
-            && sig.domain.is_empty()
-            && mul.domain.is_empty();
-        let out = mul.output.first().filter(|_| fits)?;
-        let nodes = vec![node_label(sig, sig_index), node_label(mul, mul_index)];
-        self.activation(Activation::Silu, nodes);
-        Some(out.as_str())
+        for &i in nodes {
+            let n = g.node(i);
+            let a = get(&values, n.input.first()?)?;
+            let b = || get(&values, n.input.get(1)?);
+            let y = match n.op_type.as_str() {
+                "Mul" => a * b()?,
+                "Div" => a / b()?,
+                "Add" => a + b()?,
+                "Sub" => a - b()?,
+                "Pow" => a.powf(b()?),
+                "Erf" => erf(a),
+                "Tanh" => a.tanh(),
+                "Sigmoid" => 1.0 / (1.0 + (-a).exp()),
+                _ => return None,
+            };
+            values.push((n.output.first()?.as_str(), y));
+        }
+        get(&values, out)
     }
 
     /// Reads node `i`, whose data input is `x`; returns its data output.
@@ -1506,6 +1594,40 @@ impl<'a> Chain<'_, 'a> {
             other => Piece::Activation(other),
         };
         self.push(piece, nodes);
+    }
+}
+
+/// Where a multi-node activation is probed (see `Chain::region`).
+const PROBES: [f64; 14] = [
+    -6.0, -3.0, -2.0, -1.5, -1.0, -0.5, -0.1, 0.1, 0.5, 1.0, 1.5, 2.0, 3.0, 6.0,
+];
+
+/// The activations a region may compute, in f64, with the same `erf` as the region.
+fn reference_activation(act: Activation, x: f64) -> f64 {
+    match act {
+        Activation::Gelu { approximate: false } => 0.5 * x * (1.0 + erf(x / 2f64.sqrt())),
+        Activation::Gelu { approximate: true } => {
+            let inner = (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044_715 * x * x * x);
+            0.5 * x * (1.0 + inner.tanh())
+        }
+        Activation::Silu => x / (1.0 + (-x).exp()),
+        _ => f64::NAN,
+    }
+}
+
+/// `erf(x)` to about 1e-7 (Abramowitz and Stegun 7.1.26): it only tells which function a
+/// region computes, against references that use it too.
+fn erf(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let y = 1.0 - poly * (-x * x).exp();
+    if x < 0.0 {
+        -y
+    } else {
+        y
     }
 }
 

@@ -76,6 +76,7 @@ fn pytorch_and_keras_files_compute_what_their_framework_computed() {
         "torch_dynamo_batchnorm",
         "torch_dropout",
         "torch_mix",
+        "torch_mix_legacy",
         "keras_mlp",
     ] {
         let imported = import_fixture(name);
@@ -221,6 +222,52 @@ model Net {
 }
 
 #[test]
+fn decomposed_gelu_and_silu_are_read_as_the_activations() {
+    // The TorchScript exporter at opset 17 writes GELU as Div, Erf, Add, Mul, Mul and
+    // SiLU as Sigmoid, Mul; the dynamo exporter at opset 20 writes a Gelu node.
+    for name in ["torch_mix_legacy", "torch_mix"] {
+        let imported = import_fixture(name);
+        let acts: Vec<String> = imported
+            .model
+            .layers
+            .iter()
+            .map(|l| match &l.kind {
+                LayerKind::Dense(d) => format!("{:?}", d.activation),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            acts,
+            [
+                "LeakyRelu { negative_slope: 0.05 }",
+                "Tanh",
+                "Sigmoid",
+                "Elu { alpha: 0.7 }",
+                "Gelu { approximate: false }",
+                "Silu",
+                "Softmax"
+            ],
+            "{name}"
+        );
+    }
+    // A branch that computes something else is still a branch: x·tanh(x).
+    let bytes = graph(
+        vec![
+            node("Tanh", "t", &["x"], "tx"),
+            node("Mul", "m", &["x", "tx"], "y"),
+        ],
+        Vec::new(),
+        &[3],
+        3,
+    );
+    let text = error(&bytes).to_string();
+    assert!(
+        text.starts_with("value `x` feeds 2 nodes (`t` (Tanh), `m` (Mul)): the graph branches"),
+        "{text}"
+    );
+}
+
+#[test]
 fn keras_batchnorm_in_inference_form_is_folded_with_a_note() {
     let imported = import_fixture("keras_mlp");
     assert!(
@@ -296,6 +343,9 @@ fn mlp_export_then_import_gives_back_the_weights_bit_for_bit() {
         Dense(8)
         Activation(swish)
         Dense(7, activation = softplus)
+        Dense(7, activation = gelu)
+        Dense(7)
+        Activation(gelu(approximate = true))
         Dense(6, activation = sigmoid)
         Sigmoid
         Dense(3, activation = softmax)
