@@ -328,6 +328,16 @@ impl Tensor {
     }
 }
 
+/// A shape for a message: `[2, 3]`, or its first axes and a count when it is long (a
+/// file may claim a million axes).
+fn dims_text<T: std::fmt::Debug>(dims: &[T]) -> String {
+    if dims.len() <= 8 {
+        format!("{dims:?}")
+    } else {
+        format!("{:?} and {} more axes", &dims[..8], dims.len() - 8)
+    }
+}
+
 fn type_name(t: i32) -> String {
     let name = match t {
         0 => "UNDEFINED",
@@ -371,8 +381,8 @@ fn decode_tensor(t: &TensorProto) -> Result<Tensor, ImportError> {
             .filter(|&n| n <= MAX_ELEMENTS)
             .ok_or_else(|| {
                 bad(format!(
-                    "its dimensions {:?} claim more than {MAX_ELEMENTS} elements",
-                    t.dims
+                    "its dimensions {} claim more than {MAX_ELEMENTS} elements",
+                    dims_text(&t.dims)
                 ))
             })?;
         dims.push(usize::try_from(d).map_err(|_| bad(format!("dimension {d} is too large")))?);
@@ -381,8 +391,8 @@ fn decode_tensor(t: &TensorProto) -> Result<Tensor, ImportError> {
     let n = usize::try_from(elements).map_err(|_| bad("too many elements".to_owned()))?;
     let short = |present: usize, unit: &str, width: u64| {
         bad(format!(
-            "its dimensions {:?} claim {elements} elements ({} bytes) but it holds {present} {unit}",
-            t.dims,
+            "its dimensions {} claim {elements} elements ({} bytes) but it holds {present} {unit}",
+            dims_text(&t.dims),
             elements * width
         ))
     };
@@ -1273,12 +1283,13 @@ impl<'a> Chain<'_, 'a> {
         };
         if !flat {
             return Err(at.err(format!(
-                "a reshape of [batch, {}] to {target:?}; mlp reshapes only to [batch, {n}] (a Flatten)",
+                "a reshape of [batch, {}] to {}; mlp reshapes only to [batch, {n}] (a Flatten)",
                 self.shape
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                dims_text(target)
             )));
         }
         self.flatten(nodes);
@@ -1306,8 +1317,8 @@ impl<'a> Chain<'_, 'a> {
         };
         let [rows, cols] = b.dims[..] else {
             return Err(at.err(format!(
-                "its weight has shape {:?}; a Dense needs a matrix",
-                b.dims
+                "its weight has shape {}; a Dense needs a matrix",
+                dims_text(&b.dims)
             )));
         };
         check_finite(at, &values, "weight")?;
@@ -1431,8 +1442,9 @@ impl<'a> Chain<'_, 'a> {
             Ok(Operand::PerFeature(values.clone()))
         } else {
             Err(at.err(format!(
-                "its operand `{other}` of shape {:?} does not broadcast per feature over a {:?} sample",
-                t.dims, self.shape
+                "its operand `{other}` of shape {} does not broadcast per feature over a {:?} sample",
+                dims_text(&t.dims),
+                self.shape
             )))
         }
     }
@@ -1673,8 +1685,8 @@ fn per_unit(at: &At<'_>, t: &Tensor, units: usize, what: &str) -> Result<Vec<f32
         Ok(vec![values[0]; units])
     } else {
         Err(at.err(format!(
-            "its {what} has shape {:?}, expected [{units}]",
-            t.dims
+            "its {what} has shape {}, expected [{units}]",
+            dims_text(&t.dims)
         )))
     }
 }
