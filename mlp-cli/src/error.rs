@@ -122,6 +122,14 @@ pub enum CliError {
         /// Why, naming the difference.
         reason: String,
     },
+    /// A model file of another framework (ONNX, `.keras`) cannot be imported.
+    #[error("cannot import `{}`: {message}", path.display())]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// The first problem found.
+        message: String,
+    },
     /// A result file (history, plot, table) could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
@@ -172,7 +180,8 @@ impl CliError {
             | CliError::Weights { .. }
             | CliError::Targets { .. }
             | CliError::Train { .. }
-            | CliError::Use { .. } => EXIT_SPEC,
+            | CliError::Use { .. }
+            | CliError::Import { .. } => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,
         }
     }

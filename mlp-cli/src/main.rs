@@ -19,6 +19,7 @@ mod error;
 mod expand;
 mod export;
 mod fmt;
+mod import;
 mod memory_arg;
 mod output;
 mod predict;
@@ -93,6 +94,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Export a trained model: standalone `no_std` Rust or C99 with the weights compiled in, or ONNX.
     Export(export::ExportArgs),
+    /// Import a model trained elsewhere (ONNX) as a `.mlp` spec and its weights.
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

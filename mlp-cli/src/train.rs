@@ -1,6 +1,6 @@
 //! `mlp train SPEC [--model NAME] [--epochs N] [--batch N] [--seed N] [--data PATH …]
-//! [--history FILE.json|FILE.csv] [--plot FILE.png] [--quiet]`: trains one model of a spec
-//! through the dynamic `Network` on MNIST or the user's data (see `data_args`), with
+//! [--weights CKPT] [--history FILE.json|FILE.csv] [--plot FILE.png] [--quiet]`: trains one
+//! model of a spec through the dynamic `Network` on MNIST or the user's data (see `data_args`), with
 //! Keras-like progress.
 //!
 //! Validation is on `--validation-data`, else on the `validation_split` tail (flag or
@@ -60,6 +60,11 @@ pub struct TrainArgs {
     /// `--max-memory SIZE`.
     #[command(flatten)]
     pub memory: crate::memory_arg::MemoryArg,
+    /// Start from the parameters and statistics of this checkpoint (`mlp import`'s
+    /// weights, or an `mlp train --save` file of the same architecture) with a fresh
+    /// optimiser: fine-tuning. `Normalization` keeps the checkpoint's statistics.
+    #[arg(long, value_name = "CKPT", conflicts_with = "resume")]
+    pub weights: Option<PathBuf>,
     /// Checkpoints: `--save`, `--checkpoint-dir`, `--keep`, `--resume`,
     /// `--allow-config-change`, `--on-nan`, `--on-write-error`.
     #[command(flatten)]
@@ -133,9 +138,25 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             .resume(&locks, &mut network, &model.name, &mut options, &|line| {
                 reporter.println(line);
             })?;
+    if let Some(path) = &args.weights {
+        mlp_runtime::checkpoint::load_weights(&mut network, path).map_err(|error| {
+            match error.kind {
+                mlp_runtime::checkpoint::CheckpointErrorKind::Io(source) => CliError::Io {
+                    action: "read",
+                    path: error.path,
+                    source,
+                },
+                _ => CliError::Weights {
+                    model: model.name.clone(),
+                    source: Box::new(error),
+                },
+            }
+        })?;
+    }
     // Normalization layers are adapted on the training split (as `fit` will split it),
-    // before training; a resumed run keeps its checkpoint's statistics.
-    if options.initial_epoch == 0 {
+    // before training; a resumed run, or one from `--weights`, keeps its checkpoint's
+    // statistics.
+    if options.initial_epoch == 0 && args.weights.is_none() {
         let samples = data.train.len();
         let train_rows = match (
             options.validation_split,

@@ -21,7 +21,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod import;
 pub mod proto;
+
+pub use import::{import, model_name_from, ImportError, ImportOptions, Imported};
 
 use mlp_codegen::export::{self, ExportError, Place, Program, StepKind, Weights};
 use mlp_spec::ir::{self, Activation};
@@ -95,7 +98,7 @@ fn tensor(name: &str, dims: &[usize], values: &[f32]) -> TensorProto {
         data_type: FLOAT,
         name: name.to_owned(),
         raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        doc_string: String::new(),
+        ..TensorProto::default()
     }
 }
 
@@ -120,7 +123,7 @@ impl Builder {
             name,
             op_type: op.to_owned(),
             attribute: attributes,
-            doc_string: String::new(),
+            ..NodeProto::default()
         });
     }
 
@@ -203,9 +206,9 @@ impl Builder {
 fn int(name: &str, i: i64) -> AttributeProto {
     AttributeProto {
         name: name.to_owned(),
-        f: 0.0,
         i,
         r#type: attribute_type::INT,
+        ..AttributeProto::default()
     }
 }
 
@@ -213,8 +216,8 @@ fn float(name: &str, f: f32) -> AttributeProto {
     AttributeProto {
         name: name.to_owned(),
         f,
-        i: 0,
         r#type: attribute_type::FLOAT,
+        ..AttributeProto::default()
     }
 }
 

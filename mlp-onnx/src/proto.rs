@@ -1,6 +1,7 @@
-//! The subset of `onnx.proto` (ONNX IR version 8) an exported model uses, as `prost`
-//! messages with the schema's field numbers. Fields the export never writes are left out;
-//! a reader skips what it does not know, so the files stay valid ONNX.
+//! The subset of `onnx.proto` (ONNX IR version 8) that the export writes and the import
+//! reads, as `prost` messages with the schema's field numbers. Other fields are left out:
+//! a reader skips what it does not know, so the files stay valid ONNX, and the import never
+//! decodes what it does not look at (subgraphs, sparse tensors, training info).
 
 #![allow(
     missing_docs,
@@ -78,12 +79,18 @@ pub struct NodeProto {
     pub attribute: Vec<AttributeProto>,
     #[prost(string, tag = "6")]
     pub doc_string: String,
+    #[prost(string, tag = "7")]
+    pub domain: String,
 }
 
 /// `onnx.AttributeProto.AttributeType`.
 pub mod attribute_type {
     pub const FLOAT: i32 = 1;
     pub const INT: i32 = 2;
+    pub const STRING: i32 = 3;
+    pub const TENSOR: i32 = 4;
+    pub const FLOATS: i32 = 6;
+    pub const INTS: i32 = 7;
 }
 
 /// `onnx.AttributeProto`.
@@ -95,12 +102,28 @@ pub struct AttributeProto {
     pub f: f32,
     #[prost(int64, tag = "3")]
     pub i: i64,
+    #[prost(bytes = "vec", tag = "4")]
+    pub s: Vec<u8>,
+    #[prost(message, optional, tag = "5")]
+    pub t: Option<TensorProto>,
+    #[prost(float, repeated, tag = "7")]
+    pub floats: Vec<f32>,
+    #[prost(int64, repeated, tag = "8")]
+    pub ints: Vec<i64>,
     #[prost(int32, tag = "20")]
     pub r#type: i32,
 }
 
 /// `onnx.TensorProto.DataType.FLOAT`.
 pub const FLOAT: i32 = 1;
+/// `onnx.TensorProto.DataType.INT32`.
+pub const INT32: i32 = 6;
+/// `onnx.TensorProto.DataType.INT64`.
+pub const INT64: i32 = 7;
+/// `onnx.TensorProto.DataType.BOOL`.
+pub const BOOL: i32 = 9;
+/// `onnx.TensorProto.DataLocation.EXTERNAL`.
+pub const EXTERNAL: i32 = 1;
 
 /// `onnx.TensorProto`.
 #[derive(Clone, PartialEq, Message)]
@@ -109,12 +132,22 @@ pub struct TensorProto {
     pub dims: Vec<i64>,
     #[prost(int32, tag = "2")]
     pub data_type: i32,
+    #[prost(float, repeated, tag = "4")]
+    pub float_data: Vec<f32>,
+    #[prost(int32, repeated, tag = "5")]
+    pub int32_data: Vec<i32>,
+    #[prost(int64, repeated, tag = "7")]
+    pub int64_data: Vec<i64>,
     #[prost(string, tag = "8")]
     pub name: String,
     #[prost(bytes = "vec", tag = "9")]
     pub raw_data: Vec<u8>,
     #[prost(string, tag = "12")]
     pub doc_string: String,
+    #[prost(message, repeated, tag = "13")]
+    pub external_data: Vec<StringStringEntryProto>,
+    #[prost(int32, tag = "14")]
+    pub data_location: i32,
 }
 
 /// `onnx.ValueInfoProto`.

@@ -477,3 +477,43 @@ fn snapshot_bytes_round_trip_through_load_bytes() {
     checkpoint::load_bytes(&mut other, &bytes).unwrap();
     assert_eq!(model_bits(&other), model_bits(&net));
 }
+
+#[test]
+fn load_weights_takes_parameters_and_statistics_but_starts_a_fresh_optimizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trained.safetensors");
+    let mut trained = Network::new(&tiny(), 3, 8).unwrap();
+    let history = fit(&mut trained, &data(48, 1), None, &opts(2)).unwrap();
+    assert_eq!(history.loss.len(), 2);
+    assert!(trained.iterations() > 0);
+    checkpoint::save(&trained, &path, None).unwrap();
+    // Another optimiser: its slots are not in the file, and need not be.
+    let sgd = compile(&SPEC.replace("adam(lr = 0.01)", "sgd(lr = 0.1, momentum = 0.9)"));
+    let mut fresh = Network::new(&sgd, 9, 8).unwrap();
+    checkpoint::load_weights(&mut fresh, &path).unwrap();
+    assert_eq!(bits32(fresh.params()), bits32(trained.params()));
+    assert_eq!(bits32(fresh.state()), bits32(trained.state()));
+    assert_eq!(fresh.iterations(), 0);
+    assert_eq!(fresh.rng_seed(), Some(9));
+    assert!(fresh.optimizer_slots().unwrap().iter().all(|&v| v == 0.0));
+    // Another architecture is refused, naming the tensor, and changes nothing.
+    let mut other = Network::new(&wider(), 1, 8).unwrap();
+    let before = model_bits(&other);
+    let msg = checkpoint::load_weights(&mut other, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.ends_with("tensor `dense.kernel` has shape [12, 10] but model `Tiny` needs [12, 12]"),
+        "{msg}"
+    );
+    assert_eq!(model_bits(&other), before);
+    // A model without the BatchNorm: its tensors in the file are unexpected.
+    let plain = compile(&SPEC.replace("BatchNorm\n", ""));
+    let msg = checkpoint::load_weights(&mut Network::new(&plain, 1, 8).unwrap(), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("unexpected tensor `batch_normalization.gamma`"),
+        "{msg}"
+    );
+}

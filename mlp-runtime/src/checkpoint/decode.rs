@@ -130,6 +130,58 @@ pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, Checkpoint
     Ok(decoded)
 }
 
+/// Parses and validates only the model's own tensors (parameters and state, in layout
+/// order) of checkpoint `bytes` for a model of IR `ir`: optimiser state and History, when
+/// the file holds them, are neither needed nor read, so a checkpoint written with another
+/// optimiser or metrics still gives its weights. Any other tensor is refused.
+pub(super) fn decode_weights(
+    ir: &ir::Model,
+    bytes: &[u8],
+) -> Result<(Vec<f32>, Vec<f32>), CheckpointErrorKind> {
+    let (n, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| CheckpointErrorKind::Format(e.to_string()))?;
+    let file = Parsed {
+        header,
+        data: bytes.get(8 + n..).unwrap_or(&[]),
+    };
+    let empty = HashMap::new();
+    let meta = Meta(file.header.metadata().as_ref().unwrap_or(&empty));
+    check_format(&meta)?;
+    let plan = Plan::new(ir);
+    let mut params = vec![0.0; plan.trainable_len];
+    let mut state = vec![0.0; plan.state_len];
+    let mut expected: Vec<&str> = Vec::with_capacity(plan.tensors.len());
+    for t in &plan.tensors {
+        let dest = match t.dest {
+            Dest::Params(ref r) => &mut params[r.clone()],
+            Dest::State(ref r) => &mut state[r.clone()],
+            Dest::Optimizer(_) => continue,
+        };
+        expected.push(&t.name);
+        let view = tensor(&file, &t.name, &ir.name)?;
+        check_view(&view, &t.name, Dtype::F32, &t.shape, &ir.name)?;
+        read_f32(view.data, dest);
+        if let Some(index) = dest.iter().position(|v| !v.is_finite()) {
+            return Err(CheckpointErrorKind::NonFinite {
+                tensor: t.name.clone(),
+                index,
+                value: dest[index],
+            });
+        }
+    }
+    if let Some(extra) = file.header.offset_keys().into_iter().find(|name| {
+        !expected.contains(&name.as_str())
+            && !name.starts_with("optimizer.")
+            && !name.starts_with(history_key::PREFIX)
+    }) {
+        return Err(CheckpointErrorKind::Unexpected {
+            tensor: extra,
+            model: ir.name.clone(),
+        });
+    }
+    Ok((params, state))
+}
+
 /// Checks the `format` and `format_version` metadata.
 fn check_format(meta: &Meta<'_>) -> Result<(), CheckpointErrorKind> {
     match meta.get(key::FORMAT) {

@@ -1,7 +1,7 @@
 //! Reading checkpoints: the file read within [`Limits`], validated whole by `decode`,
 //! and only then copied into the model.
 
-use super::decode::{decode, header};
+use super::decode::{decode, decode_weights, header};
 use super::{CheckpointError, CheckpointErrorKind, CheckpointHeader, CheckpointInfo};
 use crate::model::Model;
 use std::fs::File;
@@ -157,4 +157,25 @@ pub fn load_bytes<M: Model + ?Sized>(
         o.copy_from_slice(&decoded.optimizer);
     }
     Ok(decoded.info)
+}
+
+/// Loads only the trained values of the checkpoint at `path` (within the default
+/// [`Limits`]) into `model`: its parameters and non-trainable state (moving statistics,
+/// `Normalization` statistics). The optimiser state, step count and seed stay as they
+/// are, so training from here starts a fresh optimiser on trained weights (fine-tuning;
+/// `mlp train --weights`). The file's optimiser state and History, if any, are not read,
+/// so it may come from a run with another optimiser. On error the model is unchanged.
+///
+/// # Errors
+/// [`CheckpointError`] naming `path` and the first problem: I/O, a file over the limit,
+/// not an mlp checkpoint of this version, the first model tensor (in layout order)
+/// missing or of another dtype or shape, a non-finite value, a tensor that is neither
+/// the model's nor optimiser state nor History.
+pub fn load_weights<M: Model + ?Sized>(model: &mut M, path: &Path) -> Result<(), CheckpointError> {
+    let bytes = read(path, Limits::default())?;
+    let (params, state) =
+        decode_weights(model.ir(), &bytes).map_err(|k| CheckpointError::new(path, k))?;
+    model.params_mut().copy_from_slice(&params);
+    model.state_mut().copy_from_slice(&state);
+    Ok(())
 }

@@ -64,7 +64,7 @@ pub use crate::fs::write_atomic;
 pub use compare::{compare_spec, SpecChange, SpecChanges};
 pub use dir::CheckpointDir;
 pub use error::{CheckpointError, CheckpointErrorKind};
-pub use load::{load, load_bytes, load_with, read, read_header, Limits};
+pub use load::{load, load_bytes, load_weights, load_with, read, read_header, Limits};
 pub use lock::{DirLock, LOCK_FILE};
 pub use save::{save, to_bytes, write};
 pub use state::{slot_names, CheckpointHeader, CheckpointInfo, Snapshot, TrainingState};
