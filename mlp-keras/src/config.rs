@@ -208,10 +208,10 @@ fn layer_object(index: usize, layer: &ir::Layer) -> Result<J, ExportError> {
 /// Keras's name of an activation function, or why Keras cannot name it: its serialised
 /// activations are names only, which carry no arguments.
 fn activation_name(a: Activation) -> Result<&'static str, Bad> {
-    let no_args = |what: String| {
+    let no_args = |what: String, default: &str, hint: &str| {
         Bad(format!(
-            "activation {what} has no Keras form: Keras serialises an activation by its \
-             name alone, which means the default argument"
+            "activation `{what}` has no Keras form: Keras saves an activation by its name \
+             alone, which means {default}{hint}"
         ))
     };
     Ok(match a {
@@ -222,12 +222,20 @@ fn activation_name(a: Activation) -> Result<&'static str, Bad> {
         Activation::Softmax => kw::SOFTMAX,
         Activation::Elu { alpha: 1.0 } => kw::ELU,
         Activation::Elu { alpha } => {
-            return Err(no_args(format!("elu(alpha = {})", number(alpha.into()))))
+            return Err(no_args(
+                format!("elu(alpha = {})", number(alpha.into())),
+                "alpha = 1.0",
+                "",
+            ))
         }
         Activation::Selu => kw::SELU,
         Activation::Gelu { approximate: false } => kw::GELU,
         Activation::Gelu { approximate: true } => {
-            return Err(no_args("gelu(approximate = true)".to_owned()))
+            return Err(no_args(
+                "gelu(approximate = true)".to_owned(),
+                "the exact gelu",
+                "",
+            ))
         }
         Activation::Silu => kw::SILU,
         Activation::Softplus => kw::SOFTPLUS,
@@ -235,10 +243,11 @@ fn activation_name(a: Activation) -> Result<&'static str, Bad> {
             negative_slope: 0.2,
         } => kw::LEAKY_RELU_ACTIVATION,
         Activation::LeakyRelu { negative_slope } => {
-            return Err(no_args(format!(
-                "leaky_relu(negative_slope = {}) (use a LeakyReLU layer)",
-                number(negative_slope.into())
-            )))
+            return Err(no_args(
+                format!("leaky_relu(negative_slope = {})", number(negative_slope.into())),
+                "negative_slope = 0.2",
+                "; a LeakyReLU layer keeps its slope",
+            ))
         }
     })
 }
