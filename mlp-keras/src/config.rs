@@ -244,7 +244,10 @@ fn activation_name(a: Activation) -> Result<&'static str, Bad> {
         } => kw::LEAKY_RELU_ACTIVATION,
         Activation::LeakyRelu { negative_slope } => {
             return Err(no_args(
-                format!("leaky_relu(negative_slope = {})", number(negative_slope.into())),
+                format!(
+                    "leaky_relu(negative_slope = {})",
+                    number(negative_slope.into())
+                ),
                 "negative_slope = 0.2",
                 "; a LeakyReLU layer keeps its slope",
             ))

@@ -44,7 +44,11 @@ fn every_exportable_spec_comes_back_bit_for_bit() {
         let back = import_bytes(&bytes, &ImportOptions::default())
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(back.model.name, model.name, "{what}");
-        assert_eq!(without_lines(back.model.clone()), without_lines(model.clone()), "{what}");
+        assert_eq!(
+            without_lines(back.model.clone()),
+            without_lines(model.clone()),
+            "{what}"
+        );
         assert_eq!(bits(&back.params), bits(net.params()), "{what}: params");
         assert_eq!(bits(&back.state), bits(net.state()), "{what}: state");
         assert_eq!(
@@ -55,7 +59,11 @@ fn every_exportable_spec_comes_back_bit_for_bit() {
         assert_eq!(back.iterations, 3, "{what}");
         assert_eq!(back.seed, net.rng_seed().unwrap(), "{what}");
         // The spec written is what `mlp fmt` would write.
-        assert_eq!(mlp_spec::format_source(&back.spec).unwrap(), back.spec, "{what}");
+        assert_eq!(
+            mlp_spec::format_source(&back.spec).unwrap(),
+            back.spec,
+            "{what}"
+        );
         // Exporting the import again gives the same file.
         assert_eq!(export(&back.snapshot()).unwrap(), bytes, "{what}");
     }

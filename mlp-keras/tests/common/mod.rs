@@ -35,7 +35,11 @@ pub fn spec_models() -> Vec<(String, ir::Model)> {
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let spec = mlp_spec::compile(&text).unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
-        let rel = path.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         for model in spec.models {
             out.push((rel.clone(), model));
         }
@@ -52,19 +56,14 @@ pub fn unit(a: u64, b: u64) -> f32 {
     (x >> 40) as f32 / (1u64 << 24) as f32
 }
 
-/// `rows` input rows for `model`: pixel-like values in `0..255` for image-sized inputs
-/// (as the notebook feeds raw pixels), else values in `[-2, 2)`; `salt` varies them.
+/// `rows` input rows for `model`, values in `[-2, 2)` (`salt` varies them). Not raw pixel
+/// values even for the MNIST models: inputs of `0..255` give logits in the hundreds, where
+/// two float32 implementations summing in different orders (Keras's GEMM and mlp's)
+/// already differ by more than 1e-5 relative in the softmax's output.
 pub fn inputs(model: &ir::Model, rows: usize, salt: u64) -> Vec<f32> {
     let n = model.input_size();
     (0..rows * n)
-        .map(|i| {
-            let u = unit(salt, i as u64);
-            if n >= 784 {
-                (u * 256.0).floor()
-            } else {
-                4.0 * u - 2.0
-            }
-        })
+        .map(|i| 4.0 * unit(salt, i as u64) - 2.0)
         .collect()
 }
 
@@ -88,10 +87,14 @@ pub fn targets(model: &ir::Model, rows: usize, salt: u64) -> OwnedTargets {
     let units = model.output_size();
     match model.train.loss {
         ir::Loss::SparseCategoricalCrossentropy { .. } => OwnedTargets::Classes(
-            (0..rows).map(|r| (unit(salt + 7, r as u64) * units as f32) as u32).collect(),
+            (0..rows)
+                .map(|r| (unit(salt + 7, r as u64) * units as f32) as u32)
+                .collect(),
         ),
         ir::Loss::BinaryCrossentropy { .. } if units == 1 => OwnedTargets::Classes(
-            (0..rows).map(|r| u32::from(unit(salt + 7, r as u64) < 0.5)).collect(),
+            (0..rows)
+                .map(|r| u32::from(unit(salt + 7, r as u64) < 0.5))
+                .collect(),
         ),
         ir::Loss::CategoricalCrossentropy { .. } | ir::Loss::BinaryCrossentropy { .. } => {
             let mut v = vec![0.0; rows * units];
@@ -103,7 +106,9 @@ pub fn targets(model: &ir::Model, rows: usize, salt: u64) -> OwnedTargets {
         }
         ir::Loss::MeanSquaredError | ir::Loss::MeanAbsoluteError | ir::Loss::Huber { .. } => {
             OwnedTargets::Values(
-                (0..rows * units).map(|i| 3.0 * unit(salt + 7, i as u64) - 1.0).collect(),
+                (0..rows * units)
+                    .map(|i| 3.0 * unit(salt + 7, i as u64) - 1.0)
+                    .collect(),
             )
         }
     }
