@@ -324,8 +324,10 @@ fn regularizer(reg: Option<Regularizer>) -> J {
 /// One Keras layer read as a line of the spec.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SpecLayer {
-    /// Keras's name of the layer (its weights are at `layers/<name>/vars`).
+    /// Keras's name of the layer.
     pub(crate) keras_name: String,
+    /// Where its variables are: `layers/<weights_path>/vars`.
+    pub(crate) weights_path: String,
     /// Keras's class.
     pub(crate) class: String,
     /// The spec line (`Dense(64, activation = relu)`).
@@ -458,6 +460,7 @@ fn check_common(config: Obj<'_>) -> Result<(), Bad> {
 pub(crate) fn layer(
     class: &str,
     name: &str,
+    weights_path: &str,
     config: Obj<'_>,
     input: &[usize],
 ) -> Result<(SpecLayer, Vec<usize>), Bad> {
@@ -698,6 +701,7 @@ pub(crate) fn layer(
     Ok((
         SpecLayer {
             keras_name: name.to_owned(),
+            weights_path: weights_path.to_owned(),
             class: class.to_owned(),
             text,
             constant_stats,

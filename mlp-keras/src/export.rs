@@ -50,8 +50,9 @@ pub fn export(snapshot: &Snapshot<'_>) -> Result<Vec<u8>, ExportError> {
         };
         &buffer[t.range()]
     };
+    let paths = h5::layer_paths(model.layers.iter().map(ir::Layer::keras_class));
     let mut layers = Vec::with_capacity(model.layers.len());
-    for (li, layer) in model.layers.iter().enumerate() {
+    for ((li, layer), path) in model.layers.iter().enumerate().zip(paths) {
         let mut vars = Vec::new();
         for t in layout.tensors.iter().filter(|t| t.layer == li) {
             vars.push(match t.role {
@@ -67,7 +68,7 @@ pub fn export(snapshot: &Snapshot<'_>) -> Result<Vec<u8>, ExportError> {
             });
         }
         layers.push(Group {
-            path: layer.name.clone(),
+            path,
             name: layer.name.clone(),
             vars,
         });

@@ -2,7 +2,8 @@
 //! read back with every dataset checked against what the configuration says it must be
 //! before any of its data is read.
 //!
-//! Layout (Keras 3's `H5IOStore`): a group per layer at `layers/<name>/vars` whose
+//! Layout (Keras 3's `H5IOStore`): a group per layer at `layers/<path>/vars` (the path
+//! made from the layer's class, [`layer_paths`]) whose
 //! datasets `0`, `1`, … are the layer's variables in Keras's order (the same order as
 //! mlp's [`LayerKind::tensors`](mlp_spec::ir::LayerKind::tensors)); `optimizer/vars`
 //! with `0` the step count (int64, a scalar), `1` the learning rate (float32 scalar), then
@@ -13,6 +14,72 @@
 use hdf5_pure::{AttrValue, DType, File, FileBuilder, FormatError};
 
 use crate::{ExportError, KerasErrorKind};
+
+/// Keras's `naming.to_snake_case` of a class name (`LeakyReLU` → `leaky_re_lu`,
+/// `BatchNormalization` → `batch_normalization`): the two regular-expression passes
+/// `(.)([A-Z][a-z]+)` → `\1_\2` and `([a-z])([A-Z])` → `\1_\2`, then lower case.
+pub(crate) fn snake_case(class: &str) -> String {
+    let s: Vec<char> = class
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let mut first = Vec::with_capacity(s.len() + 4);
+    let mut i = 0;
+    while i < s.len() {
+        let word = i + 2 < s.len() && s[i + 1].is_ascii_uppercase() && s[i + 2].is_ascii_lowercase();
+        if word {
+            let mut end = i + 3;
+            while end < s.len() && s[end].is_ascii_lowercase() {
+                end += 1;
+            }
+            first.push(s[i]);
+            first.push('_');
+            first.extend_from_slice(&s[i + 1..end]);
+            i = end;
+        } else {
+            first.push(s[i]);
+            i += 1;
+        }
+    }
+    let mut out = String::with_capacity(first.len() + 4);
+    let mut i = 0;
+    while i < first.len() {
+        if i + 1 < first.len() && first[i].is_ascii_lowercase() && first[i + 1].is_ascii_uppercase() {
+            out.push(first[i]);
+            out.push('_');
+            out.push(first[i + 1]);
+            i += 2;
+        } else {
+            out.push(first[i]);
+            i += 1;
+        }
+    }
+    out.to_lowercase()
+}
+
+/// The groups Keras saves a container's layers under, given their classes in the
+/// container's order: each the snake-case class name, numbered from the second layer of
+/// the same class on (`dense`, `dense_1`, `flatten`, `dense_2`), as Keras's
+/// `_save_container_state` names them (never by the layers' own names).
+pub(crate) fn layer_paths<'a>(classes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut used: Vec<(String, usize)> = Vec::new();
+    classes
+        .into_iter()
+        .map(|class| {
+            let name = snake_case(class);
+            match used.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => {
+                    *count += 1;
+                    format!("{name}_{count}")
+                }
+                None => {
+                    used.push((name.clone(), 0));
+                    name
+                }
+            }
+        })
+        .collect()
+}
 
 /// The member's name, for messages.
 const MEMBER: &str = crate::archive::WEIGHTS;
@@ -28,8 +95,8 @@ pub(crate) enum Var<'a> {
     I64Scalar(i64),
 }
 
-/// One `vars` group to write: where (`layers/dense`, `optimizer`, or `""` for the
-/// model's own), the `name` attribute, and the variables.
+/// One `vars` group to write: where (`dense` under `layers/`, or `optimizer`), the
+/// `name` attribute, and the variables.
 #[derive(Debug, Clone)]
 pub(crate) struct Group<'a> {
     /// The parent path (`layers/dense`, `optimizer`), `""` for the root's `vars`.
@@ -285,4 +352,29 @@ fn at(path: &str, message: String) -> KerasErrorKind {
 
 fn bad(path: &str, error: &hdf5_pure::Error) -> KerasErrorKind {
     at(path, format!("cannot be read: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{layer_paths, snake_case};
+
+    #[test]
+    fn class_names_become_keras_paths() {
+        for (class, snake) in [
+            ("Dense", "dense"),
+            ("LeakyReLU", "leaky_re_lu"),
+            ("ReLU", "re_lu"),
+            ("BatchNormalization", "batch_normalization"),
+            ("InputLayer", "input_layer"),
+            ("LayerNormalization", "layer_normalization"),
+            ("Conv2D", "conv2d"),
+            ("GlobalAveragePooling1D", "global_average_pooling1d"),
+        ] {
+            assert_eq!(snake_case(class), snake, "{class}");
+        }
+        assert_eq!(
+            layer_paths(["Flatten", "Dense", "ReLU", "Dense", "Dense", "ReLU"]),
+            ["flatten", "dense", "re_lu", "dense_1", "dense_2", "re_lu_1"]
+        );
+    }
 }

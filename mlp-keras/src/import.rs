@@ -58,6 +58,9 @@ pub struct Imported {
     pub seed: u64,
     /// The Keras version `metadata.json` names, if any.
     pub keras_version: Option<String>,
+    /// Keras's name of each layer, in the model's order (the spec names layers as a
+    /// fresh Keras model would: `dense`, `dense_1`, …; the file may use other names).
+    pub keras_layer_names: Vec<String>,
 }
 
 impl Imported {
@@ -177,6 +180,7 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Imported, K
         iterations,
         seed,
         keras_version: meta.keras_version,
+        keras_layer_names: parsed.layers.iter().map(|l| l.keras_name.clone()).collect(),
     })
 }
 
@@ -360,8 +364,9 @@ pub(crate) fn parse_model(config: &Value) -> Result<Parsed, KerasErrorKind> {
                 )),
             ));
         }
-        let (spec_layer, output) = config::layer(&layer.class, &layer.name, layer.config, &shape)
-            .map_err(|b| at_layer(index, &layer.name, &layer.class, b))?;
+        let (spec_layer, output) =
+            config::layer(&layer.class, &layer.name, &layer.path, layer.config, &shape)
+                .map_err(|b| at_layer(index, &layer.name, &layer.class, b))?;
         spec_layers.push(spec_layer);
         shape = output;
     }
@@ -394,6 +399,8 @@ struct RawLayer<'a> {
     class: String,
     name: String,
     config: Obj<'a>,
+    /// Where Keras saved its variables, under `layers/` ([`crate::h5::layer_paths`]).
+    path: String,
 }
 
 /// The layers of a model in order, with the input shape when it is known apart from
@@ -423,7 +430,17 @@ fn raw_layer(value: &Value, position: usize) -> Result<RawLayer<'_>, KerasErrorK
         class,
         name,
         config,
+        path: String::new(),
     })
+}
+
+/// Sets each layer's weights path from the classes of `layers`, in the order Keras walks
+/// the container.
+fn number_paths(layers: &mut [RawLayer<'_>]) {
+    let paths = crate::h5::layer_paths(layers.iter().map(|l| l.class.as_str()));
+    for (layer, path) in layers.iter_mut().zip(paths) {
+        layer.path = path;
+    }
 }
 
 /// The layer list of a `Sequential` config.
@@ -431,11 +448,14 @@ fn sequential_layers(inner: Obj<'_>) -> Result<Chain<'_>, KerasErrorKind> {
     let Value::Array(items) = inner.req("layers").map_err(|b| at_config(b.0))? else {
         return Err(at_config("`config.layers` is not a list".to_owned()));
     };
-    let layers = items
+    let mut layers = items
         .iter()
         .enumerate()
         .map(|(i, v)| raw_layer(v, i))
         .collect::<Result<Vec<_>, _>>()?;
+    // A Sequential's `layers`, which Keras saves, leave its InputLayer out.
+    let skip = usize::from(layers.first().is_some_and(|l| l.class == "InputLayer"));
+    number_paths(&mut layers[skip..]);
     Ok(Chain {
         input: None,
         layers,
@@ -489,6 +509,8 @@ fn functional_chain(inner: Obj<'_>) -> Result<Chain<'_>, KerasErrorKind> {
         inputs.push(sources);
         layers.push(layer);
     }
+    // A functional model's `layers`, which Keras saves, include its InputLayer.
+    number_paths(&mut layers);
     let single = |key: &str| -> Result<String, KerasErrorKind> {
         let value = inner.get_or_null(key);
         let first = match value {
@@ -653,7 +675,7 @@ fn read_layers(
     let mut state = vec![0.0f32; layout.state_len];
     for (li, spec_layer) in parsed.layers.iter().enumerate() {
         let keras = &spec_layer.keras_name;
-        let parent = format!("layers/{keras}");
+        let parent = format!("layers/{}", spec_layer.weights_path);
         let tensors: Vec<_> = layout.tensors.iter().filter(|t| t.layer == li).collect();
         let found = weights.var_count(&parent)?;
         if let Some((mean, variance)) = &spec_layer.constant_stats {
