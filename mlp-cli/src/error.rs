@@ -131,6 +131,10 @@ pub enum CliError {
         /// The spec file.
         path: PathBuf,
     },
+    /// A Keras `.keras` file cannot be read, or a model cannot be written as one (the
+    /// message names the file, the layer and the setting).
+    #[error("{0}")]
+    Keras(String),
     /// Some of several files failed; each failure has already been reported.
     #[error("{failed} of {total} files {outcome}")]
     Files {
@@ -172,7 +176,8 @@ impl CliError {
             | CliError::Weights { .. }
             | CliError::Targets { .. }
             | CliError::Train { .. }
-            | CliError::Use { .. } => EXIT_SPEC,
+            | CliError::Use { .. }
+            | CliError::Keras(_) => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,
         }
     }

@@ -19,6 +19,7 @@ mod error;
 mod expand;
 mod export;
 mod fmt;
+mod import_keras;
 mod memory_arg;
 mod output;
 mod predict;
@@ -91,8 +92,10 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Measure the kernels' peak and each model's training and inference speed.
     Bench(bench::BenchArgs),
-    /// Export a trained model: standalone `no_std` Rust or C99 with the weights compiled in, or ONNX.
+    /// Export a trained model: standalone `no_std` Rust or C99 with the weights compiled in, ONNX, or Keras's `.keras`.
     Export(export::ExportArgs),
+    /// Import a Keras `.keras` model as a readable spec and a checkpoint of its weights.
+    Import(import_keras::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import_keras::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

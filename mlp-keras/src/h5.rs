@@ -26,7 +26,8 @@ pub(crate) fn snake_case(class: &str) -> String {
     let mut first = Vec::with_capacity(s.len() + 4);
     let mut i = 0;
     while i < s.len() {
-        let word = i + 2 < s.len() && s[i + 1].is_ascii_uppercase() && s[i + 2].is_ascii_lowercase();
+        let word =
+            i + 2 < s.len() && s[i + 1].is_ascii_uppercase() && s[i + 2].is_ascii_lowercase();
         if word {
             let mut end = i + 3;
             while end < s.len() && s[end].is_ascii_lowercase() {
@@ -44,7 +45,8 @@ pub(crate) fn snake_case(class: &str) -> String {
     let mut out = String::with_capacity(first.len() + 4);
     let mut i = 0;
     while i < first.len() {
-        if i + 1 < first.len() && first[i].is_ascii_lowercase() && first[i + 1].is_ascii_uppercase() {
+        if i + 1 < first.len() && first[i].is_ascii_lowercase() && first[i + 1].is_ascii_uppercase()
+        {
             out.push(first[i]);
             out.push('_');
             out.push(first[i + 1]);

@@ -18,14 +18,21 @@ fn fixture(name: &str) -> PathBuf {
 
 /// The `.keras` fixture `name` and the JSON Keras recorded for it.
 fn load(name: &str) -> (Imported, Value) {
-    let imported = import(&fixture(&format!("{name}.keras")), &ImportOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let imported = import(
+        &fixture(&format!("{name}.keras")),
+        &ImportOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let text = std::fs::read_to_string(fixture(&format!("{name}.json"))).unwrap();
     (imported, serde_json::from_str(&text).unwrap())
 }
 
 fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 /// The largest `|got - want| / max(|want|, 1e-6)`.
@@ -45,7 +52,11 @@ fn check_outputs_and_slots(imported: &Imported, keras: &Value) {
     let rows = keras["rows"].as_u64().unwrap() as usize;
     let got = net.forward(&x, rows).to_vec();
     let err = relative(&got, &f32s(&keras["outputs"]));
-    assert!(err <= 1e-5, "{}: outputs differ by {err:e}", imported.model.name);
+    assert!(
+        err <= 1e-5,
+        "{}: outputs differ by {err:e}",
+        imported.model.name
+    );
 
     assert_eq!(imported.iterations, keras["iterations"].as_u64().unwrap());
     let layout = ParamLayout::new(&imported.model);
@@ -84,7 +95,11 @@ fn check_step(imported: &Imported, keras: &Value, classes: bool) {
     assert_eq!(net.iterations(), step["iterations_after"].as_u64().unwrap());
     let got = net.forward(&x, rows).to_vec();
     let err = relative(&got, &f32s(&step["outputs_after"]));
-    assert!(err <= 1e-4, "{}: after one step, outputs differ by {err:e}", imported.model.name);
+    assert!(
+        err <= 1e-4,
+        "{}: after one step, outputs differ by {err:e}",
+        imported.model.name
+    );
 }
 
 #[test]
