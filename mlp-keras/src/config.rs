@@ -587,7 +587,11 @@ pub(crate) fn layer(
                 ("moving_mean_initializer", kw::ZEROS),
                 ("moving_variance_initializer", kw::ONES),
             ] {
-                let found = init_or(config.get(key), key)?;
+                // Absent (or null): Keras's default, which is mlp's.
+                let found = match config.get_or_null(key) {
+                    Value::Null => continue,
+                    v => init(v, key)?,
+                };
                 if found != expected {
                     return Err(Bad(format!(
                         "`{key}` = {found} is not supported (mlp's BatchNorm starts from \

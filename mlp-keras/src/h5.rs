@@ -166,6 +166,8 @@ fn vars_group(parent: &mut hdf5_pure::GroupBuilder, group: &Group<'_>) -> hdf5_p
 /// A parsed weights file.
 pub(crate) struct Weights {
     file: File,
+    /// The file's length in bytes: no uncompressed dataset holds more.
+    len: u64,
 }
 
 /// What a variable must be, for [`Weights::read_f32`].
@@ -180,11 +182,12 @@ pub(crate) struct Expect<'a> {
 impl Weights {
     /// Parses `bytes` as HDF5 (metadata checksums verified).
     pub(crate) fn parse(bytes: Vec<u8>) -> Result<Weights, KerasErrorKind> {
+        let len = bytes.len() as u64;
         let file = File::from_bytes(bytes).map_err(|e| KerasErrorKind::Weights {
             at: MEMBER.to_owned(),
             message: format!("not a readable HDF5 file: {e}"),
         })?;
-        Ok(Weights { file })
+        Ok(Weights { file, len })
     }
 
     /// The number of variables in `<parent>/vars`, `None` when there is no such group.
@@ -200,15 +203,15 @@ impl Weights {
         }
     }
 
-    /// The float32 variable `<parent>/vars/<index>`, after checking it exists, is
-    /// float32 and has exactly `expect.shape` (so nothing is read or allocated from a
-    /// shape the file merely claims); every value must be finite.
-    pub(crate) fn read_f32(
+    /// Checks the float32 variable `<parent>/vars/<index>` without reading its data: it
+    /// exists, is float32, has exactly `expect.shape`, and the file is large enough to
+    /// hold it (so nothing is allocated for a shape the file merely claims).
+    pub(crate) fn check_f32(
         &self,
         parent: &str,
         index: usize,
         expect: Expect<'_>,
-    ) -> Result<Vec<f32>, KerasErrorKind> {
+    ) -> Result<hdf5_pure::Dataset, KerasErrorKind> {
         let path = format!("{parent}/vars/{index}");
         let ds = self.dataset(&path, expect.what)?;
         let dtype = ds.dtype().map_err(|e| bad(&path, &e))?;
@@ -223,6 +226,34 @@ impl Weights {
             ));
         }
         check_shape(&ds, &path, expect)?;
+        let values = expect
+            .shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d as u64));
+        match values.and_then(|n| n.checked_mul(4)) {
+            Some(bytes) if bytes <= self.len => Ok(ds),
+            _ => Err(at(
+                &path,
+                format!(
+                    "{} claims {} float32 values, more than the {}-byte weights file holds",
+                    expect.what,
+                    tuple(&expect.shape.iter().map(|&d| d as u64).collect::<Vec<_>>()),
+                    self.len
+                ),
+            )),
+        }
+    }
+
+    /// The float32 variable `<parent>/vars/<index>`, after [`Weights::check_f32`]; every
+    /// value must be finite.
+    pub(crate) fn read_f32(
+        &self,
+        parent: &str,
+        index: usize,
+        expect: Expect<'_>,
+    ) -> Result<Vec<f32>, KerasErrorKind> {
+        let path = format!("{parent}/vars/{index}");
+        let ds = self.check_f32(parent, index, expect)?;
         let data = ds.read_f32().map_err(|e| bad(&path, &e))?;
         let len: usize = expect.shape.iter().product();
         if data.len() != len {

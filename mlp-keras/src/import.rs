@@ -664,40 +664,31 @@ fn compile_spec(text: &str) -> Result<ir::Model, KerasErrorKind> {
         .ok_or_else(|| refused("the spec defines no model".to_owned()))
 }
 
-/// Every layer's variables, into the model's `params` and `state`.
+/// Every layer's variables, into the model's `params` and `state`: first every variable
+/// is checked (presence, type, shape, size against the file), then the buffers are
+/// allocated and filled, so a configuration or file that claims a huge model is refused
+/// before anything is allocated for it.
 fn read_layers(
     weights: &Weights,
     model: &ir::Model,
     parsed: &Parsed,
 ) -> Result<(Vec<f32>, Vec<f32>), KerasErrorKind> {
     let layout = ParamLayout::new(model);
-    let mut params = vec![0.0f32; layout.trainable_len];
-    let mut state = vec![0.0f32; layout.state_len];
+    let what = |keras: &str, t: &mlp_runtime::TensorInfo| {
+        format!(
+            "the {} of layer `{keras}`",
+            t.role.as_str().replace('_', " ")
+        )
+    };
     for (li, spec_layer) in parsed.layers.iter().enumerate() {
         let keras = &spec_layer.keras_name;
         let parent = format!("layers/{}", spec_layer.weights_path);
         let tensors: Vec<_> = layout.tensors.iter().filter(|t| t.layer == li).collect();
-        let found = weights.var_count(&parent)?;
-        if let Some((mean, variance)) = &spec_layer.constant_stats {
-            // Statistics given in the config: the layer has no variables.
-            for t in &tensors {
-                let dest = &mut state[t.range()];
-                match t.role {
-                    Role::Mean => dest.copy_from_slice(mean),
-                    Role::Variance => dest.copy_from_slice(variance),
-                    Role::Count
-                    | Role::Kernel
-                    | Role::Bias
-                    | Role::Gamma
-                    | Role::Beta
-                    | Role::MovingMean
-                    | Role::MovingVariance => dest.fill(0.0),
-                }
-            }
+        if spec_layer.constant_stats.is_some() {
             continue;
         }
-        let held = found.unwrap_or(0);
-        if held != tensors.len() {
+        let found = weights.var_count(&parent)?;
+        if found.unwrap_or(0) != tensors.len() {
             let message = match found {
                 None => format!(
                     "layer `{keras}` ({}) has no weights in the file, but needs {}",
@@ -716,15 +707,46 @@ fn read_layers(
             });
         }
         for (j, t) in tensors.iter().enumerate() {
-            let what = format!(
-                "the {} of layer `{keras}`",
-                t.role.as_str().replace('_', " ")
-            );
+            let what = what(keras, t);
+            if t.role == Role::Count {
+                weights.read_int_scalar(&parent, j, &what)?;
+            } else {
+                let expect = Expect {
+                    shape: &t.shape,
+                    what: &what,
+                };
+                weights.check_f32(&parent, j, expect)?;
+            }
+        }
+    }
+    let mut params = vec![0.0f32; layout.trainable_len];
+    let mut state = vec![0.0f32; layout.state_len];
+    for (li, spec_layer) in parsed.layers.iter().enumerate() {
+        let keras = &spec_layer.keras_name;
+        let parent = format!("layers/{}", spec_layer.weights_path);
+        let tensors = layout.tensors.iter().filter(|t| t.layer == li);
+        for (j, t) in tensors.enumerate() {
             let dest = if t.trainable {
                 &mut params[t.range()]
             } else {
                 &mut state[t.range()]
             };
+            if let Some((mean, variance)) = &spec_layer.constant_stats {
+                // Statistics given in the config: the layer has no variables.
+                match t.role {
+                    Role::Mean => dest.copy_from_slice(mean),
+                    Role::Variance => dest.copy_from_slice(variance),
+                    Role::Count
+                    | Role::Kernel
+                    | Role::Bias
+                    | Role::Gamma
+                    | Role::Beta
+                    | Role::MovingMean
+                    | Role::MovingVariance => dest.fill(0.0),
+                }
+                continue;
+            }
+            let what = what(keras, t);
             if t.role == Role::Count {
                 let n = weights.read_int_scalar(&parent, j, &what)?;
                 if n < 0 {
@@ -735,15 +757,11 @@ fn read_layers(
                 }
                 dest[0] = n as f32;
             } else {
-                let data = weights.read_f32(
-                    &parent,
-                    j,
-                    Expect {
-                        shape: &t.shape,
-                        what: &what,
-                    },
-                )?;
-                dest.copy_from_slice(&data);
+                let expect = Expect {
+                    shape: &t.shape,
+                    what: &what,
+                };
+                dest.copy_from_slice(&weights.read_f32(&parent, j, expect)?);
             }
         }
     }
@@ -758,6 +776,8 @@ fn read_optimizer(
 ) -> Result<(Vec<f32>, u64), KerasErrorKind> {
     let layout = ParamLayout::new(model);
     let n_slots = slot_names(&model.train.optimizer).len();
+    // The layers' variables, as large as the slots, were read already: this allocation
+    // is no larger than what the file held.
     let mut slots = vec![0.0f32; n_slots * layout.trainable_len];
     let parent = "optimizer";
     let at = |path: String| format!("{}: {path}", archive::WEIGHTS);
