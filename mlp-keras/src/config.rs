@@ -19,7 +19,7 @@
 //! `gelu(approximate = true)` and `leaky_relu(negative_slope ≠ 0.2)` as activations have no
 //! Keras form: export refuses them naming the layer.
 
-use mlp_spec::ir::{self, Activation, ActivationClass, Initializer, LayerKind, Regularizer};
+use mlp_spec::ir::{self, Activation, Initializer, LayerKind, Regularizer};
 use mlp_spec::kw;
 use serde_json::Value;
 
@@ -167,17 +167,16 @@ fn layer_object(index: usize, layer: &ir::Layer) -> Result<J, ExportError> {
             builds = false;
             config.push("negative_slope", J::f32(*slope));
         }
-        LayerKind::Activation { activation, class } => {
+        LayerKind::Activation { activation, .. } => {
             builds = false;
-            match (activation, class) {
-                (Activation::Relu, ActivationClass::Dedicated) => {
+            // The class decides the config: `ReLU` and `Softmax` have their own.
+            match class {
+                "ReLU" => {
                     config.push("max_value", J::Null);
                     config.push("negative_slope", J::f32(0.0));
                     config.push("threshold", J::f32(0.0));
                 }
-                (Activation::Softmax, ActivationClass::Dedicated) => {
-                    config.push("axis", J::int(-1));
-                }
+                "Softmax" => config.push("axis", J::int(-1)),
                 _ => {
                     let name = activation_name(*activation).map_err(|m| refuse(m.0))?;
                     config.push("activation", J::str(name));

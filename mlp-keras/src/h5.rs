@@ -69,15 +69,12 @@ pub(crate) fn layer_paths<'a>(classes: impl IntoIterator<Item = &'a str>) -> Vec
         .into_iter()
         .map(|class| {
             let name = snake_case(class);
-            match used.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, count)) => {
-                    *count += 1;
-                    format!("{name}_{count}")
-                }
-                None => {
-                    used.push((name.clone(), 0));
-                    name
-                }
+            if let Some((_, count)) = used.iter_mut().find(|(n, _)| *n == name) {
+                *count += 1;
+                format!("{name}_{count}")
+            } else {
+                used.push((name.clone(), 0));
+                name
             }
         })
         .collect()

@@ -320,14 +320,13 @@ pub(crate) fn parse_model(config: &Value) -> Result<Parsed, KerasErrorKind> {
         _ => "sequential".to_owned(),
     };
     let mut layers = chain.layers.iter();
-    let input = match (chain.input, layers.clone().next()) {
-        (Some(input), _) => input,
-        (None, Some(first)) if first.class == "InputLayer" => {
+    let input = match layers.clone().next() {
+        Some(first) if first.class == "InputLayer" => {
             layers.next();
             config::input_layer(first.config)
                 .map_err(|b| at_layer(0, &first.name, "InputLayer", b))?
         }
-        (None, _) => {
+        _ => {
             let shape = inner
                 .get("build_input_shape")
                 .filter(|v| !v.is_null())
@@ -403,10 +402,8 @@ struct RawLayer<'a> {
     path: String,
 }
 
-/// The layers of a model in order, with the input shape when it is known apart from
-/// an `InputLayer` in the list.
+/// The layers of a model in order (an `InputLayer` first, if the model has one).
 struct Chain<'a> {
-    input: Option<Vec<usize>>,
     layers: Vec<RawLayer<'a>>,
 }
 
@@ -456,10 +453,7 @@ fn sequential_layers(inner: Obj<'_>) -> Result<Chain<'_>, KerasErrorKind> {
     // A Sequential's `layers`, which Keras saves, leave its InputLayer out.
     let skip = usize::from(layers.first().is_some_and(|l| l.class == "InputLayer"));
     number_paths(&mut layers[skip..]);
-    Ok(Chain {
-        input: None,
-        layers,
-    })
+    Ok(Chain { layers })
 }
 
 /// The layers of a functional model, in order from its input to its output, when they
@@ -593,10 +587,7 @@ fn functional_chain(inner: Obj<'_>) -> Result<Chain<'_>, KerasErrorKind> {
     }
     let mut slots: Vec<Option<RawLayer<'_>>> = layers.into_iter().map(Some).collect();
     let layers = order.iter().filter_map(|&j| slots[j].take()).collect();
-    Ok(Chain {
-        input: None,
-        layers,
-    })
+    Ok(Chain { layers })
 }
 
 /// Collects the layer names of every `keras_history` in a serialised call, depth-limited

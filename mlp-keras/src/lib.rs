@@ -11,7 +11,8 @@
 //!   writes for it (the table in `config.rs`'s docs), and the `compile_config`
 //!   (optimiser with its hyper-parameters, loss, metrics);
 //! - `model.weights.h5`: HDF5 (written and read by the pure-Rust `hdf5-pure`) with each
-//!   layer's variables at `layers/<name>/vars/<i>` in Keras's order (a `Dense`'s kernel
+//!   layer's variables at `layers/<path>/vars/<i>` (`<path>` the snake-case class,
+//!   numbered per class: `dense`, `dense_1`, as Keras names them) in Keras's order (a `Dense`'s kernel
 //!   `[in, units]` and bias; a `BatchNormalization`'s gamma, beta, moving mean and
 //!   variance; a `Normalization`'s mean, variance and int64 count), float32, contiguous;
 //!   and `optimizer/vars`: the step count (int64), the learning rate, then the slots in
