@@ -143,7 +143,7 @@ fn layer_object(index: usize, layer: &ir::Layer) -> Result<J, ExportError> {
             let ones = || initializer(Initializer::Ones);
             for (key, value) in [
                 ("axis", J::int(-1)),
-                ("momentum", J::f32(bn.momentum)),
+                ("momentum", J::f32(bn.momentum as f32)),
                 ("epsilon", J::f32(bn.epsilon)),
                 ("center", J::Bool(true)),
                 ("scale", J::Bool(true)),

@@ -91,6 +91,12 @@ pub fn export(snapshot: &Snapshot<'_>) -> Result<Vec<u8>, ExportError> {
 /// # Errors
 /// [`ExportError::Layer`] for a layer Keras cannot express.
 pub fn config_text(model: &ir::Model) -> Result<String, ExportError> {
+    if let Some(message) = crate::optimizer::unsupported(&model.train.optimizer) {
+        return Err(ExportError::Weights {
+            model: model.name.clone(),
+            message,
+        });
+    }
     let compile = compile::compile_config(&model.train);
     Ok(config::sequential(model, compile)?.to_text())
 }

@@ -76,6 +76,7 @@ impl Imported {
             state: &self.state,
             optimizer: Some(&self.optimizer),
             training: None,
+            learning_rate: self.model.train.optimizer.initial_learning_rate() as f32,
         }
     }
 

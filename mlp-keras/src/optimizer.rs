@@ -6,7 +6,7 @@
 //! stores them), so a new optimiser or a change of the IR's number type is one `match`
 //! here.
 
-use mlp_spec::ir::{self, Optimizer};
+use mlp_spec::ir::{self, LearningRate, OptimizerKind};
 use mlp_spec::kw;
 
 /// Which optimiser.
@@ -117,25 +117,81 @@ impl Kind {
     }
 }
 
-/// The optimiser of an mlp model as Keras sees it (the one reader of [`ir::Optimizer`]).
-pub(crate) fn from_ir(opt: &ir::Optimizer) -> Hyper {
-    let v = |kind: Kind, i: usize, value: f32| {
-        let (keras, mlp, _) = kind.keys()[i];
-        Param {
-            keras,
-            mlp,
-            value: f64::from(value),
-        }
+/// Why `opt` has no `.keras` form in this version (a rule, schedule, weight decay or
+/// clipping the export does not write yet), or `None` when [`from_ir`] describes it.
+pub(crate) fn unsupported(opt: &ir::Optimizer) -> Option<String> {
+    let rule = match opt.kind {
+        OptimizerKind::Adam { amsgrad: false, .. }
+        | OptimizerKind::Sgd { .. }
+        | OptimizerKind::RmsProp {
+            centered: false, ..
+        } => None,
+        _ => Some(format!("the optimiser {}", opt.keras_class())),
     };
-    match *opt {
-        Optimizer::Adam {
-            lr,
+    rule.or_else(|| match opt.learning_rate {
+        LearningRate::Constant(_) => None,
+        LearningRate::Schedule(_) => Some("a learning-rate schedule".to_owned()),
+    })
+    .or_else(|| opt.weight_decay.map(|_| "weight_decay".to_owned()))
+    .or_else(|| opt.clip.map(|_| "gradient clipping".to_owned()))
+    .map(|what| format!("{what} cannot be written to a `.keras` file yet"))
+}
+
+/// The optimiser of an mlp model as Keras sees it (the one reader of [`ir::Optimizer`]);
+/// for what [`unsupported`] refuses, the closest constant-rate form (never written: the
+/// export checks first).
+pub(crate) fn from_ir(opt: &ir::Optimizer) -> Hyper {
+    let v = |kind: Kind, i: usize, value: f64| {
+        let (keras, mlp, _) = kind.keys()[i];
+        Param { keras, mlp, value }
+    };
+    let learning_rate = opt.initial_learning_rate();
+    match opt.kind {
+        OptimizerKind::Sgd { momentum, nesterov } => Hyper {
+            kind: Kind::Sgd,
+            learning_rate,
+            values: vec![v(Kind::Sgd, 0, momentum)],
+            nesterov: Some(nesterov),
+        },
+        OptimizerKind::RmsProp {
+            rho,
+            momentum,
+            epsilon,
+            ..
+        } => Hyper {
+            kind: Kind::RmsProp,
+            learning_rate,
+            values: vec![
+                v(Kind::RmsProp, 0, rho),
+                v(Kind::RmsProp, 1, momentum),
+                v(Kind::RmsProp, 2, epsilon),
+            ],
+            nesterov: None,
+        },
+        OptimizerKind::Adam {
+            beta1,
+            beta2,
+            epsilon,
+            ..
+        }
+        | OptimizerKind::AdamW {
+            beta1,
+            beta2,
+            epsilon,
+            ..
+        }
+        | OptimizerKind::Nadam {
+            beta1,
+            beta2,
+            epsilon,
+        }
+        | OptimizerKind::Adamax {
             beta1,
             beta2,
             epsilon,
         } => Hyper {
             kind: Kind::Adam,
-            learning_rate: f64::from(lr),
+            learning_rate,
             values: vec![
                 v(Kind::Adam, 0, beta1),
                 v(Kind::Adam, 1, beta2),
@@ -143,28 +199,23 @@ pub(crate) fn from_ir(opt: &ir::Optimizer) -> Hyper {
             ],
             nesterov: None,
         },
-        Optimizer::Sgd {
-            lr,
-            momentum,
-            nesterov,
-        } => Hyper {
-            kind: Kind::Sgd,
-            learning_rate: f64::from(lr),
-            values: vec![v(Kind::Sgd, 0, momentum)],
-            nesterov: Some(nesterov),
-        },
-        Optimizer::RmsProp {
-            lr,
-            rho,
-            momentum,
-            epsilon,
-        } => Hyper {
-            kind: Kind::RmsProp,
-            learning_rate: f64::from(lr),
+        OptimizerKind::Adagrad { epsilon, .. } | OptimizerKind::Adadelta { epsilon, .. } => Hyper {
+            kind: Kind::Adam,
+            learning_rate,
             values: vec![
-                v(Kind::RmsProp, 0, rho),
-                v(Kind::RmsProp, 1, momentum),
-                v(Kind::RmsProp, 2, epsilon),
+                v(Kind::Adam, 0, 0.9),
+                v(Kind::Adam, 1, 0.999),
+                v(Kind::Adam, 2, epsilon),
+            ],
+            nesterov: None,
+        },
+        OptimizerKind::Lion { beta1, beta2 } => Hyper {
+            kind: Kind::Adam,
+            learning_rate,
+            values: vec![
+                v(Kind::Adam, 0, beta1),
+                v(Kind::Adam, 1, beta2),
+                v(Kind::Adam, 2, 1e-7),
             ],
             nesterov: None,
         },

@@ -161,7 +161,8 @@ fn early_stopping_stops_and_restores_as_keras_does() {
         let epochs = case["epochs_requested"].as_u64().expect("epochs") as usize;
         let mut net = model_a(&spec_of(&case["callback"]), epochs);
         let opts = FitOptions::from_config(&net.ir().train.clone());
-        let history = fit(&mut net, &train, Some(&val), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let history =
+            fit(&mut net, &train, Some(&val), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
         let run = case["epochs_run"].as_u64().expect("epochs_run") as usize;
         assert_eq!(history.epochs(), run, "{name}: epochs run");
         let stopped = case["stopped_epoch"].as_u64().expect("stopped_epoch") as usize;
@@ -174,7 +175,10 @@ fn early_stopping_stops_and_restores_as_keras_does() {
         let want = keras_weights(&case["final_weights"], &net);
         let got = weights_of(&net);
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(close(*g, *w, 2e-3), "{name}: final weight {i}: mlp {g}, Keras {w}");
+            assert!(
+                close(*g, *w, 2e-3),
+                "{name}: final weight {i}: mlp {g}, Keras {w}"
+            );
         }
     }
 }
@@ -187,10 +191,15 @@ fn reduce_lr_on_plateau_logs_and_lowers_the_rate_as_keras_does() {
         let epochs = case["epochs_requested"].as_u64().expect("epochs") as usize;
         let mut net = model_a(&spec_of(&case["callback"]), epochs);
         let opts = FitOptions::from_config(&net.ir().train.clone());
-        let history = fit(&mut net, &train, Some(&val), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let history =
+            fit(&mut net, &train, Some(&val), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
         // The learning-rate trajectory is exact (f32 as Keras assigns it).
         let want = f32s(&case["history"]["learning_rate"]);
-        assert_eq!(history.metric("learning_rate"), want.as_slice(), "{name}: learning_rate");
+        assert_eq!(
+            history.metric("learning_rate"),
+            want.as_slice(),
+            "{name}: learning_rate"
+        );
         check_history(name, &history, &case["history"]);
         let final_lr = case["final_learning_rate"].as_f64().expect("final") as f32;
         assert_eq!(net.learning_rate(), final_lr, "{name}: final rate");
@@ -225,7 +234,11 @@ fn csv_logger_writes_the_file_keras_writes() {
         // Same columns, rows and line ends; values to the printed digits of Keras's f32s.
         let (got_lines, want_lines): (Vec<&str>, Vec<&str>) =
             (text.split("\r\n").collect(), want.split("\r\n").collect());
-        assert_eq!(got_lines.len(), want_lines.len(), "{name}: rows\n{text}\n{want}");
+        assert_eq!(
+            got_lines.len(),
+            want_lines.len(),
+            "{name}: rows\n{text}\n{want}"
+        );
         assert_eq!(got_lines[0], want_lines[0], "{name}: header");
         for (g, w) in got_lines.iter().zip(&want_lines).skip(1) {
             let (g, w): (Vec<&str>, Vec<&str>) = (g.split(',').collect(), w.split(',').collect());
@@ -247,7 +260,9 @@ fn model_checkpoint_writes_the_files_keras_writes() {
     for (name, case) in fx["model_checkpoint"].as_object().expect("cases") {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cb = case["callback"].clone();
-        let pattern = dir.path().join("ckpt_{epoch:02d}_{val_loss:.4f}.weights.h5");
+        let pattern = dir
+            .path()
+            .join("ckpt_{epoch:02d}_{val_loss:.4f}.weights.h5");
         cb["args"]["filepath"] = Value::String(pattern.display().to_string());
         let mut net = model_a(&spec_of(&cb), 8);
         let opts = FitOptions::from_config(&net.ir().train.clone());
