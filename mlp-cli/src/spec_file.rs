@@ -94,19 +94,18 @@ impl SpecFile {
             let mut added = String::new();
             for (key, value) in &parsed {
                 let line = format!("{key} = {value}");
-                match train.and_then(|t| t.entries.iter().find(|e| e.key.name == *key)) {
-                    Some(e) => edits.push((e.span.start, e.span.end - e.span.start, line)),
-                    None => {
-                        added.push_str("\n        ");
-                        added.push_str(&line);
-                    }
+                if let Some(e) = train.and_then(|t| t.entries.iter().find(|e| e.key.name == *key)) {
+                    edits.push((e.span.start, e.span.end - e.span.start, line));
+                } else {
+                    added.push_str("\n        ");
+                    added.push_str(&line);
                 }
             }
             if !added.is_empty() {
                 match train {
                     Some(t) => edits.push((t.close.start, 0, format!("{added}\n    "))),
                     None => {
-                        edits.push((m.close.start, 0, format!("\n    train {{{added}\n    }}\n")))
+                        edits.push((m.close.start, 0, format!("\n    train {{{added}\n    }}\n")));
                     }
                 }
             }

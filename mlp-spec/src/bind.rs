@@ -761,7 +761,7 @@ impl Binder<'_> {
             (ValueKind::Name(_) | ValueKind::Call(..), Ty::Rate) => self
                 .callable(cx, sig::SCHEDULES, v, ty)
                 .map_or(TVal::Error, TVal::Schedule),
-            (ValueKind::Str(s), Ty::Text) | (ValueKind::Name(s), Ty::Text) => TVal::Text(s.clone()),
+            (ValueKind::Str(s) | ValueKind::Name(s), Ty::Text) => TVal::Text(s.clone()),
             (ValueKind::List(items), Ty::IntList | Ty::FloatList) => {
                 let item_ty = if ty == Ty::IntList {
                     Ty::Int

@@ -279,7 +279,7 @@ pub const ADAGRAD: &str = "adagrad";
 pub const ADADELTA: &str = "adadelta";
 /// `lion(…)`.
 pub const LION: &str = "lion";
-/// Adam / `AdamW`: AMSGrad.
+/// Adam / `AdamW`: `AMSGrad`.
 pub const AMSGRAD: &str = "amsgrad";
 /// `RMSprop`: centred.
 pub const CENTERED: &str = "centered";

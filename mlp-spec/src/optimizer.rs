@@ -38,7 +38,7 @@ pub enum OptimizerKind {
         beta2: f64,
         /// Added to `sqrt(v)` (the "epsilon hat" form).
         epsilon: f64,
-        /// Keep the running maximum of `v` (AMSGrad).
+        /// Keep the running maximum of `v` (`AMSGrad`).
         amsgrad: bool,
     },
     /// `AdamW`: Adam with `weight_decay` (default 0.004) always set.
@@ -49,7 +49,7 @@ pub enum OptimizerKind {
         beta2: f64,
         /// Added to `sqrt(v)`.
         epsilon: f64,
-        /// Keep the running maximum of `v` (AMSGrad).
+        /// Keep the running maximum of `v` (`AMSGrad`).
         amsgrad: bool,
     },
     /// Nadam (defaults `beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7`).

@@ -146,15 +146,16 @@ pub fn optimizer_name(opt: &Optimizer) -> String {
             if centered { ", centered" } else { "" }
         ),
     };
-    let mut extra = String::new();
-    if let Some(wd) = opt.weight_decay {
-        extra.push_str(&format!(", weight_decay = {wd}"));
-    }
-    match opt.clip {
-        Some(Clip::Norm(c)) => extra.push_str(&format!(", clipnorm = {c}")),
-        Some(Clip::GlobalNorm(c)) => extra.push_str(&format!(", global_clipnorm = {c}")),
-        Some(Clip::Value(c)) => extra.push_str(&format!(", clipvalue = {c}")),
-        None => {}
-    }
+    let decay = opt
+        .weight_decay
+        .map(|wd| format!(", weight_decay = {wd}"))
+        .unwrap_or_default();
+    let clip = match opt.clip {
+        Some(Clip::Norm(c)) => format!(", clipnorm = {c}"),
+        Some(Clip::GlobalNorm(c)) => format!(", global_clipnorm = {c}"),
+        Some(Clip::Value(c)) => format!(", clipvalue = {c}"),
+        None => String::new(),
+    };
+    let extra = format!("{decay}{clip}");
     format!("{} ({lr}, {own}{extra})", opt.keras_class())
 }

@@ -237,6 +237,8 @@ impl Step {
     /// Keras's `clip_by_global_norm`: `clip · min(1/norm, 1/clip)`, NaN for a non-finite
     /// norm. A no-op without `global_clipnorm`.
     #[must_use]
+    // `norm - norm` is Keras's: 0 for a finite norm, NaN otherwise.
+    #[allow(clippy::eq_op)]
     pub fn with_global_norm(mut self, opt: &Optimizer, squared: f64) -> Step {
         if let Some(Clip::GlobalNorm(c)) = opt.clip {
             let c = c as f32;

@@ -9,6 +9,8 @@ use mlp_spec::ir::Schedule;
 /// The learning rate `schedule` gives at optimiser step `step` (0-based: Keras calls the
 /// schedule with `iterations` before incrementing it).
 #[must_use]
+// Keras compares exactly (`ops.equal(global_step, 0)`, `ops.equal(t_mul, 1.0)`).
+#[allow(clippy::float_cmp)]
 pub fn learning_rate(schedule: &Schedule, step: u64) -> f32 {
     let step_f = step as f32;
     match *schedule {
@@ -127,6 +129,7 @@ fn piecewise(boundaries: &[u64], values: &[f64], step: u64) -> f32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // the rates are exact
 mod tests {
     use super::learning_rate;
     use mlp_spec::ir::Schedule;
