@@ -19,9 +19,23 @@
 //! (exactly, as f32) and the epoch's running-mean loss and accuracy. Then [`fit`] is run
 //! again from the same weights for the History.
 //!
-//! Tolerances (see [`TOL`]): element-wise relative error `|ours - keras| / max(|keras|,
-//! FLOOR)` at most 1e-6 for weights, slots and moving statistics; 1e-5 for the History.
-//! The worst error of every case is printed to stderr
+//! How close, and why not closer. The two frameworks round the gradients differently
+//! (summation order in the matrix products and reductions, the f32 `exp`): both are
+//! within ~3e-7 of the f64 gradient *relative to the size of the terms summed*, but an
+//! element that is a small difference of large terms (a bias gradient of 1e-3 summed from
+//! terms of 0.1) carries that error relative to itself, up to a few 1e-6 already after
+//! step 1 in Keras's own values, and an optimiser that normalises the gradient passes it
+//! on. So every tensor is compared by its largest error relative to the tensor's scale,
+//! `max |ours - keras| / max |keras|` ([`compare`]), at most 1e-6 ([`TOL`]; [`slot_tol`]
+//! for the slots on the portable instruction set), which a systematic error (Adam's
+//! `1 - 0.999f32`, 1.3e-5 off) fails in every element; the element-wise worst (relative
+//! to the element, floored at 1e-7) is printed for information. What the gradient noise
+//! hides, [`derived_constants_match_keras_where_the_gradient_cancels`] pins separately:
+//! ratios of step-1 slots in which the gradient cancels fix each `1 - β` to 1e-7, and the
+//! `BatchNorm` statistics of step 1, computed from identical weights and data, are
+//! compared bit for bit. The History's epoch means are compared to 1e-5 of their value.
+//!
+//! The worst errors of every case are printed to stderr
 //! (`cargo test --release -p mlp-runtime --test keras_training -- --nocapture`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,21 +43,38 @@ use std::fmt::Write as _;
 
 use mlp_runtime::data::{Dataset, TargetSet};
 use mlp_runtime::ir::{self, Clip, LearningRate, OptimizerKind, Schedule};
+use mlp_runtime::kernels::gemm::Isa;
 use mlp_runtime::optim::{schedule, OptimizerScalars};
 use mlp_runtime::{fit, FitOptions, Model, Network};
 use ndarray::{Array1, Array2};
 use serde_json::{json, Value};
 
-/// Largest relative error allowed on weights, optimiser slots and moving statistics
-/// (issue 16: 1e-6 after the f64 `1 - beta` fix).
+/// Largest error allowed on a tensor of weights or moving statistics, relative to the
+/// tensor's scale (issue 16: 1e-6 after the f64 `1 - beta` fix). On this machine's
+/// Keras fixtures the worst is 3.4e-7.
 const TOL: f64 = 1e-6;
 /// Largest relative error allowed on the History's epoch means and the batch logs.
 const HISTORY_TOL: f64 = 1e-5;
-/// The denominator's floor: an element whose Keras value is below it in magnitude is
-/// compared by its absolute error scaled by this floor, so a value that crosses zero (an
-/// Adam momentum, a gradient average) is not held to a relative error of its own
-/// rounding.
-const FLOOR: f64 = 1e-7;
+/// The scale of an all-zero tensor (so its error is its absolute error, magnified).
+const TENSOR_FLOOR: f64 = 1e-30;
+/// The denominator's floor of the element-wise error that is printed (not checked).
+const ELEMENT_FLOOR: f64 = 1e-7;
+
+/// Largest error allowed on a tensor of optimiser slots, relative to its scale: [`TOL`]
+/// on an FMA instruction set (as TensorFlow's kernels use; worst 9.3e-7, `adam_clipvalue`),
+/// 3e-6 on the portable path, whose products round twice: there two slot tensors that
+/// saturate, so that their scale is set by a bound rather than by the gradient whose
+/// rounding they carry, come out at 2.3e-6 (`adam_clipvalue`'s velocity: `0.001·g²` of
+/// gradients clipped to 0.01) and 1.1e-6 (Adadelta's `accumulated_delta_var`, which
+/// saturates at ε).
+fn slot_tol() -> f64 {
+    if Isa::detected() == Isa::Portable {
+        3e-6
+    } else {
+        TOL
+    }
+}
+
 /// The steps of one run (2 epochs of 6 batches of 8).
 const STEPS: usize = 12;
 const BATCH: usize = 8;
@@ -285,16 +316,16 @@ fn rel_err(g: f32, w: f32, scale: f64) -> f64 {
     }
 }
 
-/// Notes in `worst` the worst element of `got` against `want` by its error relative to
-/// the tensor's scale (`|g - w| / max(max |want|, FLOOR)`), in `elementwise` the worst by
-/// its own magnitude (reported only), and in `differ` the number of elements that differ
-/// in any bit.
+/// Notes in `out` (its `slots` or `weights`) the worst element of `got` against `want`
+/// by its error relative to the tensor's scale (`|g - w| / max |want|`), in
+/// `elementwise` the worst relative to its own magnitude (printed only), and counts the
+/// elements that differ in any bit.
 fn compare(out: &mut Outcome, slot: bool, what: &str, got: &[f32], want: &[f32]) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     let scale = want
         .iter()
         .map(|w| f64::from(w.abs()))
-        .fold(FLOOR, f64::max);
+        .fold(TENSOR_FLOOR, f64::max);
     out.total += got.len();
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         if g.to_bits() != w.to_bits() {
@@ -308,7 +339,7 @@ fn compare(out: &mut Outcome, slot: bool, what: &str, got: &[f32], want: &[f32])
             out.weights.note(err, at);
         }
         out.elementwise
-            .note(rel_err(g, w, f64::from(w.abs()).max(FLOOR)), at);
+            .note(rel_err(g, w, f64::from(w.abs()).max(ELEMENT_FLOOR)), at);
     }
 }
 
@@ -708,7 +739,7 @@ fn zero_gradient_biases(ir: &ir::Model) -> Vec<ZeroGradientBias> {
                     bias: format!("{}.bias", w[0].name),
                     moving_mean: format!("{}.moving_mean", w[1].name),
                     kernel: format!("{}.kernel", w[0].name),
-                    momentum: f64::from(bn.momentum),
+                    momentum: bn.momentum,
                 })
             }
             _ => None,
@@ -818,6 +849,26 @@ fn run_case(name: &str, spec: &str, case: &Value, s: &Setup<'_>) -> Outcome {
                 &ours(&t.name),
                 &keras(&t.name),
             );
+        }
+        // After step 1 the moving statistics come from one forward pass over identical
+        // weights and data: bit for bit Keras's where the products round as TensorFlow's
+        // do (FMA), which pins `1 - momentum` (one f32 rounding off flips most of them).
+        if step == 1 && Isa::detected() != Isa::Portable {
+            for t in layout.tensors.iter().filter(|t| !t.trainable) {
+                let (o, k) = (ours(&t.name), keras(&t.name));
+                let differ = o
+                    .iter()
+                    .zip(&k)
+                    .filter(|(a, b)| a.to_bits() != b.to_bits())
+                    .count();
+                if differ > 0 {
+                    out.failures.push(format!(
+                        "{at} {}: {differ} of {} elements differ from Keras's in their bits: ours {o:?}, Keras {k:?}",
+                        t.name,
+                        o.len()
+                    ));
+                }
+            }
         }
         for (z, prev) in noise.iter().zip(&mut previous) {
             let (bias, keras_bias) = (ours(&z.bias), keras(&z.bias));
@@ -941,7 +992,7 @@ fn run_case(name: &str, spec: &str, case: &Value, s: &Setup<'_>) -> Outcome {
     );
     for (kind, worst, tol) in [
         ("weights", &out.weights, TOL),
-        ("slots", &out.slots, TOL),
+        ("slots", &out.slots, slot_tol()),
         ("history", &out.history, HISTORY_TOL),
     ] {
         if !(worst.err <= tol) {
@@ -1106,4 +1157,114 @@ fn every_schedule_gives_keras_rates_as_f32() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The mean over the elements of one ratio of two step-1 slots in which the gradient
+/// cancels, so it depends on the rule's derived constants only (and on rounding, which
+/// averages out): Adam, `AdamW`, Nadam `v/m² = (1-β2)/(1-β1)²`; Adamax `|m|/u = 1-β1`;
+/// centered `RMSprop` `v/a² = 1/(1-ρ)`; `RMSprop` with momentum `lr²·v / (p²·(v + ε))
+/// = 1-ρ` (`p = lr·g/sqrt(v + ε)`). `None` for the rules whose step-1 slots do not pin
+/// a constant (SGD, Adagrad, Adadelta, Lion).
+fn constant_ratio(opt: &ir::Optimizer, slot: &dyn Fn(&str) -> Vec<f32>) -> Option<f64> {
+    let pairs = |a: &str, b: &str, f: &dyn Fn(f64, f64) -> f64| {
+        let (a, b) = (slot(a), slot(b));
+        let r: Vec<f64> = a
+            .iter()
+            .zip(&b)
+            .filter(|(&a, &b)| a != 0.0 && b != 0.0)
+            .map(|(&a, &b)| f(f64::from(a), f64::from(b)))
+            .collect();
+        assert!(r.len() >= 20, "too few non-zero slots: {}", r.len());
+        r.iter().sum::<f64>() / r.len() as f64
+    };
+    match opt.kind {
+        OptimizerKind::Adam { .. } | OptimizerKind::AdamW { .. } | OptimizerKind::Nadam { .. } => {
+            Some(pairs("momentum", "velocity", &|m, v| v / (m * m)))
+        }
+        OptimizerKind::Adamax { .. } => Some(pairs("momentum", "norm", &|m, u| m.abs() / u)),
+        OptimizerKind::RmsProp { centered: true, .. } => {
+            Some(pairs("average_gradient", "velocity", &|a, v| v / (a * a)))
+        }
+        OptimizerKind::RmsProp {
+            momentum, epsilon, ..
+        } if momentum > 0.0 => {
+            let lr = f64::from(opt.initial_learning_rate() as f32);
+            let eps = f64::from(epsilon as f32);
+            Some(pairs("momentum", "velocity", &|p, v| {
+                lr * lr * v / (p * p * (v + eps))
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// The derived constants (`1 - β` in f64 where Keras subtracts the Python float, in f32
+/// where it casts first) are pinned below the gradient noise of the comparisons above
+/// (whose floor is ~3e-7 of a tensor's scale, too coarse for `1 - 0.9f32`, 2.4e-7 off
+/// `f32(0.1)`): after one step from the same weights, the mean of a slot ratio in which
+/// the gradient cancels ([`constant_ratio`]) is the same for us and Keras within 1e-7,
+/// while a constant one f32 rounding off moves it by at least 2.4e-7.
+#[test]
+fn derived_constants_match_keras_where_the_gradient_cancels() {
+    let f = fixture("optimizers.json");
+    let s = setup(&f["data"], &f["initial_weights"]["model_a"]);
+    let mut pinned = Vec::new();
+    let mut failures = Vec::new();
+    for &(name, optimizer) in MODEL_A_CASES {
+        let case = &f["cases"][name];
+        let ir = compile(&model_a(optimizer));
+        let opt = &ir.train.optimizer;
+        let mut net = network(&ir, s.weights);
+        net.train_step(
+            &s.x[..BATCH * 4],
+            mlp_runtime::Targets::Classes(&s.y[..BATCH]),
+            BATCH,
+        );
+        let layout = net.layout().clone();
+        let slots = net.optimizer_slots().expect("the optimiser state");
+        let names = opt.slot_names();
+        let ours = |slot: &str| -> Vec<f32> {
+            let si = names
+                .iter()
+                .position(|s| *s == slot)
+                .expect("a slot of the rule");
+            layout
+                .trainable()
+                .flat_map(|t| {
+                    let start = si * layout.trainable_len + t.offset;
+                    slots[start..start + t.len].to_vec()
+                })
+                .collect()
+        };
+        let vars = &case["steps"][0]["optimizer_variables"];
+        let keras = |slot: &str| -> Vec<f32> {
+            layout
+                .trainable()
+                .flat_map(|t| floats(&vars[slot_key(&t.name, slot)]))
+                .collect()
+        };
+        let (Some(a), Some(b)) = (constant_ratio(opt, &ours), constant_ratio(opt, &keras)) else {
+            continue;
+        };
+        let err = (a / b - 1.0).abs();
+        eprintln!("{name:<24} ratio ours {a:.10e}  Keras {b:.10e}  difference {err:.1e}");
+        pinned.push(name);
+        if !(err <= 1e-7) {
+            failures.push(format!(
+                "{name}: ratio ours {a:e}, Keras {b:e} ({err:e} apart)"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every rule that has such a ratio was checked.
+    for kind in [
+        "adam",
+        "adamw",
+        "nadam",
+        "adamax",
+        "rmsprop_centered",
+        "rmsprop_momentum0.5",
+    ] {
+        assert!(pinned.contains(&kind), "{kind} was not checked: {pinned:?}");
+    }
 }
