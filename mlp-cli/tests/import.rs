@@ -462,3 +462,21 @@ fn other_extensions_are_usage_errors() {
     );
     assert_eq!(listing(dir.path()), ["model.keras", "model.onnx"]);
 }
+
+#[test]
+fn a_file_that_would_decode_into_far_more_memory_is_refused() {
+    // 2 MiB of empty graph nodes: 2 bytes each in the file, a whole message in memory.
+    let mut body = Vec::new();
+    for _ in 0..(1 << 20) {
+        body.extend_from_slice(&[0x0a, 0x00]);
+    }
+    let mut bytes = vec![0x3a];
+    let mut len = body.len();
+    while len >= 0x80 {
+        bytes.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    bytes.push(len as u8);
+    bytes.extend_from_slice(&body);
+    refused(&bytes, "would decode into about");
+}
