@@ -139,6 +139,10 @@ pub enum CliError {
         /// The spec file.
         path: PathBuf,
     },
+    /// A Keras `.keras` file cannot be read, or a model cannot be written as one (the
+    /// message names the file, the layer and the setting).
+    #[error("{0}")]
+    Keras(String),
     /// Some of several files failed; each failure has already been reported.
     #[error("{failed} of {total} files {outcome}")]
     Files {
@@ -181,7 +185,8 @@ impl CliError {
             | CliError::Targets { .. }
             | CliError::Train { .. }
             | CliError::Use { .. }
-            | CliError::Import { .. } => EXIT_SPEC,
+            | CliError::Import { .. }
+            | CliError::Keras(_) => EXIT_SPEC,
             CliError::Files { exit_code, .. } => *exit_code,
         }
     }

@@ -1,7 +1,8 @@
-//! `mlp export SPEC --weights CKPT [--format rust|c|onnx] -o FILE [--model NAME]`: a trained
-//! model as standalone inference code with the weights compiled in — one `#![no_std]`
-//! Rust module, or a C99 header plus the `.c` beside it (see `mlp_codegen::export`) — or
-//! as an ONNX file (see `mlp_onnx`).
+//! `mlp export SPEC --weights CKPT [--format rust|c|onnx|keras] -o FILE [--model NAME]`: a
+//! trained model as standalone inference code with the weights compiled in — one
+//! `#![no_std]` Rust module, or a C99 header plus the `.c` beside it (see
+//! `mlp_codegen::export`) — as an ONNX file (see `mlp_onnx`), or as a Keras `.keras` file
+//! with the optimiser state, for `keras.saving.load_model` (see `mlp_keras`).
 //!
 //! The checkpoint is loaded into a `Network` of the spec (every tensor name, shape and
 //! value checked), whose inference folds give the exported weights, so the exported code
@@ -29,6 +30,9 @@ pub enum Format {
     C,
     /// An ONNX model (`model.onnx`, opset 17) for onnxruntime, tract and the rest.
     Onnx,
+    /// A Keras 3 model (`model.keras`): architecture, weights, compile configuration and
+    /// optimiser state, for `keras.saving.load_model`.
+    Keras,
 }
 
 /// The flags of `mlp export`.
@@ -43,10 +47,11 @@ pub struct ExportArgs {
     /// The checkpoint to compile in (`mlp train --save`, or a `--checkpoint-dir` file).
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
-    /// `rust` or `c`.
+    /// `rust`, `c`, `onnx` or `keras`.
     #[arg(long, value_enum, default_value = "rust")]
     pub format: Format,
-    /// The output: `model.rs`, or `model.h` (then `model.c` is written beside it).
+    /// The output: `model.rs`, `model.h` (then `model.c` is written beside it),
+    /// `model.onnx` or `model.keras`.
     #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -58,7 +63,7 @@ pub struct ExportArgs {
 /// fit the spec (exit 1), an output name of the wrong kind (exit 2), I/O (exit 2).
 pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     let c_source = match args.format {
-        Format::Rust | Format::Onnx => None,
+        Format::Rust | Format::Onnx | Format::Keras => None,
         Format::C => {
             if args.out.extension().and_then(|e| e.to_str()) != Some("h") {
                 return Err(CliError::Usage(format!(
@@ -93,6 +98,13 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
         checkpoint::read(&args.weights, checkpoint::Limits::default()).map_err(weights_error)?;
     checkpoint::load_bytes(&mut network, &bytes)
         .map_err(|kind| weights_error(checkpoint::CheckpointError::new(&args.weights, kind)))?;
+    if args.format == Format::Keras {
+        // The whole model, optimiser state included, rather than an inference lowering.
+        let keras = mlp_keras::export(&checkpoint::Snapshot::of(&network, None)).map_err(|e| {
+            CliError::Keras(format!("cannot export `{}` as Keras: {e}", model.name))
+        })?;
+        return write_bytes(&args.out, &keras);
+    }
     let options = ExportOptions {
         source_name: args.spec.to_string_lossy().replace('\\', "/"),
         checkpoint_sha256: hex(&Sha256::digest(&bytes)),

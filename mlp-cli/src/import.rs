@@ -4,7 +4,7 @@
 //!
 //! The format is told by the file's extension: `.onnx` (`PyTorch`'s `torch.onnx.export`,
 //! Keras's `model.export(format = "onnx")`, tf2onnx, `mlp export`; see `mlp_onnx::import`).
-//! `.keras` files are not read by this command yet.
+//! `.keras` files (Keras 3 `Sequential` models) go to [`crate::import_keras`].
 //!
 //! Everything is computed before anything is written: the file is read (at most
 //! [`MAX_BYTES`]), converted, the spec compiled and the checkpoint encoded. The two
@@ -85,16 +85,16 @@ pub fn run(args: &ImportArgs) -> Result<(), CliError> {
     let converted = match extension.as_deref() {
         Some("onnx") => import_onnx(args)?,
         Some("keras") => {
-            return Err(CliError::Usage(format!(
-                "cannot import `{}`: `.keras` files are not supported by `mlp import` yet; \
-                 export the model as ONNX (`model.export(\"model.onnx\", format=\"onnx\")`) and \
-                 import that",
-                args.file.display()
-            )))
+            return crate::import_keras::run_keras(
+                &args.file,
+                &args.out,
+                Some(&weights),
+                args.name.as_deref(),
+            )
         }
         _ => {
             return Err(CliError::Usage(format!(
-                "cannot tell the format of `{}`: `mlp import` reads `.onnx` files",
+                "cannot tell the format of `{}`: `mlp import` reads `.onnx` and `.keras` files",
                 args.file.display()
             )))
         }

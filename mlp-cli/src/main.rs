@@ -20,6 +20,7 @@ mod expand;
 mod export;
 mod fmt;
 mod import;
+mod import_keras;
 mod memory_arg;
 mod output;
 mod predict;
@@ -92,7 +93,7 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Measure the kernels' peak and each model's training and inference speed.
     Bench(bench::BenchArgs),
-    /// Export a trained model: standalone `no_std` Rust or C99 with the weights compiled in, or ONNX.
+    /// Export a trained model: standalone `no_std` Rust or C99 with the weights compiled in, ONNX, or Keras's `.keras`.
     Export(export::ExportArgs),
     /// Import a model trained elsewhere (ONNX) as a `.mlp` spec and its weights.
     Import(import::ImportArgs),

@@ -44,6 +44,84 @@ impl SpecFile {
         })
     }
 
+    /// This spec with `settings` (`KEY = VALUE`, the `train` block's syntax: `epochs = 5`,
+    /// `callbacks = [early_stopping(patience = 2)]`) written into the `train` block of
+    /// the model called `model` (every model when `None`): a setting already there is
+    /// replaced, a new one added, a missing block created. The result is compiled like
+    /// the file, so every value is checked as if written in it (diagnostics show the
+    /// edited line).
+    ///
+    /// # Errors
+    ///
+    /// [`CliError::Usage`] for a setting that is not `KEY = VALUE`; the file's
+    /// diagnostics if it does not parse.
+    pub fn with_settings(self, settings: &[String], model: Option<&str>) -> Result<Self, CliError> {
+        if settings.is_empty() {
+            return Ok(self);
+        }
+        let mut parsed = Vec::new();
+        for s in settings {
+            let (key, value) = s.split_once('=').ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--set `{s}`: write a `train` setting as `KEY = VALUE` (`--set 'epochs = 5'`)"
+                ))
+            })?;
+            let key = key.trim();
+            let ident = key
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ident || value.trim().is_empty() {
+                return Err(CliError::Usage(format!(
+                    "--set `{s}`: write a `train` setting as `KEY = VALUE` (`--set 'epochs = 5'`)"
+                )));
+            }
+            parsed.push((key.to_owned(), value.trim().to_owned()));
+        }
+        let file = mlp_spec::parse(&self.source).map_err(|d| self.report(&d))?;
+        // (byte offset, bytes replaced, text), applied from the end.
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        let models = file.items.iter().filter_map(|i| match i {
+            mlp_spec::ast::Item::Model(m) => Some(m),
+            mlp_spec::ast::Item::Let(_) => None,
+        });
+        for m in models.filter(|m| model.is_none_or(|n| m.name.name == n)) {
+            let train = m.items.iter().find_map(|i| match i {
+                mlp_spec::ast::ModelItem::Train(t) => Some(t),
+                _ => None,
+            });
+            let mut added = String::new();
+            for (key, value) in &parsed {
+                let line = format!("{key} = {value}");
+                match train.and_then(|t| t.entries.iter().find(|e| e.key.name == *key)) {
+                    Some(e) => edits.push((e.span.start, e.span.end - e.span.start, line)),
+                    None => {
+                        added.push_str("\n        ");
+                        added.push_str(&line);
+                    }
+                }
+            }
+            if !added.is_empty() {
+                match train {
+                    Some(t) => edits.push((t.close.start, 0, format!("{added}\n    "))),
+                    None => {
+                        edits.push((m.close.start, 0, format!("\n    train {{{added}\n    }}\n")))
+                    }
+                }
+            }
+        }
+        edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+        let mut source = self.source;
+        for (at, len, text) in edits {
+            source.replace_range(at..at + len, &text);
+        }
+        Ok(SpecFile {
+            path: self.path,
+            source,
+        })
+    }
+
     /// Compiles the spec, printing its diagnostics if there are any.
     ///
     /// # Errors

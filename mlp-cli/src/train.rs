@@ -41,6 +41,11 @@ pub struct TrainArgs {
     /// Seed of initialisation, shuffling and dropout [default: the spec's].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
+    /// A `train` setting, as the spec writes it, overriding or adding to the spec's
+    /// (repeatable): `--set 'optimizer = adamw(learning_rate = cosine_decay(0.001, 5000))'`,
+    /// `--set 'callbacks = [early_stopping(patience = 2, restore_best_weights = true)]'`.
+    #[arg(long = "set", value_name = "KEY = VALUE")]
+    pub set: Vec<String>,
     /// `--data PATH`, `--target`, `--features`, the CSV flags, `--validation-data`,
     /// `--validation-split`.
     #[command(flatten)]
@@ -88,7 +93,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         check_folder(path)?;
     }
     args.checkpoint.check()?;
-    let file = SpecFile::read(&args.spec)?;
+    let file = SpecFile::read(&args.spec)?.with_settings(&args.set, args.model.as_deref())?;
     let spec = file.compile()?;
     let model = choose_model(&spec, &args.spec, args.model.as_deref())?;
 

@@ -620,7 +620,7 @@ fn resuming_under_another_spec_is_refused_naming_the_first_difference() {
         err.starts_with(&format!(
             "error: cannot resume from {checkpoint}: its training configuration differs"
         )) && err.contains("batch 8 in the checkpoint, 4 in this run")
-            && err.contains("optimizer.lr 0.001 in the checkpoint, 0.01 in this run")
+            && err.contains("optimizer.learning_rate 0.001 in the checkpoint, 0.01 in this run")
             && err.contains("--allow-config-change"),
         "{err}"
     );
@@ -641,7 +641,7 @@ fn resuming_under_another_spec_is_refused_naming_the_first_difference() {
     assert!(
         text.starts_with(
             "training configuration changed since the checkpoint (--allow-config-change): \
-             batch 8 in the checkpoint, 4 in this run; optimizer.lr 0.001 in the checkpoint, \
+             batch 8 in the checkpoint, 4 in this run; optimizer.learning_rate 0.001 in the checkpoint, \
              0.01 in this run\nresumed `ck/epoch-0001.safetensors`: epoch 1, step 8\n"
         ),
         "{text}"

@@ -4,10 +4,11 @@
 //! Paths are relative to `ir`, which the generated block imports as `::mlp::spec::ir`, and
 //! `Some` / `None`, which it imports from `::core::option::Option`.
 
-use crate::lit::{float, int, size};
+use crate::lit::{float, float64, int, size};
 use mlp_spec::ir::{
-    Activation, ActivationClass, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric,
-    Model, Optimizer, ParamCounts, Regularizer, TrainConfig,
+    Activation, ActivationClass, BatchNorm, Callback, ClassWeight, Clip, Dense, Initializer, Layer,
+    LayerKind, LearningRate, Loss, Metric, Mode, Model, Optimizer, OptimizerKind, ParamCounts,
+    Regularizer, Schedule, TrainConfig,
 };
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -81,7 +82,7 @@ fn kind(k: &LayerKind) -> TokenStream {
             quote!(ir::LayerKind::Dropout { rate: #rate })
         }
         LayerKind::BatchNorm(BatchNorm { momentum, epsilon }) => {
-            let (momentum, epsilon) = (float(*momentum), float(*epsilon));
+            let (momentum, epsilon) = (float64(*momentum), float(*epsilon));
             quote!(ir::LayerKind::BatchNorm(ir::BatchNorm { momentum: #momentum, epsilon: #epsilon }))
         }
         LayerKind::LeakyRelu { slope } => {
@@ -196,12 +197,23 @@ pub fn regularizer(r: Regularizer) -> TokenStream {
 }
 
 fn train(t: &TrainConfig) -> TokenStream {
-    let optimizer = optimizer(t.optimizer);
+    let optimizer = optimizer(&t.optimizer);
     let loss = loss(t.loss);
     let metrics = t.metrics.iter().map(|&m| metric(m));
     let (batch, epochs, seed) = (size(t.batch), size(t.epochs), int(t.seed));
     let split = option(t.validation_split.map(float));
     let shuffle = t.shuffle;
+    let callbacks = t.callbacks.iter().map(callback);
+    let class_weight = option(t.class_weight.as_ref().map(|c| match c {
+        ClassWeight::Balanced => quote!(ir::ClassWeight::Balanced),
+        ClassWeight::Map(entries) => {
+            let e = entries.iter().map(|&(class, w)| {
+                let w = float64(w);
+                quote!((#class, #w))
+            });
+            quote!(ir::ClassWeight::Map(::std::vec![#(#e),*]))
+        }
+    }));
     quote! {
         ir::TrainConfig {
             optimizer: #optimizer,
@@ -212,38 +224,228 @@ fn train(t: &TrainConfig) -> TokenStream {
             seed: #seed,
             validation_split: #split,
             shuffle: #shuffle,
+            callbacks: ::std::vec![#(#callbacks),*],
+            class_weight: #class_weight,
         }
     }
 }
 
-fn optimizer(o: Optimizer) -> TokenStream {
-    match o {
-        Optimizer::Adam {
-            lr,
+fn optimizer(o: &Optimizer) -> TokenStream {
+    let f = float64;
+    let kind = match o.kind {
+        OptimizerKind::Adam {
+            beta1,
+            beta2,
+            epsilon,
+            amsgrad,
+        } => {
+            let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
+            quote!(ir::OptimizerKind::Adam { beta1: #beta1, beta2: #beta2, epsilon: #epsilon, amsgrad: #amsgrad })
+        }
+        OptimizerKind::AdamW {
+            beta1,
+            beta2,
+            epsilon,
+            amsgrad,
+        } => {
+            let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
+            quote!(ir::OptimizerKind::AdamW { beta1: #beta1, beta2: #beta2, epsilon: #epsilon, amsgrad: #amsgrad })
+        }
+        OptimizerKind::Nadam {
             beta1,
             beta2,
             epsilon,
         } => {
-            let [lr, beta1, beta2, epsilon] = [lr, beta1, beta2, epsilon].map(float);
-            quote!(ir::Optimizer::Adam { lr: #lr, beta1: #beta1, beta2: #beta2, epsilon: #epsilon })
+            let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
+            quote!(ir::OptimizerKind::Nadam { beta1: #beta1, beta2: #beta2, epsilon: #epsilon })
         }
-        Optimizer::Sgd {
-            lr,
-            momentum,
-            nesterov,
+        OptimizerKind::Adamax {
+            beta1,
+            beta2,
+            epsilon,
         } => {
-            let [lr, momentum] = [lr, momentum].map(float);
-            quote!(ir::Optimizer::Sgd { lr: #lr, momentum: #momentum, nesterov: #nesterov })
+            let [beta1, beta2, epsilon] = [beta1, beta2, epsilon].map(f);
+            quote!(ir::OptimizerKind::Adamax { beta1: #beta1, beta2: #beta2, epsilon: #epsilon })
         }
-        Optimizer::RmsProp {
-            lr,
+        OptimizerKind::Adagrad {
+            initial_accumulator_value,
+            epsilon,
+        } => {
+            let [v, epsilon] = [initial_accumulator_value, epsilon].map(f);
+            quote!(ir::OptimizerKind::Adagrad { initial_accumulator_value: #v, epsilon: #epsilon })
+        }
+        OptimizerKind::Adadelta { rho, epsilon } => {
+            let [rho, epsilon] = [rho, epsilon].map(f);
+            quote!(ir::OptimizerKind::Adadelta { rho: #rho, epsilon: #epsilon })
+        }
+        OptimizerKind::Lion { beta1, beta2 } => {
+            let [beta1, beta2] = [beta1, beta2].map(f);
+            quote!(ir::OptimizerKind::Lion { beta1: #beta1, beta2: #beta2 })
+        }
+        OptimizerKind::Sgd { momentum, nesterov } => {
+            let momentum = f(momentum);
+            quote!(ir::OptimizerKind::Sgd { momentum: #momentum, nesterov: #nesterov })
+        }
+        OptimizerKind::RmsProp {
             rho,
             momentum,
             epsilon,
+            centered,
         } => {
-            let [lr, rho, momentum, epsilon] = [lr, rho, momentum, epsilon].map(float);
-            quote!(ir::Optimizer::RmsProp { lr: #lr, rho: #rho, momentum: #momentum, epsilon: #epsilon })
+            let [rho, momentum, epsilon] = [rho, momentum, epsilon].map(f);
+            quote!(ir::OptimizerKind::RmsProp { rho: #rho, momentum: #momentum, epsilon: #epsilon, centered: #centered })
         }
+    };
+    let learning_rate = match &o.learning_rate {
+        LearningRate::Constant(lr) => {
+            let lr = f(*lr);
+            quote!(ir::LearningRate::Constant(#lr))
+        }
+        LearningRate::Schedule(s) => {
+            let s = schedule(s);
+            quote!(ir::LearningRate::Schedule(#s))
+        }
+    };
+    let weight_decay = option(o.weight_decay.map(f));
+    let clip = option(o.clip.map(|c| match c {
+        Clip::Norm(v) => {
+            let v = f(v);
+            quote!(ir::Clip::Norm(#v))
+        }
+        Clip::GlobalNorm(v) => {
+            let v = f(v);
+            quote!(ir::Clip::GlobalNorm(#v))
+        }
+        Clip::Value(v) => {
+            let v = f(v);
+            quote!(ir::Clip::Value(#v))
+        }
+    }));
+    quote! {
+        ir::Optimizer { kind: #kind, learning_rate: #learning_rate, weight_decay: #weight_decay, clip: #clip }
+    }
+}
+
+fn schedule(s: &Schedule) -> TokenStream {
+    let f = float64;
+    match s {
+        Schedule::ExponentialDecay {
+            initial,
+            decay_steps,
+            decay_rate,
+            staircase,
+        } => {
+            let (initial, decay_rate) = (f(*initial), f(*decay_rate));
+            quote!(ir::Schedule::ExponentialDecay { initial: #initial, decay_steps: #decay_steps, decay_rate: #decay_rate, staircase: #staircase })
+        }
+        Schedule::InverseTimeDecay {
+            initial,
+            decay_steps,
+            decay_rate,
+            staircase,
+        } => {
+            let (initial, decay_rate) = (f(*initial), f(*decay_rate));
+            quote!(ir::Schedule::InverseTimeDecay { initial: #initial, decay_steps: #decay_steps, decay_rate: #decay_rate, staircase: #staircase })
+        }
+        Schedule::PolynomialDecay {
+            initial,
+            decay_steps,
+            end,
+            power,
+            cycle,
+        } => {
+            let [initial, end, power] = [*initial, *end, *power].map(f);
+            quote!(ir::Schedule::PolynomialDecay { initial: #initial, decay_steps: #decay_steps, end: #end, power: #power, cycle: #cycle })
+        }
+        Schedule::PiecewiseConstant { boundaries, values } => {
+            let values = values.iter().map(|&v| f(v));
+            quote!(ir::Schedule::PiecewiseConstant {
+                boundaries: ::std::vec![#(#boundaries),*],
+                values: ::std::vec![#(#values),*]
+            })
+        }
+        Schedule::CosineDecay {
+            initial,
+            decay_steps,
+            alpha,
+            warmup_target,
+            warmup_steps,
+        } => {
+            let (initial, alpha) = (f(*initial), f(*alpha));
+            let target = option(warmup_target.map(f));
+            quote!(ir::Schedule::CosineDecay { initial: #initial, decay_steps: #decay_steps, alpha: #alpha, warmup_target: #target, warmup_steps: #warmup_steps })
+        }
+        Schedule::CosineDecayRestarts {
+            initial,
+            first_decay_steps,
+            t_mul,
+            m_mul,
+            alpha,
+        } => {
+            let [initial, t_mul, m_mul, alpha] = [*initial, *t_mul, *m_mul, *alpha].map(f);
+            quote!(ir::Schedule::CosineDecayRestarts { initial: #initial, first_decay_steps: #first_decay_steps, t_mul: #t_mul, m_mul: #m_mul, alpha: #alpha })
+        }
+    }
+}
+
+fn mode(m: Mode) -> TokenStream {
+    match m {
+        Mode::Auto => quote!(ir::Mode::Auto),
+        Mode::Min => quote!(ir::Mode::Min),
+        Mode::Max => quote!(ir::Mode::Max),
+    }
+}
+
+fn callback(c: &Callback) -> TokenStream {
+    let f = float64;
+    match c {
+        Callback::EarlyStopping {
+            monitor,
+            min_delta,
+            patience,
+            mode: m,
+            baseline,
+            restore_best_weights,
+            start_from_epoch,
+        } => {
+            let (min_delta, m) = (f(*min_delta), mode(*m));
+            let baseline = option(baseline.map(f));
+            quote!(ir::Callback::EarlyStopping { monitor: #monitor.to_owned(), min_delta: #min_delta, patience: #patience, mode: #m, baseline: #baseline, restore_best_weights: #restore_best_weights, start_from_epoch: #start_from_epoch })
+        }
+        Callback::ReduceLrOnPlateau {
+            monitor,
+            factor,
+            patience,
+            mode: m,
+            min_delta,
+            cooldown,
+            min_lr,
+        } => {
+            let [factor, min_delta, min_lr] = [*factor, *min_delta, *min_lr].map(f);
+            let m = mode(*m);
+            quote!(ir::Callback::ReduceLrOnPlateau { monitor: #monitor.to_owned(), factor: #factor, patience: #patience, mode: #m, min_delta: #min_delta, cooldown: #cooldown, min_lr: #min_lr })
+        }
+        Callback::ModelCheckpoint {
+            path,
+            monitor,
+            save_best_only,
+            save_weights_only,
+            mode: m,
+        } => {
+            let m = mode(*m);
+            quote!(ir::Callback::ModelCheckpoint { path: #path.to_owned(), monitor: #monitor.to_owned(), save_best_only: #save_best_only, save_weights_only: #save_weights_only, mode: #m })
+        }
+        Callback::CsvLogger {
+            filename,
+            separator,
+            append,
+        } => {
+            quote!(ir::Callback::CsvLogger { filename: #filename.to_owned(), separator: #separator.to_owned(), append: #append })
+        }
+        Callback::TensorBoard { log_dir } => {
+            quote!(ir::Callback::TensorBoard { log_dir: #log_dir.to_owned() })
+        }
+        Callback::TerminateOnNan => quote!(ir::Callback::TerminateOnNan),
     }
 }
 

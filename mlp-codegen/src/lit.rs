@@ -44,6 +44,21 @@ pub fn float(v: f32) -> TokenStream {
     }
 }
 
+/// `0.001_f64`-style: an f64 literal (suffixed, so that it types as `f64` in any position)
+/// that parses back to exactly `v`; finite values only (the IR holds no others).
+pub fn float64(v: f64) -> TokenStream {
+    let text = format!("{:?}", v.abs());
+    let lit = syn::LitFloat::new(
+        &format!("{}f64", group_float(&text).replace("f64", "")),
+        Span::call_site(),
+    );
+    if v.is_sign_negative() {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
+}
+
 /// A finite `v` as Rust source text: the shortest form that parses back to exactly `v`,
 /// digits grouped by three from five on (`0.012_345_67`, `-1e-7`, `3.0`).
 #[must_use]

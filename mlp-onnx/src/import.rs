@@ -2202,7 +2202,7 @@ fn check_meaning(model: &ir::Model, layers: &[Layer]) -> Result<(), ImportError>
                     momentum, epsilon, ..
                 },
             ) => {
-                b.momentum.to_bits() == momentum.to_bits()
+                (b.momentum as f32).to_bits() == momentum.to_bits()
                     && b.epsilon.to_bits() == epsilon.to_bits()
             }
             (LayerKind::Dropout { rate }, Piece::Dropout(r)) => rate.to_bits() == r.to_bits(),

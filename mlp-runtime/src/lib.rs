@@ -7,6 +7,7 @@
 //! [`Model`], on which [`fit`], [`evaluate`] and [`predict`] work.
 
 pub mod adapt;
+pub mod callbacks;
 pub mod checkpoint;
 pub mod data;
 pub mod fs;
@@ -23,6 +24,7 @@ pub mod network;
 pub mod optim;
 pub mod regularize;
 pub mod rng;
+pub mod tensorboard;
 pub mod testing;
 pub mod train;
 

@@ -152,6 +152,22 @@ pub trait Model {
         let _ = iterations;
     }
 
+    /// The learning rate the next optimiser step uses: a schedule's value at
+    /// `iterations()`, or the current constant rate.
+    ///
+    /// Default: the IR's initial rate.
+    fn learning_rate(&self) -> f32 {
+        self.ir().train.optimizer.initial_learning_rate() as f32
+    }
+
+    /// Sets the constant learning rate (Keras's `optimizer.learning_rate.assign`, as
+    /// `reduce_lr_on_plateau` does); a scheduled rate ignores it.
+    ///
+    /// Default: does nothing (`fit` then reports the rate it could not set).
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        let _ = learning_rate;
+    }
+
     /// Sets the seed of the dropout masks (restoring a checkpoint; the parameters drawn
     /// from the old seed at construction are left alone).
     ///

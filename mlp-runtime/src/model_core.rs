@@ -28,6 +28,8 @@ pub struct ModelCore {
     pub state: Vec<f32>,
     /// Optimiser state: `optim::slots` slots of `params.len()` floats each.
     pub slots: Vec<f32>,
+    /// The optimiser's scalars: the current learning rate and Nadam's running product.
+    pub optimizer: crate::optim::OptimizerScalars,
     /// Whether the inference folds (`BatchNorm` into `Dense`) match `params` and `state`;
     /// cleared by everything that may change them.
     pub folded: bool,
@@ -48,7 +50,8 @@ impl ModelCore {
         trainable: usize,
         state: usize,
     ) -> Result<Self, AllocError> {
-        let slots = ir.train.optimizer.slots().saturating_mul(trainable);
+        let opt = &ir.train.optimizer;
+        let slots = opt.slots().saturating_mul(trainable);
         // The GEMM's per-thread packing buffer, so a large model's first training step on
         // this thread allocates nothing either.
         crate::kernels::gemm::reserve_packing_buffer();
@@ -59,17 +62,35 @@ impl ModelCore {
             params: memory::zeros(trainable, "the parameters")?,
             grads: memory::zeros(trainable, "the gradients")?,
             state: memory::zeros(state, "the state")?,
-            slots: memory::zeros(slots, "the optimiser slots")?,
+            slots: initial_slots(opt, slots, trainable)?,
+            optimizer: crate::optim::OptimizerScalars::new(opt),
             folded: false,
             ir,
         })
     }
 }
 
+/// The optimiser slots of a fresh optimiser: zeros, but Adagrad's accumulators start at
+/// its `initial_accumulator_value`.
+fn initial_slots(
+    opt: &ir::Optimizer,
+    len: usize,
+    trainable: usize,
+) -> Result<Vec<f32>, AllocError> {
+    let mut slots = memory::zeros(len, "the optimiser slots")?;
+    if trainable > 0 {
+        for (s, chunk) in slots.chunks_exact_mut(trainable).enumerate() {
+            chunk.fill(opt.slot_initial_value(s));
+        }
+    }
+    Ok(slots)
+}
+
 /// The accessor methods of [`Model`](crate::Model) for a type holding a
 /// [`ModelCore`] in the field named by the argument: `ir`, `max_batch`, `params`,
 /// `params_mut`, `state`, `state_mut`, `grads`, `iterations`, `rng_seed`,
-/// `optimizer_slots`, `optimizer_slots_mut`, `set_iterations`, `set_rng_seed`. Write it
+/// `optimizer_slots`, `optimizer_slots_mut`, `set_iterations`, `set_rng_seed`,
+/// `learning_rate`, `set_learning_rate`. Write it
 /// inside the `impl Model for …` block. The mutable parameter and state accessors mark the
 /// inference folds stale.
 #[macro_export]
@@ -123,6 +144,21 @@ macro_rules! model_core_accessors {
 
         fn set_iterations(&mut self, iterations: u64) {
             self.$core.iterations = iterations;
+            self.$core
+                .optimizer
+                .replay(&self.$core.ir.train.optimizer, iterations);
+        }
+
+        fn learning_rate(&self) -> f32 {
+            $crate::optim::current_learning_rate(
+                &self.$core.ir.train.optimizer,
+                &self.$core.optimizer,
+                self.$core.iterations,
+            )
+        }
+
+        fn set_learning_rate(&mut self, learning_rate: f32) {
+            self.$core.optimizer.learning_rate = learning_rate;
         }
 
         fn set_rng_seed(&mut self, seed: u64) {

@@ -394,6 +394,7 @@ fn run_op(
                 beta: params_of(plan, &core.params, b.beta),
                 epsilon: b.epsilon,
                 momentum: b.momentum,
+                one_minus_momentum: b.one_minus_momentum,
                 moving_mean: mm,
                 moving_var: mv,
                 mean: &mut mean,
@@ -507,6 +508,7 @@ fn batch_norm_train(
         params_of(plan, &core.params, b.beta),
         b.epsilon,
         b.momentum,
+        b.one_minus_momentum,
         mm,
         mv,
         &mut mean,
@@ -722,7 +724,8 @@ impl Model for Network {
         let core = &mut self.core;
         optim::step(
             &core.ir.train.optimizer,
-            core.iterations + 1,
+            &mut core.optimizer,
+            core.iterations,
             &self.plan.layout,
             &mut core.params,
             &core.grads,

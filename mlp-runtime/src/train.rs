@@ -91,6 +91,10 @@ pub enum TrainError {
     /// A [`Progress::on_epoch_state`] hook failed (a checkpoint could not be written).
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A callback could not do its work (a file it could not write, a monitored quantity
+    /// this run does not log).
+    #[error(transparent)]
+    Callback(#[from] crate::callbacks::CallbackError),
 }
 
 /// What [`fit`] does when a training step's loss is NaN or infinite.
@@ -123,9 +127,14 @@ pub struct FitOptions {
     /// `initial_epoch = k` continues the run exactly (see the module docs).
     #[serde(default)]
     pub initial_epoch: usize,
-    /// What a non-finite training loss does (default [`OnNan::Stop`]).
+    /// What a non-finite training loss does (default [`OnNan::Stop`]); a
+    /// `terminate_on_nan` callback instead ends training after that epoch without an
+    /// error, as Keras's `TerminateOnNaN` does.
     #[serde(default)]
     pub on_nan: OnNan,
+    /// Keras callbacks run at the end of every epoch, in order ([`crate::callbacks`]).
+    #[serde(default)]
+    pub callbacks: Vec<ir::Callback>,
 }
 
 impl Default for FitOptions {
@@ -138,6 +147,7 @@ impl Default for FitOptions {
             validation_split: None,
             initial_epoch: 0,
             on_nan: OnNan::Stop,
+            callbacks: Vec::new(),
         }
     }
 }
@@ -152,6 +162,7 @@ impl FitOptions {
             shuffle: config.shuffle,
             seed: config.seed,
             validation_split: config.validation_split,
+            callbacks: config.callbacks.clone(),
             ..FitOptions::default()
         }
     }
@@ -171,6 +182,10 @@ pub struct History {
     pub metrics: BTreeMap<String, Vec<f32>>,
     /// Wall-clock seconds of each epoch (training plus validation).
     pub epoch_seconds: Vec<f64>,
+    /// The 0-based epoch at which an `early_stopping` callback stopped training, if one
+    /// did (Keras's `EarlyStopping.stopped_epoch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_epoch: Option<usize>,
 }
 
 impl History {
@@ -447,8 +462,12 @@ pub fn fit_continue<M: Model + ?Sized>(
         history,
         labels: train.class_names().map(<[String]>::to_vec),
     };
+    let mut callbacks = crate::callbacks::Callbacks::new(&opts.callbacks);
+    callbacks.on_train_begin()?;
+    let terminate_on_nan = callbacks.terminate_on_nan();
     for epoch in opts.initial_epoch..opts.epochs {
         let start = Instant::now();
+        let mut nan_stop = false;
         if opts.shuffle {
             for (i, o) in order.iter_mut().enumerate() {
                 *o = i;
@@ -468,7 +487,9 @@ pub fn fit_continue<M: Model + ?Sized>(
                 train.prefetch_batch(next);
             }
             let stats = model.train_step(&x, y, b);
-            if !stats.loss.is_finite() && opts.on_nan == OnNan::Stop {
+            if !stats.loss.is_finite() && terminate_on_nan {
+                nan_stop = true;
+            } else if !stats.loss.is_finite() && opts.on_nan == OnNan::Stop {
                 let layer = model
                     .first_non_finite_layer(b)
                     .and_then(|i| model.ir().layers.get(i))
@@ -487,6 +508,9 @@ pub fn fit_continue<M: Model + ?Sized>(
                 loss: (loss_sum / seen as f64) as f32,
                 metrics: metrics.results(),
             });
+            if nan_stop {
+                break;
+            }
         }
         let loss = (loss_sum / seen as f64) as f32;
         let history = &mut training.history;
@@ -501,6 +525,27 @@ pub fn fit_continue<M: Model + ?Sized>(
             }
             _ => None,
         };
+        let mut logs: crate::callbacks::Logs = metrics
+            .results()
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v))
+            .collect();
+        logs.insert("loss".to_owned(), loss);
+        if let Some(r) = &val {
+            logs.insert("val_loss".to_owned(), r.loss);
+            for &(k, v) in &r.metrics {
+                logs.insert(format!("val_{k}"), v);
+            }
+        }
+        training.epoch = epoch + 1;
+        let stop = callbacks.on_epoch_end(epoch, &mut logs, model, &training)? || nan_stop;
+        let history = &mut training.history;
+        // What callbacks added to the logs (`learning_rate`), as Keras's History (the
+        // last callback) records it.
+        if let Some(&lr) = logs.get("learning_rate") {
+            history.push("", &[("learning_rate", lr)]);
+        }
+        history.stopped_epoch = callbacks.stopped_epoch();
         let seconds = start.elapsed().as_secs_f64();
         history.epoch_seconds.push(seconds);
         progress.on_epoch_end(&EpochEvent {
@@ -511,9 +556,12 @@ pub fn fit_continue<M: Model + ?Sized>(
             val: val.as_ref(),
             seconds,
         });
-        training.epoch = epoch + 1;
         progress.on_epoch_state(&Snapshot::of(model, Some(&training)))?;
+        if stop {
+            break;
+        }
     }
+    callbacks.on_train_end(model)?;
     Ok(training.history)
 }
 

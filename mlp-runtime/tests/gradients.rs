@@ -9,7 +9,9 @@
 mod common;
 
 use common::{check_grad, dot, values};
-use mlp_runtime::ir::{Activation, ActivationClass, Loss, Optimizer, Regularizer};
+use mlp_runtime::ir::{
+    Activation, ActivationClass, LearningRate, Loss, Optimizer, OptimizerKind, Regularizer,
+};
 use mlp_runtime::layers::{
     activation_backward, activation_forward, batch_norm_backward, batch_norm_forward_train,
     dense_backward, dense_forward, dropout_backward, dropout_forward, leaky_relu_backward,
@@ -225,7 +227,7 @@ fn batch_norm_training() {
         let (mut mm, mut mv) = (vec![0.0; f], vec![1.0; f]);
         let mut y = vec![f32::NAN; b * f];
         batch_norm_forward_train(
-            b, f, x, g, be, 1e-3, 0.99, &mut mm, &mut mv, mean, inv, &mut y,
+            b, f, x, g, be, 1e-3, 0.99, 0.01, &mut mm, &mut mv, mean, inv, &mut y,
         );
         y
     };
@@ -579,10 +581,14 @@ fn other_heads_and_layers_in_a_model() {
     let batch = 6;
     let x = values(batch * 6, 18, -1.0, 1.0);
     let labels: Vec<u32> = (0..batch).map(|i| (i % 3) as u32).collect();
-    let sgd = Optimizer::Sgd {
-        lr: 0.01,
-        momentum: 0.0,
-        nesterov: false,
+    let sgd = Optimizer {
+        kind: OptimizerKind::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        },
+        learning_rate: LearningRate::Constant(0.01),
+        weight_decay: None,
+        clip: None,
     };
     let cases = vec![
         model(
@@ -598,14 +604,14 @@ fn other_heads_and_layers_in_a_model() {
                 activation_layer(Activation::Softmax),
             ],
             Loss::CategoricalCrossentropy { from_logits: false },
-            sgd,
+            sgd.clone(),
         ),
         model(
             "Mse",
             &[6],
             vec![dense(5, Activation::Sigmoid), dense(3, Activation::Softmax)],
             Loss::MeanSquaredError,
-            sgd,
+            sgd.clone(),
         ),
         model(
             "Bce",
@@ -616,14 +622,14 @@ fn other_heads_and_layers_in_a_model() {
                 dense(3, Activation::Sigmoid),
             ],
             Loss::BinaryCrossentropy { from_logits: false },
-            sgd,
+            sgd.clone(),
         ),
         model(
             "SparseNoLogits",
             &[6],
             vec![dense(5, Activation::Tanh), dense(3, Activation::Sigmoid)],
             Loss::SparseCategoricalCrossentropy { from_logits: false },
-            sgd,
+            sgd.clone(),
         ),
     ];
     for m in &cases {
@@ -649,10 +655,14 @@ fn every_activation_in_models() {
     let batch = 6;
     let x = values(batch * 6, 19, -1.5, 1.5);
     let labels: Vec<u32> = (0..batch).map(|i| (i % 3) as u32).collect();
-    let sgd = Optimizer::Sgd {
-        lr: 0.01,
-        momentum: 0.0,
-        nesterov: false,
+    let sgd = Optimizer {
+        kind: OptimizerKind::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        },
+        learning_rate: LearningRate::Constant(0.01),
+        weight_decay: None,
+        clip: None,
     };
     for act in ACTS.into_iter().filter(|a| *a != Activation::Softmax) {
         let cases = [
@@ -689,7 +699,7 @@ fn every_activation_in_models() {
                 &[6],
                 layers,
                 Loss::SparseCategoricalCrossentropy { from_logits: false },
-                sgd,
+                sgd.clone(),
             );
             check_model(&m, &x, &labels, batch, 4, 1e-3);
         }

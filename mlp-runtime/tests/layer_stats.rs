@@ -4,7 +4,7 @@
 mod common;
 
 use common::{batch_norm, dense, model, values};
-use mlp_runtime::ir::{Activation, LayerKind, Loss, Optimizer};
+use mlp_runtime::ir::{Activation, LayerKind, LearningRate, Loss, Optimizer, OptimizerKind};
 use mlp_runtime::layers::dropout_forward;
 use mlp_runtime::Targets;
 use mlp_runtime::{rng, Model, Network};
@@ -13,17 +13,21 @@ use mlp_runtime::{rng, Model, Network};
 fn batch_norm_moving_statistics_follow_keras() {
     // Input [2] -> BatchNorm -> Dense(3, softmax). With SGD lr 0 the BatchNorm input is the
     // raw batch, so the moving statistics are known in closed form.
-    let sgd0 = Optimizer::Sgd {
-        lr: 0.0,
-        momentum: 0.0,
-        nesterov: false,
+    let sgd0 = Optimizer {
+        kind: OptimizerKind::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        },
+        learning_rate: LearningRate::Constant(0.0),
+        weight_decay: None,
+        clip: None,
     };
     let m = model(
         "Bn",
         &[2],
         vec![batch_norm(), dense(3, Activation::Softmax)],
         Loss::SparseCategoricalCrossentropy { from_logits: false },
-        sgd0,
+        sgd0.clone(),
     );
     let mut net = Network::new(&m, 1, 4).unwrap();
     let batches: [&[f32]; 3] = [
@@ -74,10 +78,14 @@ fn batch_norm_moving_statistics_follow_keras() {
 
 #[test]
 fn batch_norm_training_output_is_normalised() {
-    let sgd0 = Optimizer::Sgd {
-        lr: 0.0,
-        momentum: 0.0,
-        nesterov: false,
+    let sgd0 = Optimizer {
+        kind: OptimizerKind::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        },
+        learning_rate: LearningRate::Constant(0.0),
+        weight_decay: None,
+        clip: None,
     };
     let m = model(
         "BnOnly",
@@ -127,10 +135,14 @@ fn dropout_keep_rate_and_scaling() {
 
 #[test]
 fn dropout_is_identity_in_inference() {
-    let sgd = Optimizer::Sgd {
-        lr: 0.1,
-        momentum: 0.0,
-        nesterov: false,
+    let sgd = Optimizer {
+        kind: OptimizerKind::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        },
+        learning_rate: LearningRate::Constant(0.1),
+        weight_decay: None,
+        clip: None,
     };
     let m = model(
         "Drop",
@@ -140,7 +152,7 @@ fn dropout_is_identity_in_inference() {
             dense(3, Activation::Softmax),
         ],
         Loss::SparseCategoricalCrossentropy { from_logits: false },
-        sgd,
+        sgd.clone(),
     );
     let without = model(
         "NoDrop",

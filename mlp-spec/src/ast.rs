@@ -173,6 +173,8 @@ pub enum ValueKind {
     Name(String),
     /// `[a, b, …]`.
     List(Vec<Value>),
+    /// `{key: value, …}`, the entries in the order written.
+    Map(Vec<(Value, Value)>),
     /// `name(args)`.
     Call(Ident, Args),
 }
@@ -244,6 +246,7 @@ impl Value {
             ValueKind::Str(text) => format!("the string \"{text}\""),
             ValueKind::Name(name) => format!("`{name}`"),
             ValueKind::List(_) => "a list".to_owned(),
+            ValueKind::Map(_) => "a map".to_owned(),
             ValueKind::Call(name, _) => format!("`{}(…)`", name.name),
         }
     }

@@ -18,19 +18,28 @@ use crate::ast::{self, Arith, BinOp, Span, Value, ValueKind};
 use crate::diag::{code, did_you_mean, Ctxt, Diagnostic};
 use crate::kw;
 use crate::sig::{
-    self, ActivationCallee, Dflt, Entry, InitCallee, LayerCallee, LossCallee, MetricCallee,
-    OptimizerCallee, RegCallee, Setting, Sig, Ty,
+    self, ActivationCallee, CallbackCallee, Dflt, Entry, InitCallee, LayerCallee, LossCallee,
+    MetricCallee, OptimizerCallee, RegCallee, ScheduleCallee, Setting, Sig, Ty,
 };
 
 /// A typed value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TVal {
     Int(i64),
-    Float(f32),
+    /// A number as written (f64, as Python keeps it).
+    Float(f64),
     Bool(bool),
     Activation(ActivationCall),
     Init(InitCall),
     Reg(RegCall),
+    /// A learning-rate schedule.
+    Schedule(ScheduleCall),
+    /// A word or a string's contents.
+    Text(String),
+    /// Whole numbers.
+    IntList(Vec<i64>),
+    /// Numbers.
+    FloatList(Vec<f64>),
     /// A mistake already reported.
     Error,
 }
@@ -40,25 +49,21 @@ impl TVal {
     pub(crate) fn as_int(&self) -> Option<i64> {
         match self {
             TVal::Int(i) => Some(*i),
-            TVal::Float(_)
-            | TVal::Bool(_)
-            | TVal::Activation(_)
-            | TVal::Init(_)
-            | TVal::Reg(_)
-            | TVal::Error => None,
+            _ => None,
         }
     }
 
-    /// The number, if this is a (non-integer-typed) number.
+    /// The number rounded to f32 (as Keras casts layer hyper-parameters), if this is a
+    /// (non-integer-typed) number.
     pub(crate) fn as_float(&self) -> Option<f32> {
+        self.as_f64().map(|f| f as f32)
+    }
+
+    /// The number as written, if this is a (non-integer-typed) number.
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             TVal::Float(f) => Some(*f),
-            TVal::Int(_)
-            | TVal::Bool(_)
-            | TVal::Activation(_)
-            | TVal::Init(_)
-            | TVal::Reg(_)
-            | TVal::Error => None,
+            _ => None,
         }
     }
 
@@ -66,12 +71,15 @@ impl TVal {
     pub(crate) fn as_bool(&self) -> Option<bool> {
         match self {
             TVal::Bool(b) => Some(*b),
-            TVal::Int(_)
-            | TVal::Float(_)
-            | TVal::Activation(_)
-            | TVal::Init(_)
-            | TVal::Reg(_)
-            | TVal::Error => None,
+            _ => None,
+        }
+    }
+
+    /// The word or string, if this is one.
+    pub(crate) fn as_text(&self) -> Option<&str> {
+        match self {
+            TVal::Text(t) => Some(t),
+            _ => None,
         }
     }
 }
@@ -119,6 +127,10 @@ pub(crate) type OptimizerCall = Bound<OptimizerCallee>;
 pub(crate) type LossCall = Bound<LossCallee>;
 /// A bound metric.
 pub(crate) type MetricCall = Bound<MetricCallee>;
+/// A bound learning-rate schedule.
+pub(crate) type ScheduleCall = Bound<ScheduleCallee>;
+/// A bound callback.
+pub(crate) type CallbackCall = Bound<CallbackCallee>;
 
 impl TCall {
     /// The bound argument for the parameter called `name`, if written.
@@ -138,14 +150,27 @@ impl TCall {
                 Dflt::Int(i) => Some(TVal::Int(i)),
                 Dflt::Float(f) => Some(TVal::Float(f)),
                 Dflt::Bool(b) => Some(TVal::Bool(b)),
+                Dflt::Text(t) => Some(TVal::Text(t.to_owned())),
                 // Activation, initialiser and regulariser defaults are filled in by `build`.
-                Dflt::Required | Dflt::Activation(_) | Dflt::Init(_) | Dflt::NoReg => None,
+                Dflt::Required
+                | Dflt::Unset
+                | Dflt::Activation(_)
+                | Dflt::Init(_)
+                | Dflt::NoReg => None,
             },
         }
     }
 
     pub(crate) fn float(&self, name: &str) -> Option<f32> {
         self.value(name)?.as_float()
+    }
+
+    pub(crate) fn f64(&self, name: &str) -> Option<f64> {
+        self.value(name)?.as_f64()
+    }
+
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        self.value(name)?.as_text().map(str::to_owned)
     }
 
     pub(crate) fn int(&self, name: &str) -> Option<i64> {
@@ -160,7 +185,14 @@ impl TCall {
                 TVal::Activation(c) => c.call.walk(out),
                 TVal::Init(c) => c.call.walk(out),
                 TVal::Reg(c) => c.call.walk(out),
-                TVal::Int(_) | TVal::Float(_) | TVal::Bool(_) | TVal::Error => {}
+                TVal::Schedule(c) => c.call.walk(out),
+                TVal::Int(_)
+                | TVal::Float(_)
+                | TVal::Bool(_)
+                | TVal::Text(_)
+                | TVal::IntList(_)
+                | TVal::FloatList(_)
+                | TVal::Error => {}
             }
         }
     }
@@ -184,8 +216,19 @@ pub(crate) enum TSetting {
     Seed(i64),
     ValidationSplit(f32),
     Shuffle(bool),
+    Callbacks(Vec<CallbackCall>),
+    ClassWeight(TClassWeight),
     /// A mistake already reported.
     Error,
+}
+
+/// A typed `class_weight`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TClassWeight {
+    /// `balanced`.
+    Balanced,
+    /// `{class: weight, …}` with each entry's span.
+    Map(Vec<(i64, f64, Span)>),
 }
 
 /// A bound `train` entry.
@@ -241,11 +284,17 @@ impl TModel {
                         m.call.walk(&mut out);
                     }
                 }
+                TSetting::Callbacks(cs) => {
+                    for c in cs {
+                        c.call.walk(&mut out);
+                    }
+                }
                 TSetting::Batch(_)
                 | TSetting::Epochs(_)
                 | TSetting::Seed(_)
                 | TSetting::ValidationSplit(_)
                 | TSetting::Shuffle(_)
+                | TSetting::ClassWeight(_)
                 | TSetting::Error => {}
             }
         }
@@ -256,15 +305,7 @@ impl TModel {
     pub(crate) fn loss(&self) -> Option<&LossCall> {
         match &self.setting(Setting::Loss)?.value {
             TSetting::Loss(l) if l.call.args.iter().all(|a| a.value != TVal::Error) => Some(l),
-            TSetting::Loss(_)
-            | TSetting::Optimizer(_)
-            | TSetting::Metrics(_)
-            | TSetting::Batch(_)
-            | TSetting::Epochs(_)
-            | TSetting::Seed(_)
-            | TSetting::ValidationSplit(_)
-            | TSetting::Shuffle(_)
-            | TSetting::Error => None,
+            _ => None,
         }
     }
 
@@ -272,14 +313,7 @@ impl TModel {
     pub(crate) fn metrics(&self) -> Option<&[MetricCall]> {
         match &self.setting(Setting::Metrics)?.value {
             TSetting::Metrics(ms) => Some(ms),
-            TSetting::Loss(_)
-            | TSetting::Optimizer(_)
-            | TSetting::Batch(_)
-            | TSetting::Epochs(_)
-            | TSetting::Seed(_)
-            | TSetting::ValidationSplit(_)
-            | TSetting::Shuffle(_)
-            | TSetting::Error => None,
+            _ => None,
         }
     }
 
@@ -301,12 +335,7 @@ impl TModel {
     pub(crate) fn inits(&self) -> impl Iterator<Item = &InitCall> {
         self.layer_values().filter_map(|v| match v {
             TVal::Init(c) => Some(c),
-            TVal::Int(_)
-            | TVal::Float(_)
-            | TVal::Bool(_)
-            | TVal::Activation(_)
-            | TVal::Reg(_)
-            | TVal::Error => None,
+            _ => None,
         })
     }
 
@@ -314,27 +343,23 @@ impl TModel {
     pub(crate) fn regs(&self) -> impl Iterator<Item = &RegCall> {
         self.layer_values().filter_map(|v| match v {
             TVal::Reg(c) => Some(c),
-            TVal::Int(_)
-            | TVal::Float(_)
-            | TVal::Bool(_)
-            | TVal::Activation(_)
-            | TVal::Init(_)
-            | TVal::Error => None,
+            _ => None,
         })
+    }
+
+    /// The callbacks, if the setting was written without mistakes.
+    pub(crate) fn callbacks(&self) -> Option<&[CallbackCall]> {
+        match &self.setting(Setting::Callbacks)?.value {
+            TSetting::Callbacks(cs) => Some(cs),
+            _ => None,
+        }
     }
 
     /// The optimiser, if one was written (and identified).
     pub(crate) fn optimizers(&self) -> impl Iterator<Item = &OptimizerCall> {
         self.train.iter().filter_map(|e| match &e.value {
             TSetting::Optimizer(c) => Some(c),
-            TSetting::Loss(_)
-            | TSetting::Metrics(_)
-            | TSetting::Batch(_)
-            | TSetting::Epochs(_)
-            | TSetting::Seed(_)
-            | TSetting::ValidationSplit(_)
-            | TSetting::Shuffle(_)
-            | TSetting::Error => None,
+            _ => None,
         })
     }
 }
@@ -377,6 +402,16 @@ const WANT_OPTIMIZER: Want = Want {
     what: "optimiser",
     plural: "optimisers",
     code: code::UNKNOWN_OPTIMIZER,
+};
+const WANT_SCHEDULE: Want = Want {
+    what: "learning-rate schedule",
+    plural: "schedules",
+    code: code::UNKNOWN_SCHEDULE,
+};
+const WANT_CALLBACK: Want = Want {
+    what: "callback",
+    plural: "callbacks",
+    code: code::UNKNOWN_CALLBACK,
 };
 const WANT_LOSS: Want = Want {
     what: "loss",
@@ -448,6 +483,7 @@ impl Binder<'_> {
             | ValueKind::Arith(_)
             | ValueKind::Str(_)
             | ValueKind::Name(_)
+            | ValueKind::Map(_)
             | ValueKind::Call(..) => {
                 ok = false;
                 cx.push(wrong_type(
@@ -519,9 +555,11 @@ impl Binder<'_> {
         let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
             ValueKind::Name(n) => (n, &[], &v.span),
             ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
-            ValueKind::Number(_) | ValueKind::Arith(_) | ValueKind::Str(_) | ValueKind::List(_) => {
-                return None
-            }
+            ValueKind::Number(_)
+            | ValueKind::Arith(_)
+            | ValueKind::Str(_)
+            | ValueKind::List(_)
+            | ValueKind::Map(_) => return None,
         };
         match sig::find(table, name) {
             Some(e) => Some(self.bound(cx, e, args, name_span, v.span.clone())),
@@ -638,7 +676,10 @@ impl Binder<'_> {
                 let example = match param.ty {
                     Ty::Int => "64",
                     Ty::Activation => kw::RELU,
-                    Ty::Float | Ty::Bool | Ty::Init | Ty::Reg => "0.2",
+                    Ty::Text => "\"out.csv\"",
+                    Ty::IntList => "[10, 20]",
+                    Ty::FloatList => "[0.1, 0.01]",
+                    Ty::Float | Ty::Bool | Ty::Init | Ty::Reg | Ty::Rate => "0.2",
                 };
                 cx.push(
                     Diagnostic::new(
@@ -695,8 +736,16 @@ impl Binder<'_> {
                     }
                 }
             }
-            (ValueKind::Number(text), Ty::Float) => match text.parse::<f64>() {
-                Ok(x) => TVal::Float(x as f32),
+            (ValueKind::Number(text), Ty::Float | Ty::Rate) => match text.parse::<f64>() {
+                Ok(x) if x.is_finite() => TVal::Float(x),
+                Ok(_) => {
+                    cx.push(Diagnostic::new(
+                        code::BAD_NUMBER,
+                        format!("the number `{text}` is too large"),
+                        v.span.clone(),
+                    ));
+                    TVal::Error
+                }
                 Err(_) => {
                     cx.push(Diagnostic::new(
                         code::BAD_NUMBER,
@@ -706,8 +755,42 @@ impl Binder<'_> {
                     TVal::Error
                 }
             },
-            (ValueKind::Arith(_), Ty::Float) => {
-                eval(cx, v).map_or(TVal::Error, |x| TVal::Float(x as f32))
+            (ValueKind::Arith(_), Ty::Float | Ty::Rate) => {
+                eval(cx, v).map_or(TVal::Error, TVal::Float)
+            }
+            (ValueKind::Name(_) | ValueKind::Call(..), Ty::Rate) => self
+                .callable(cx, sig::SCHEDULES, v, ty)
+                .map_or(TVal::Error, TVal::Schedule),
+            (ValueKind::Str(s), Ty::Text) | (ValueKind::Name(s), Ty::Text) => TVal::Text(s.clone()),
+            (ValueKind::List(items), Ty::IntList | Ty::FloatList) => {
+                let item_ty = if ty == Ty::IntList {
+                    Ty::Int
+                } else {
+                    Ty::Float
+                };
+                let mut ints = Vec::new();
+                let mut floats = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    match self.typed(cx, item, item_ty) {
+                        TVal::Int(i) => ints.push(i),
+                        TVal::Float(f) => floats.push(f),
+                        other => {
+                            if other == TVal::Error {
+                                push_if_silent(
+                                    cx,
+                                    wrong_type(item_ty.describe(), item, "an item of the list"),
+                                );
+                            }
+                            ok = false;
+                        }
+                    }
+                }
+                match (ok, ty) {
+                    (false, _) => TVal::Error,
+                    (true, Ty::IntList) => TVal::IntList(ints),
+                    (true, _) => TVal::FloatList(floats),
+                }
             }
             (ValueKind::Arith(_), Ty::Int) => match eval(cx, v) {
                 Some(x) if x.fract() == 0.0 && x.abs() <= MAX_EXACT_INT => TVal::Int(x as i64),
@@ -746,22 +829,14 @@ impl Binder<'_> {
             (ValueKind::Name(_) | ValueKind::Call(..), Ty::Reg) => self
                 .callable(cx, sig::REGS, v, ty)
                 .map_or(TVal::Error, TVal::Reg),
-            (ValueKind::Name(n), Ty::Int | Ty::Float | Ty::Bool) => {
+            (ValueKind::Name(n), Ty::Int | Ty::Float | Ty::Bool | Ty::IntList | Ty::FloatList) => {
                 if sig::is_builtin(n) {
                     TVal::Error
                 } else {
                     self.unknown_name(cx, v, n, ty)
                 }
             }
-            (
-                ValueKind::Number(_) | ValueKind::Arith(_),
-                Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg,
-            )
-            | (
-                ValueKind::Str(_) | ValueKind::List(_),
-                Ty::Int | Ty::Float | Ty::Bool | Ty::Activation | Ty::Init | Ty::Reg,
-            )
-            | (ValueKind::Call(..), Ty::Int | Ty::Float | Ty::Bool) => TVal::Error,
+            _ => TVal::Error,
         }
     }
 
@@ -772,7 +847,8 @@ impl Binder<'_> {
                 Ty::Activation => (&WANT_ACTIVATION, sig::names(sig::ACTIVATIONS).collect()),
                 Ty::Init => (&WANT_INITIALIZER, sig::names(sig::INITS).collect()),
                 Ty::Reg => (&WANT_REGULARIZER, sig::names(sig::REGS).collect()),
-                Ty::Int | Ty::Float | Ty::Bool => {
+                Ty::Rate => (&WANT_SCHEDULE, sig::names(sig::SCHEDULES).collect()),
+                Ty::Int | Ty::Float | Ty::Bool | Ty::Text | Ty::IntList | Ty::FloatList => {
                     let help = did_you_mean(n, self.lets.iter().map(String::as_str));
                     cx.push(
                         Diagnostic::new(
@@ -904,7 +980,10 @@ impl Binder<'_> {
                 let items: Vec<&Value> = match &v.kind {
                     ValueKind::List(items) => items.iter().collect(),
                     ValueKind::Name(_) | ValueKind::Call(..) => vec![v],
-                    ValueKind::Number(_) | ValueKind::Arith(_) | ValueKind::Str(_) => {
+                    ValueKind::Number(_)
+                    | ValueKind::Arith(_)
+                    | ValueKind::Str(_)
+                    | ValueKind::Map(_) => {
                         cx.push(wrong_type("a list of metrics (`[accuracy]`)", v, &what));
                         return TSetting::Error;
                     }
@@ -953,6 +1032,41 @@ impl Binder<'_> {
                     TSetting::Error
                 }
             },
+            Setting::Callbacks => {
+                let items: Vec<&Value> = match &v.kind {
+                    ValueKind::List(items) => items.iter().collect(),
+                    ValueKind::Name(_) | ValueKind::Call(..) => vec![v],
+                    _ => {
+                        cx.push(wrong_type(
+                            "a list of callbacks (`[early_stopping(patience = 2)]`)",
+                            v,
+                            &what,
+                        ));
+                        return TSetting::Error;
+                    }
+                };
+                let mut callbacks = Vec::new();
+                let mut ok = true;
+                for c in items {
+                    match self.setting_call(
+                        cx,
+                        sig::CALLBACKS,
+                        c,
+                        &WANT_CALLBACK,
+                        "a callback (`early_stopping(patience = 2)`, `terminate_on_nan`)",
+                        "an item of `callbacks`",
+                    ) {
+                        Some(call) => callbacks.push(call),
+                        None => ok = false,
+                    }
+                }
+                if ok {
+                    TSetting::Callbacks(callbacks)
+                } else {
+                    TSetting::Error
+                }
+            }
+            Setting::ClassWeight => self.class_weight(cx, v, &what),
         }
     }
 
@@ -971,7 +1085,11 @@ impl Binder<'_> {
         let (name, args, name_span): (&str, &[ast::Arg], &Span) = match &v.kind {
             ValueKind::Name(n) => (n, &[], &v.span),
             ValueKind::Call(n, a) => (&n.name, &a.items, &n.span),
-            ValueKind::Number(_) | ValueKind::Arith(_) | ValueKind::Str(_) | ValueKind::List(_) => {
+            ValueKind::Number(_)
+            | ValueKind::Arith(_)
+            | ValueKind::Str(_)
+            | ValueKind::List(_)
+            | ValueKind::Map(_) => {
                 cx.push(wrong_type(expected, v, place));
                 return None;
             }
@@ -987,6 +1105,68 @@ impl Binder<'_> {
         let candidates: Vec<&str> = sig::names(table).collect();
         cx.push(self.unknown(want, name, &fake, &candidates));
         None
+    }
+
+    /// Types `class_weight`: `balanced` or `{class: weight, …}`.
+    fn class_weight(&self, cx: &mut Ctxt, v: &Value, what: &str) -> TSetting {
+        let expected = "`balanced` or a map of class to weight (`{0: 1.0, 1: 5.0}`)";
+        match &v.kind {
+            ValueKind::Name(n) if n == kw::BALANCED => {
+                TSetting::ClassWeight(TClassWeight::Balanced)
+            }
+            ValueKind::Map(entries) => {
+                let mut out: Vec<(i64, f64, Span)> = Vec::new();
+                let mut ok = true;
+                for (k, w) in entries {
+                    let class = self.typed(cx, k, Ty::Int).as_int();
+                    let weight = self.typed(cx, w, Ty::Float).as_f64();
+                    match (class, weight) {
+                        (Some(c), Some(x)) => {
+                            if let Some((_, _, first)) = out.iter().find(|e| e.0 == c) {
+                                cx.push(
+                                    Diagnostic::new(
+                                        code::DUPLICATE_ARGUMENT,
+                                        format!(
+                                            "class {c} is given twice in `{}`",
+                                            kw::CLASS_WEIGHT
+                                        ),
+                                        k.span.clone(),
+                                    )
+                                    .with_label("given again here")
+                                    .with_secondary(first.clone(), "first given here"),
+                                );
+                                ok = false;
+                            } else {
+                                out.push((c, x, k.span.clone()));
+                            }
+                        }
+                        (None, _) => {
+                            push_if_silent(
+                                cx,
+                                wrong_type("a class index", k, "a key of `class_weight`"),
+                            );
+                            ok = false;
+                        }
+                        (_, None) => {
+                            push_if_silent(
+                                cx,
+                                wrong_type(Ty::Float.describe(), w, "a weight of `class_weight`"),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                if ok {
+                    TSetting::ClassWeight(TClassWeight::Map(out))
+                } else {
+                    TSetting::Error
+                }
+            }
+            _ => {
+                push_if_silent(cx, wrong_type(expected, v, what));
+                TSetting::Error
+            }
+        }
     }
 
     /// Types a whole-number setting (`what` is its name), reporting any other value.
@@ -1070,7 +1250,11 @@ fn eval(cx: &mut Ctxt, v: &Value) -> Option<f64> {
                 None
             }
         }
-        ValueKind::Str(_) | ValueKind::Name(_) | ValueKind::List(_) | ValueKind::Call(..) => None,
+        ValueKind::Str(_)
+        | ValueKind::Name(_)
+        | ValueKind::List(_)
+        | ValueKind::Map(_)
+        | ValueKind::Call(..) => None,
     }
 }
 

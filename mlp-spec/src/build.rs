@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::bind::{
     ActivationCall, InitCall, LayerCall, LossCall, MetricCall, OptimizerCall, RegCall, TCall,
-    TLayer, TModel, TSetting, TVal,
+    TClassWeight, TLayer, TModel, TSetting, TVal,
 };
 use crate::diag::line_col;
 use crate::ir::{
@@ -85,21 +85,28 @@ fn model(source: &str, m: &TModel) -> ir::Model {
     }
 }
 
-/// The number given for `name`, or the parameter's default (0 for none).
+/// The number given for `name`, or the parameter's default (0 for none), rounded to f32.
 fn float(c: &TCall, name: &str) -> f32 {
-    c.float(name)
+    float64(c, name) as f32
+}
+
+/// The number given for `name` as written, or the parameter's default (0 for none).
+fn float64(c: &TCall, name: &str) -> f64 {
+    c.f64(name)
         .unwrap_or_else(|| match c.sig.param(name).map(|(_, p)| p.default) {
             Some(Dflt::Float(f)) => f,
-            Some(
-                Dflt::Required
-                | Dflt::Int(_)
-                | Dflt::Bool(_)
-                | Dflt::Activation(_)
-                | Dflt::Init(_)
-                | Dflt::NoReg,
-            )
-            | None => 0.0,
+            _ => 0.0,
         })
+}
+
+/// The number given for `name`, if written (parameters without a default value).
+fn optional(c: &TCall, name: &str) -> Option<f64> {
+    c.f64(name)
+}
+
+/// A whole number ≥ 0 given for `name`, or the parameter's default.
+fn count(c: &TCall, name: &str) -> u64 {
+    u64::try_from(int(c, name)).unwrap_or(0)
 }
 
 /// The whole number given for `name`, or the parameter's default (0 for none).
@@ -107,15 +114,7 @@ fn int(c: &TCall, name: &str) -> i64 {
     c.int(name)
         .unwrap_or_else(|| match c.sig.param(name).map(|(_, p)| p.default) {
             Some(Dflt::Int(i)) => i,
-            Some(
-                Dflt::Required
-                | Dflt::Float(_)
-                | Dflt::Bool(_)
-                | Dflt::Activation(_)
-                | Dflt::Init(_)
-                | Dflt::NoReg,
-            )
-            | None => 0,
+            _ => 0,
         })
 }
 
@@ -149,7 +148,7 @@ pub(crate) fn layer_kind(l: &LayerCall, input: Option<&[usize]>) -> LayerKind {
             rate: float(c, kw::RATE),
         },
         LayerCallee::BatchNorm => LayerKind::BatchNorm(ir::BatchNorm {
-            momentum: float(c, kw::MOMENTUM),
+            momentum: float64(c, kw::MOMENTUM),
             epsilon: float(c, kw::EPSILON),
         }),
         LayerCallee::LeakyRelu => LayerKind::LeakyRelu {
@@ -189,25 +188,9 @@ pub(crate) fn layer_kind(l: &LayerCall, input: Option<&[usize]>) -> LayerKind {
 fn activation_arg(layer: &TCall) -> Activation {
     match layer.value(kw::ACTIVATION) {
         Some(TVal::Activation(a)) => activation(&a),
-        Some(
-            TVal::Int(_)
-            | TVal::Float(_)
-            | TVal::Bool(_)
-            | TVal::Init(_)
-            | TVal::Reg(_)
-            | TVal::Error,
-        )
-        | None => match layer.sig.param(kw::ACTIVATION).map(|(_, p)| p.default) {
+        _ => match layer.sig.param(kw::ACTIVATION).map(|(_, p)| p.default) {
             Some(Dflt::Activation(a)) => a,
-            Some(
-                Dflt::Required
-                | Dflt::Int(_)
-                | Dflt::Float(_)
-                | Dflt::Bool(_)
-                | Dflt::Init(_)
-                | Dflt::NoReg,
-            )
-            | None => Activation::Linear,
+            _ => Activation::Linear,
         },
     }
 }
@@ -245,25 +228,9 @@ fn use_bias(c: &TCall) -> bool {
 fn init(layer: &TCall, param: &str) -> Initializer {
     match layer.value(param) {
         Some(TVal::Init(c)) => initializer(&c),
-        Some(
-            TVal::Int(_)
-            | TVal::Float(_)
-            | TVal::Bool(_)
-            | TVal::Activation(_)
-            | TVal::Reg(_)
-            | TVal::Error,
-        )
-        | None => match layer.sig.param(param).map(|(_, p)| p.default) {
+        _ => match layer.sig.param(param).map(|(_, p)| p.default) {
             Some(Dflt::Init(i)) => i,
-            Some(
-                Dflt::Required
-                | Dflt::Int(_)
-                | Dflt::Float(_)
-                | Dflt::Bool(_)
-                | Dflt::Activation(_)
-                | Dflt::NoReg,
-            )
-            | None => Initializer::GlorotUniform,
+            _ => Initializer::GlorotUniform,
         },
     }
 }
@@ -299,12 +266,7 @@ fn initializer(i: &InitCall) -> Initializer {
 fn reg(layer: &TCall, param: &str) -> Option<Regularizer> {
     match layer.value(param)? {
         TVal::Reg(r) => Some(regularizer(&r)),
-        TVal::Int(_)
-        | TVal::Float(_)
-        | TVal::Bool(_)
-        | TVal::Activation(_)
-        | TVal::Init(_)
-        | TVal::Error => None,
+        _ => None,
     }
 }
 
@@ -326,26 +288,184 @@ fn regularizer(r: &RegCall) -> Regularizer {
     }
 }
 
-fn optimizer(o: &OptimizerCall) -> ir::Optimizer {
+/// What a bound optimiser means, its Keras defaults filled in, every hyper-parameter the
+/// f64 written. `check` also calls it (the clipping and schedule rules).
+pub(crate) fn optimizer(o: &OptimizerCall) -> ir::Optimizer {
+    use ir::OptimizerKind as K;
     let c = &o.call;
-    match o.callee {
-        OptimizerCallee::Adam => ir::Optimizer::Adam {
-            lr: float(c, kw::LR),
-            beta1: float(c, kw::BETA1),
-            beta2: float(c, kw::BETA2),
-            epsilon: float(c, kw::EPSILON),
+    let kind = match o.callee {
+        OptimizerCallee::Adam => K::Adam {
+            beta1: float64(c, kw::BETA1),
+            beta2: float64(c, kw::BETA2),
+            epsilon: float64(c, kw::EPSILON),
+            amsgrad: flag(c, kw::AMSGRAD),
         },
-        OptimizerCallee::Sgd => ir::Optimizer::Sgd {
-            lr: float(c, kw::LR),
-            momentum: float(c, kw::MOMENTUM),
+        OptimizerCallee::AdamW => K::AdamW {
+            beta1: float64(c, kw::BETA1),
+            beta2: float64(c, kw::BETA2),
+            epsilon: float64(c, kw::EPSILON),
+            amsgrad: flag(c, kw::AMSGRAD),
+        },
+        OptimizerCallee::Nadam => K::Nadam {
+            beta1: float64(c, kw::BETA1),
+            beta2: float64(c, kw::BETA2),
+            epsilon: float64(c, kw::EPSILON),
+        },
+        OptimizerCallee::Adamax => K::Adamax {
+            beta1: float64(c, kw::BETA1),
+            beta2: float64(c, kw::BETA2),
+            epsilon: float64(c, kw::EPSILON),
+        },
+        OptimizerCallee::Adagrad => K::Adagrad {
+            initial_accumulator_value: float64(c, kw::INITIAL_ACCUMULATOR_VALUE),
+            epsilon: float64(c, kw::EPSILON),
+        },
+        OptimizerCallee::Adadelta => K::Adadelta {
+            rho: float64(c, kw::RHO),
+            epsilon: float64(c, kw::EPSILON),
+        },
+        OptimizerCallee::Lion => K::Lion {
+            beta1: float64(c, kw::BETA1),
+            beta2: float64(c, kw::BETA2),
+        },
+        OptimizerCallee::Sgd => K::Sgd {
+            momentum: float64(c, kw::MOMENTUM),
             nesterov: flag(c, kw::NESTEROV),
         },
-        OptimizerCallee::RmsProp => ir::Optimizer::RmsProp {
-            lr: float(c, kw::LR),
-            rho: float(c, kw::RHO),
-            momentum: float(c, kw::MOMENTUM),
-            epsilon: float(c, kw::EPSILON),
+        OptimizerCallee::RmsProp => K::RmsProp {
+            rho: float64(c, kw::RHO),
+            momentum: float64(c, kw::MOMENTUM),
+            epsilon: float64(c, kw::EPSILON),
+            centered: flag(c, kw::CENTERED),
         },
+    };
+    let learning_rate = match c.value(kw::LR) {
+        Some(TVal::Schedule(sc)) => ir::LearningRate::Schedule(schedule(&sc)),
+        _ => ir::LearningRate::Constant(float64(c, kw::LR)),
+    };
+    // Keras applies the first of clipnorm, global_clipnorm, clipvalue that is set and > 0
+    // (`_clip_gradients`); `check` refuses two.
+    let clip = optional(c, kw::CLIPNORM)
+        .map(ir::Clip::Norm)
+        .or_else(|| optional(c, kw::GLOBAL_CLIPNORM).map(ir::Clip::GlobalNorm))
+        .or_else(|| optional(c, kw::CLIPVALUE).map(ir::Clip::Value));
+    ir::Optimizer {
+        kind,
+        learning_rate,
+        weight_decay: optional(c, kw::WEIGHT_DECAY).or_else(|| {
+            match c.sig.param(kw::WEIGHT_DECAY).map(|(_, p)| p.default) {
+                Some(Dflt::Float(f)) => Some(f),
+                _ => None,
+            }
+        }),
+        clip,
+    }
+}
+
+/// What a bound schedule means, its Keras defaults filled in.
+pub(crate) fn schedule(sc: &crate::bind::ScheduleCall) -> ir::Schedule {
+    use crate::sig::ScheduleCallee as S;
+    let c = &sc.call;
+    let initial = float64(c, kw::INITIAL_LEARNING_RATE);
+    match sc.callee {
+        S::ExponentialDecay => ir::Schedule::ExponentialDecay {
+            initial,
+            decay_steps: count(c, kw::DECAY_STEPS),
+            decay_rate: float64(c, kw::DECAY_RATE),
+            staircase: flag(c, kw::STAIRCASE),
+        },
+        S::InverseTimeDecay => ir::Schedule::InverseTimeDecay {
+            initial,
+            decay_steps: count(c, kw::DECAY_STEPS),
+            decay_rate: float64(c, kw::DECAY_RATE),
+            staircase: flag(c, kw::STAIRCASE),
+        },
+        S::PolynomialDecay => ir::Schedule::PolynomialDecay {
+            initial,
+            decay_steps: count(c, kw::DECAY_STEPS),
+            end: float64(c, kw::END_LEARNING_RATE),
+            power: float64(c, kw::POWER),
+            cycle: flag(c, kw::CYCLE),
+        },
+        S::PiecewiseConstant => ir::Schedule::PiecewiseConstant {
+            boundaries: match c.value(kw::BOUNDARIES) {
+                Some(TVal::IntList(b)) => {
+                    b.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect()
+                }
+                _ => Vec::new(),
+            },
+            values: match c.value(kw::VALUES) {
+                Some(TVal::FloatList(v)) => v,
+                _ => Vec::new(),
+            },
+        },
+        S::CosineDecay => ir::Schedule::CosineDecay {
+            initial,
+            decay_steps: count(c, kw::DECAY_STEPS),
+            alpha: float64(c, kw::ALPHA),
+            warmup_target: optional(c, kw::WARMUP_TARGET),
+            warmup_steps: count(c, kw::WARMUP_STEPS),
+        },
+        S::CosineDecayRestarts => ir::Schedule::CosineDecayRestarts {
+            initial,
+            first_decay_steps: count(c, kw::FIRST_DECAY_STEPS),
+            t_mul: float64(c, kw::T_MUL),
+            m_mul: float64(c, kw::M_MUL),
+            alpha: float64(c, kw::ALPHA),
+        },
+    }
+}
+
+/// `auto`, `min` or `max` (`check` refuses anything else).
+fn mode(c: &TCall) -> ir::Mode {
+    match c.text(kw::MODE).as_deref() {
+        Some(kw::MIN) => ir::Mode::Min,
+        Some(kw::MAX) => ir::Mode::Max,
+        _ => ir::Mode::Auto,
+    }
+}
+
+/// What a bound callback means, its Keras defaults filled in.
+pub(crate) fn callback(cb: &crate::bind::CallbackCall) -> ir::Callback {
+    use crate::sig::CallbackCallee as C;
+    let c = &cb.call;
+    let text = |name: &str| c.text(name).unwrap_or_default();
+    let epochs = |name: &str| usize::try_from(int(c, name)).unwrap_or(0);
+    match cb.callee {
+        C::EarlyStopping => ir::Callback::EarlyStopping {
+            monitor: text(kw::MONITOR),
+            min_delta: float64(c, kw::MIN_DELTA),
+            patience: epochs(kw::PATIENCE),
+            mode: mode(c),
+            baseline: optional(c, kw::BASELINE),
+            restore_best_weights: flag(c, kw::RESTORE_BEST_WEIGHTS),
+            start_from_epoch: epochs(kw::START_FROM_EPOCH),
+        },
+        C::ReduceLrOnPlateau => ir::Callback::ReduceLrOnPlateau {
+            monitor: text(kw::MONITOR),
+            factor: float64(c, kw::FACTOR),
+            patience: epochs(kw::PATIENCE),
+            mode: mode(c),
+            min_delta: float64(c, kw::MIN_DELTA),
+            cooldown: epochs(kw::COOLDOWN),
+            min_lr: float64(c, kw::MIN_LR),
+        },
+        C::ModelCheckpoint => ir::Callback::ModelCheckpoint {
+            path: text(kw::PATH),
+            monitor: text(kw::MONITOR),
+            save_best_only: flag(c, kw::SAVE_BEST_ONLY),
+            save_weights_only: flag(c, kw::SAVE_WEIGHTS_ONLY),
+            mode: mode(c),
+        },
+        C::CsvLogger => ir::Callback::CsvLogger {
+            filename: text(kw::FILENAME),
+            separator: text(kw::SEPARATOR),
+            append: flag(c, kw::APPEND),
+        },
+        C::TensorBoard => ir::Callback::TensorBoard {
+            log_dir: text(kw::LOG_DIR),
+        },
+        C::TerminateOnNan => ir::Callback::TerminateOnNan,
     }
 }
 
@@ -406,6 +526,18 @@ fn train(m: &TModel) -> ir::TrainConfig {
             TSetting::Seed(i) => t.seed = (*i).max(0) as u64,
             TSetting::ValidationSplit(f) => t.validation_split = Some(*f),
             TSetting::Shuffle(b) => t.shuffle = *b,
+            TSetting::Callbacks(cs) => t.callbacks = cs.iter().map(callback).collect(),
+            TSetting::ClassWeight(cw) => {
+                t.class_weight = Some(match cw {
+                    TClassWeight::Balanced => ir::ClassWeight::Balanced,
+                    TClassWeight::Map(entries) => ir::ClassWeight::Map(
+                        entries
+                            .iter()
+                            .map(|(class, w, _)| (u32::try_from(*class).unwrap_or(0), *w))
+                            .collect(),
+                    ),
+                });
+            }
             TSetting::Error => debug_assert!(false, "build runs only on checked models"),
         }
     }

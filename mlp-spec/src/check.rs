@@ -47,6 +47,10 @@ pub(crate) fn check(cx: &mut Ctxt, models: &[TModel]) {
         check_loss_fits_output(cx, m);
         check_duplicate_metrics(cx, m);
         check_metrics_fit(cx, m);
+        check_optimizer_options(cx, m);
+        check_schedules(cx, m);
+        check_callbacks(cx, m);
+        check_class_weight(cx, m);
     }
 }
 
@@ -159,7 +163,7 @@ fn check_finite_numbers(cx: &mut Ctxt, m: &TModel) {
     for call in m.calls() {
         for a in &call.args {
             if let TVal::Float(f) = a.value {
-                if !f.is_finite() {
+                if !(f as f32).is_finite() {
                     let p = call.sig.params[a.param].name();
                     cx.push(
                         Diagnostic::new(
@@ -193,14 +197,9 @@ fn range(cx: &mut Ctxt, call: &TCall, param: &str, rule: &str, ok: impl Fn(f64) 
     let Some(a) = call.arg(param) else { return };
     let param = call.sig.params[a.param].name();
     let (v, shown) = match a.value {
-        TVal::Float(f) if f.is_finite() => (f64::from(f), format!("{f:?}")),
+        TVal::Float(f) if f.is_finite() => (f, format!("{f:?}")),
         TVal::Int(i) => (i as f64, i.to_string()),
-        TVal::Float(_)
-        | TVal::Bool(_)
-        | TVal::Activation(_)
-        | TVal::Init(_)
-        | TVal::Reg(_)
-        | TVal::Error => return,
+        _ => return,
     };
     if !ok(v) {
         cx.push(out_of_range(a, &param_name(call, param), rule, &shown));
@@ -331,17 +330,273 @@ fn check_decay_rates(cx: &mut Ctxt, m: &TModel) {
     }
 }
 
+// Weight decay is ≥ 0, clipping values > 0, and Keras takes one clipping mode only:
+// `adam(clipnorm = 1, clipvalue = 0.5)`; Adagrad's accumulators start ≥ 0.
+fn check_optimizer_options(cx: &mut Ctxt, m: &TModel) {
+    for o in m.optimizers() {
+        let c = &o.call;
+        range(cx, c, kw::WEIGHT_DECAY, "at least 0", |v| v >= 0.0);
+        range(cx, c, kw::INITIAL_ACCUMULATOR_VALUE, "at least 0", |v| {
+            v >= 0.0
+        });
+        let clips: Vec<&TArg> = [kw::CLIPNORM, kw::GLOBAL_CLIPNORM, kw::CLIPVALUE]
+            .iter()
+            .filter_map(|p| c.arg(p))
+            .collect();
+        for p in [kw::CLIPNORM, kw::GLOBAL_CLIPNORM, kw::CLIPVALUE] {
+            range(cx, c, p, "greater than 0", |v| v > 0.0);
+        }
+        if let [first, second, ..] = clips.as_slice() {
+            let name = |a: &TArg| c.sig.params[a.param].name();
+            cx.push(
+                Diagnostic::new(
+                    code::CONFLICTING_OPTIONS,
+                    format!(
+                        "`{}` takes one of `clipnorm`, `global_clipnorm` and `clipvalue`, not both `{}` and `{}`",
+                        c.sig.name(),
+                        name(first),
+                        name(second)
+                    ),
+                    second.span.clone(),
+                )
+                .with_label("second clipping mode")
+                .with_secondary(first.span.clone(), "first set here")
+                .with_help("Keras allows only one gradient-clipping mode per optimiser: keep one"),
+            );
+        }
+    }
+}
+
+// Schedules: rates > 0 (a warm-up may start from 0, as in Keras's own `CosineDecay`
+// example), periods ≥ 1, `piecewise_constant` with one more value than boundaries,
+// boundaries increasing; `cosine_decay_restarts`' multipliers > 0: `cosine_decay(0, 100)`.
+fn check_schedules(cx: &mut Ctxt, m: &TModel) {
+    let schedules = m.optimizers().filter_map(|o| match o.call.value(kw::LR) {
+        Some(TVal::Schedule(s)) => Some(s),
+        _ => None,
+    });
+    for s in schedules {
+        let c = &s.call;
+        if c.arg(kw::WARMUP_TARGET).is_some() {
+            range(cx, c, kw::INITIAL_LEARNING_RATE, "at least 0", |v| v >= 0.0);
+        } else {
+            range(cx, c, kw::INITIAL_LEARNING_RATE, "greater than 0", |v| {
+                v > 0.0
+            });
+        }
+        range(cx, c, kw::WARMUP_TARGET, "greater than 0", |v| v > 0.0);
+        for p in [kw::DECAY_STEPS, kw::FIRST_DECAY_STEPS] {
+            range(cx, c, p, "at least 1", |v| v >= 1.0);
+        }
+        range(cx, c, kw::WARMUP_STEPS, "at least 0", |v| v >= 0.0);
+        range(cx, c, kw::DECAY_RATE, "at least 0", |v| v >= 0.0);
+        range(cx, c, kw::END_LEARNING_RATE, "at least 0", |v| v >= 0.0);
+        range(cx, c, kw::ALPHA, "in [0, 1]", |v| (0.0..=1.0).contains(&v));
+        for p in [kw::T_MUL, kw::M_MUL, kw::POWER] {
+            range(cx, c, p, "greater than 0", |v| v > 0.0);
+        }
+        let (Some(b), Some(v)) = (c.arg(kw::BOUNDARIES), c.arg(kw::VALUES)) else {
+            continue;
+        };
+        let (TVal::IntList(bs), TVal::FloatList(vs)) = (&b.value, &v.value) else {
+            continue;
+        };
+        if vs.len() != bs.len() + 1 {
+            cx.push(
+                Diagnostic::new(
+                    code::LENGTH_MISMATCH,
+                    format!(
+                        "`piecewise_constant` needs one more value than boundaries, found {} boundaries and {} values",
+                        bs.len(),
+                        vs.len()
+                    ),
+                    v.span.clone(),
+                )
+                .with_secondary(b.span.clone(), "the boundaries")
+                .with_help("`values[0]` applies up to `boundaries[0]`, `values[i]` up to `boundaries[i]`, the last one after the last boundary"),
+            );
+        }
+        if bs.iter().any(|&x| x < 0) || bs.windows(2).any(|w| w[0] >= w[1]) {
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    "`piecewise_constant`'s boundaries must be steps ≥ 0 in increasing order",
+                    b.span.clone(),
+                )
+                .with_label("not increasing steps"),
+            );
+        }
+        if vs.iter().any(|&x| !(x >= 0.0 && (x as f32).is_finite())) {
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    "`piecewise_constant`'s values must be learning rates ≥ 0",
+                    v.span.clone(),
+                )
+                .with_label("out of range"),
+            );
+        }
+    }
+}
+
+/// The quantities `fit` logs for `m`: `loss`, each metric's Keras key, and their `val_`
+/// forms.
+fn logged_keys(m: &TModel) -> Vec<String> {
+    let metrics: Vec<String> = match m.metrics() {
+        Some(ms) => ms
+            .iter()
+            .map(|c| build::metric(c).keras_name().to_owned())
+            .collect(),
+        None if m.setting(Setting::Metrics).is_some() => Vec::new(),
+        None => vec![Metric::Accuracy.keras_name().to_owned()],
+    };
+    let mut keys = vec!["loss".to_owned()];
+    keys.extend(metrics);
+    let val: Vec<String> = keys.iter().map(|k| format!("val_{k}")).collect();
+    keys.extend(val);
+    keys
+}
+
+// Callbacks: the monitored quantity is one `fit` logs (with did-you-mean), `mode` is
+// `auto`/`min`/`max`, `factor` in (0, 1), patience and cooldown ≥ 0, paths non-empty;
+// `reduce_lr_on_plateau` needs a constant learning rate (Keras cannot set a schedule's).
+fn check_callbacks(cx: &mut Ctxt, m: &TModel) {
+    let Some(callbacks) = m.callbacks() else {
+        return;
+    };
+    let keys = logged_keys(m);
+    let scheduled = m
+        .optimizers()
+        .any(|o| matches!(o.call.value(kw::LR), Some(TVal::Schedule(_))));
+    for cb in callbacks {
+        let c = &cb.call;
+        if let Some(a) = c.arg(kw::MONITOR) {
+            if let TVal::Text(name) = &a.value {
+                if !keys.iter().any(|k| k == name) {
+                    let help = crate::diag::did_you_mean(name, keys.iter().map(String::as_str))
+                        .or_else(|| {
+                            Some(format!(
+                                "`fit` logs {}",
+                                keys.iter()
+                                    .map(|k| format!("`{k}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        });
+                    cx.push(
+                        Diagnostic::new(
+                            code::UNKNOWN_MONITOR,
+                            format!(
+                                "`{}` monitors `{name}`, which this model does not log",
+                                c.sig.name()
+                            ),
+                            a.span.clone(),
+                        )
+                        .with_label("not a logged quantity")
+                        .with_help_opt(help),
+                    );
+                }
+            }
+        }
+        if let Some(a) = c.arg(kw::MODE) {
+            if let TVal::Text(mode) = &a.value {
+                if ![kw::AUTO, kw::MIN, kw::MAX].contains(&mode.as_str()) {
+                    cx.push(
+                        Diagnostic::new(
+                            code::OUT_OF_RANGE,
+                            format!(
+                                "`mode` of `{}` must be `auto`, `min` or `max`, found `{mode}`",
+                                c.sig.name()
+                            ),
+                            a.span.clone(),
+                        )
+                        .with_label("unknown mode"),
+                    );
+                }
+            }
+        }
+        range(cx, c, kw::FACTOR, "in [0, 1)", |v| (0.0..1.0).contains(&v));
+        for p in [kw::PATIENCE, kw::COOLDOWN, kw::START_FROM_EPOCH] {
+            range(cx, c, p, "at least 0", |v| v >= 0.0);
+        }
+        range(cx, c, kw::MIN_LR, "at least 0", |v| v >= 0.0);
+        range(cx, c, kw::MIN_DELTA, "at least 0", |v| v >= 0.0);
+        for p in [kw::PATH, kw::FILENAME, kw::LOG_DIR, kw::SEPARATOR] {
+            if let Some(a) = c.arg(p) {
+                if a.value == TVal::Text(String::new()) {
+                    cx.push(
+                        Diagnostic::new(
+                            code::OUT_OF_RANGE,
+                            format!("`{p}` of `{}` must not be empty", c.sig.name()),
+                            a.span.clone(),
+                        )
+                        .with_label("empty"),
+                    );
+                }
+            }
+        }
+        if scheduled && cb.callee == crate::sig::CallbackCallee::ReduceLrOnPlateau {
+            cx.push(
+                Diagnostic::new(
+                    code::CONFLICTING_OPTIONS,
+                    "`reduce_lr_on_plateau` cannot change a scheduled learning rate",
+                    c.span.clone(),
+                )
+                .with_help("use a constant `learning_rate`, or the schedule alone (Keras refuses to set a schedule's rate too)"),
+            );
+        }
+    }
+}
+
+// Class weights are ≥ 0 and finite, classes ≥ 0: `class_weight = {0: -1}`. Training does
+// not apply class weights yet, so any `class_weight` is refused rather than ignored.
+fn check_class_weight(cx: &mut Ctxt, m: &TModel) {
+    if let Some(e) = m.setting(Setting::ClassWeight) {
+        cx.push(
+            Diagnostic::new(
+                code::CONFLICTING_OPTIONS,
+                "`class_weight` is not supported yet: training would ignore it",
+                e.span.clone(),
+            )
+            .with_label("not applied by this version of mlp")
+            .with_help("remove it, or weight the classes by resampling the training data"),
+        );
+    }
+    let Some(TSetting::ClassWeight(crate::bind::TClassWeight::Map(entries))) =
+        m.setting(Setting::ClassWeight).map(|e| &e.value)
+    else {
+        return;
+    };
+    for (class, weight, span) in entries {
+        if !(0..=i64::from(u32::MAX)).contains(class) {
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    format!("class {class} is not a class index"),
+                    span.clone(),
+                )
+                .with_label("classes are 0, 1, 2, …"),
+            );
+        }
+        if !(*weight >= 0.0 && (*weight as f32).is_finite()) {
+            cx.push(
+                Diagnostic::new(
+                    code::OUT_OF_RANGE,
+                    format!("the weight of class {class} must be a number ≥ 0, found {weight}"),
+                    span.clone(),
+                )
+                .with_label("out of range"),
+            );
+        }
+    }
+}
+
 /// The whole-number setting `s` (`batch`, `epochs`, `seed`), if written without mistakes.
 fn int_setting(m: &TModel, s: Setting) -> Option<(i64, &TEntry)> {
     let e = m.setting(s)?;
     match e.value {
         TSetting::Batch(i) | TSetting::Epochs(i) | TSetting::Seed(i) => Some((i, e)),
-        TSetting::Optimizer(_)
-        | TSetting::Loss(_)
-        | TSetting::Metrics(_)
-        | TSetting::ValidationSplit(_)
-        | TSetting::Shuffle(_)
-        | TSetting::Error => None,
+        _ => None,
     }
 }
 

@@ -91,6 +91,17 @@ pub mod code {
     /// A metric that does not fit the loss's targets or the model's output
     /// (`sparse_categorical_accuracy` on one output unit).
     pub const METRIC_MISMATCH: &str = "E0508";
+    /// Unknown learning-rate schedule.
+    pub const UNKNOWN_SCHEDULE: &str = "E0316";
+    /// Unknown callback.
+    pub const UNKNOWN_CALLBACK: &str = "E0317";
+    /// Two options that exclude each other (`clipnorm` and `clipvalue`).
+    pub const CONFLICTING_OPTIONS: &str = "E0318";
+    /// A callback watching a quantity the model does not log (`monitor = val_acuracy`).
+    pub const UNKNOWN_MONITOR: &str = "E0509";
+    /// Lists that must have matching lengths do not (`piecewise_constant` boundaries and
+    /// values).
+    pub const LENGTH_MISMATCH: &str = "E0510";
 }
 
 /// A secondary underline with a short text (`first defined here`).

@@ -215,6 +215,13 @@ pub(crate) fn value(v: &Value) -> String {
             let parts: Vec<String> = items.iter().map(value).collect();
             format!("[{}]", parts.join(", "))
         }
+        ValueKind::Map(entries) => {
+            let parts: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", value(k), value(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
         ValueKind::Call(name, args) => format!("{}({})", name.name, arg_list(args)),
     }
 }

@@ -16,11 +16,15 @@
 //!   thresholds in `[0, 1]`, `num_thresholds` in `2..=2^24`).
 //! - No two metrics share a [`Metric::keras_name`], and each fits the loss's targets and
 //!   the output.
-//! - Floats are `f32`, as Keras casts every hyper-parameter to `float32`.
+//! - Layer floats are `f32`, as Keras casts them to `float32`; optimiser, schedule and
+//!   `BatchNorm` momentum hyper-parameters are the `f64` written, because Keras derives
+//!   constants such as `1 - beta_1` from the Python float before casting.
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::callbacks::{Callback, ClassWeight, Mode};
 use crate::layout::{LayerTensor, Role};
+pub use crate::optimizer::{Clip, LearningRate, Optimizer, OptimizerKind, Schedule};
 
 /// Every model of one spec file, in source order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,9 +212,10 @@ pub struct Dense {
 /// moving mean, moving variance (non-trainable), each `[features]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BatchNorm {
-    /// Moving-statistics momentum in `[0, 1)` (default 0.99):
-    /// `moving = moving · momentum + batch · (1 - momentum)`.
-    pub momentum: f32,
+    /// Moving-statistics momentum in `[0, 1)` (default 0.99), the f64 the spec wrote:
+    /// `moving = moving · f32(momentum) + batch · f32(1 - momentum)`, the difference taken
+    /// in f64 as Keras takes it from the Python float.
+    pub momentum: f64,
     /// Added to the variance before the square root (default 1e-3).
     pub epsilon: f32,
 }
@@ -394,46 +399,10 @@ pub struct TrainConfig {
     pub validation_split: Option<f32>,
     /// Whether to reshuffle the training data every epoch (default true).
     pub shuffle: bool,
-}
-
-/// Optimisers with Keras 3 defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Optimizer {
-    /// Adam; Keras defaults `lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7`.
-    /// `w -= lr·sqrt(1-β2^t)/(1-β1^t) · m / (sqrt(v) + ε)`.
-    Adam {
-        /// Learning rate.
-        lr: f32,
-        /// First-moment decay.
-        beta1: f32,
-        /// Second-moment decay.
-        beta2: f32,
-        /// Added to `sqrt(v)` (the "epsilon hat" form).
-        epsilon: f32,
-    },
-    /// SGD; Keras defaults `lr = 0.01, momentum = 0, nesterov = false`.
-    /// `v = momentum·v - lr·g; w += v` (nesterov: `w += momentum·v - lr·g`).
-    Sgd {
-        /// Learning rate.
-        lr: f32,
-        /// Momentum in `[0, 1)`.
-        momentum: f32,
-        /// Nesterov momentum.
-        nesterov: bool,
-    },
-    /// `RMSprop`; Keras defaults `lr = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7`.
-    /// `a = rho·a + (1-rho)·g²; w -= lr·g / (sqrt(a) + ε)` (with momentum:
-    /// `m = momentum·m + lr·g / (sqrt(a) + ε); w -= m`).
-    RmsProp {
-        /// Learning rate.
-        lr: f32,
-        /// Decay of the squared-gradient average.
-        rho: f32,
-        /// Momentum in `[0, 1)`.
-        momentum: f32,
-        /// Added to `sqrt(a)`.
-        epsilon: f32,
-    },
+    /// Keras callbacks run by `fit`, in the order written (default none).
+    pub callbacks: Vec<Callback>,
+    /// Per-class loss weights (Keras `class_weight`; default none).
+    pub class_weight: Option<ClassWeight>,
 }
 
 /// Loss functions with Keras semantics; all are means over the batch.
@@ -571,32 +540,6 @@ impl Metric {
     }
 }
 
-impl Optimizer {
-    /// Number of state slots (each as long as the trainable parameters) the optimiser
-    /// keeps: Adam's two moments, SGD's velocity (with momentum), `RMSprop`'s mean square
-    /// (and momentum).
-    #[must_use]
-    pub fn slots(&self) -> usize {
-        match *self {
-            Optimizer::Adam { .. } => 2,
-            Optimizer::Sgd { momentum, .. } => usize::from(momentum != 0.0),
-            Optimizer::RmsProp { momentum, .. } => 1 + usize::from(momentum > 0.0),
-        }
-    }
-}
-
-impl Default for Optimizer {
-    /// Keras's `adam` with its defaults.
-    fn default() -> Self {
-        Optimizer::Adam {
-            lr: 0.001,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-7,
-        }
-    }
-}
-
 impl Default for TrainConfig {
     /// What a model without a `train` block trains with (each field's doc gives its
     /// default): Adam, sparse categorical cross-entropy, `[accuracy]`, batch 32, 10 epochs,
@@ -611,6 +554,8 @@ impl Default for TrainConfig {
             seed: 0,
             validation_split: None,
             shuffle: true,
+            callbacks: Vec::new(),
+            class_weight: None,
         }
     }
 }

@@ -265,3 +265,133 @@ pub const SWISH: &str = "swish";
 pub const SOFTPLUS: &str = "softplus";
 /// Leaky rectifier as an activation (the layer is [`LEAKY_RELU`]).
 pub const LEAKY_RELU_ACTIVATION: &str = "leaky_relu";
+
+// Optimisers added with schedules, weight decay and clipping (Keras 3 names).
+/// `adamw(…)`.
+pub const ADAMW: &str = "adamw";
+/// `nadam(…)`.
+pub const NADAM: &str = "nadam";
+/// `adamax(…)`.
+pub const ADAMAX: &str = "adamax";
+/// `adagrad(…)`.
+pub const ADAGRAD: &str = "adagrad";
+/// `adadelta(…)`.
+pub const ADADELTA: &str = "adadelta";
+/// `lion(…)`.
+pub const LION: &str = "lion";
+/// Adam / `AdamW`: AMSGrad.
+pub const AMSGRAD: &str = "amsgrad";
+/// `RMSprop`: centred.
+pub const CENTERED: &str = "centered";
+/// Adagrad: the accumulators' start value.
+pub const INITIAL_ACCUMULATOR_VALUE: &str = "initial_accumulator_value";
+/// Every optimiser: decoupled weight decay.
+pub const WEIGHT_DECAY: &str = "weight_decay";
+/// Every optimiser: per-tensor gradient norm clipping.
+pub const CLIPNORM: &str = "clipnorm";
+/// Every optimiser: global gradient norm clipping.
+pub const GLOBAL_CLIPNORM: &str = "global_clipnorm";
+/// Every optimiser: element-wise gradient clipping.
+pub const CLIPVALUE: &str = "clipvalue";
+
+// Learning-rate schedules.
+/// `exponential_decay(…)`.
+pub const EXPONENTIAL_DECAY: &str = "exponential_decay";
+/// `inverse_time_decay(…)`.
+pub const INVERSE_TIME_DECAY: &str = "inverse_time_decay";
+/// `polynomial_decay(…)`.
+pub const POLYNOMIAL_DECAY: &str = "polynomial_decay";
+/// `piecewise_constant(…)`.
+pub const PIECEWISE_CONSTANT: &str = "piecewise_constant";
+/// Keras name of [`PIECEWISE_CONSTANT`].
+pub const PIECEWISE_CONSTANT_DECAY: &str = "piecewise_constant_decay";
+/// `cosine_decay(…)`.
+pub const COSINE_DECAY: &str = "cosine_decay";
+/// `cosine_decay_restarts(…)`.
+pub const COSINE_DECAY_RESTARTS: &str = "cosine_decay_restarts";
+/// A schedule's starting rate.
+pub const INITIAL_LEARNING_RATE: &str = "initial_learning_rate";
+/// A schedule's period.
+pub const DECAY_STEPS: &str = "decay_steps";
+/// Cosine restarts: the first period.
+pub const FIRST_DECAY_STEPS: &str = "first_decay_steps";
+/// A schedule's decay factor.
+pub const DECAY_RATE: &str = "decay_rate";
+/// Decay in whole periods.
+pub const STAIRCASE: &str = "staircase";
+/// Polynomial decay: the final rate.
+pub const END_LEARNING_RATE: &str = "end_learning_rate";
+/// Polynomial decay: the power.
+pub const POWER: &str = "power";
+/// Polynomial decay: restart.
+pub const CYCLE: &str = "cycle";
+/// Piecewise constant: step boundaries.
+pub const BOUNDARIES: &str = "boundaries";
+/// Piecewise constant: the rates.
+pub const VALUES: &str = "values";
+/// Cosine decay: warm-up target.
+pub const WARMUP_TARGET: &str = "warmup_target";
+/// Cosine decay: warm-up steps.
+pub const WARMUP_STEPS: &str = "warmup_steps";
+/// Cosine restarts: period growth.
+pub const T_MUL: &str = "t_mul";
+/// Cosine restarts: rate factor per restart.
+pub const M_MUL: &str = "m_mul";
+
+// Callbacks and weights.
+/// `callbacks = […]`.
+pub const CALLBACKS: &str = "callbacks";
+/// `class_weight = {0: 1.0, 1: 5.0}` or `balanced`.
+pub const CLASS_WEIGHT: &str = "class_weight";
+/// `class_weight = balanced`.
+pub const BALANCED: &str = "balanced";
+/// `early_stopping(…)`.
+pub const EARLY_STOPPING: &str = "early_stopping";
+/// `reduce_lr_on_plateau(…)`.
+pub const REDUCE_LR_ON_PLATEAU: &str = "reduce_lr_on_plateau";
+/// `model_checkpoint(…)`.
+pub const MODEL_CHECKPOINT: &str = "model_checkpoint";
+/// `csv_logger(…)`.
+pub const CSV_LOGGER: &str = "csv_logger";
+/// `tensorboard(…)`.
+pub const TENSORBOARD: &str = "tensorboard";
+/// `terminate_on_nan`.
+pub const TERMINATE_ON_NAN: &str = "terminate_on_nan";
+/// The watched quantity.
+pub const MONITOR: &str = "monitor";
+/// Least improvement.
+pub const MIN_DELTA: &str = "min_delta";
+/// Epochs without improvement.
+pub const PATIENCE: &str = "patience";
+/// `auto` / `min` / `max`.
+pub const MODE: &str = "mode";
+/// A value to beat.
+pub const BASELINE: &str = "baseline";
+/// Restore the best weights.
+pub const RESTORE_BEST_WEIGHTS: &str = "restore_best_weights";
+/// Epochs before watching.
+pub const START_FROM_EPOCH: &str = "start_from_epoch";
+/// Rate reduction factor.
+pub const FACTOR: &str = "factor";
+/// Epochs after a reduction.
+pub const COOLDOWN: &str = "cooldown";
+/// The lowest rate.
+pub const MIN_LR: &str = "min_lr";
+/// A file path.
+pub const PATH: &str = "path";
+/// Keras's older name of [`PATH`].
+pub const FILEPATH: &str = "filepath";
+/// Only save improvements.
+pub const SAVE_BEST_ONLY: &str = "save_best_only";
+/// Save weights only.
+pub const SAVE_WEIGHTS_ONLY: &str = "save_weights_only";
+/// A file name.
+pub const FILENAME: &str = "filename";
+/// The CSV separator.
+pub const SEPARATOR: &str = "separator";
+/// Append instead of overwrite.
+pub const APPEND: &str = "append";
+/// The `TensorBoard` folder.
+pub const LOG_DIR: &str = "log_dir";
+/// `mode = auto`.
+pub const AUTO: &str = "auto";

@@ -239,6 +239,30 @@ impl ParamLayout {
     }
 }
 
+impl ParamLayout {
+    /// The passes one step of `opt` makes: [`ParamLayout::update_runs`], split into single
+    /// tensors under `clipnorm`, which scales each tensor by its own norm.
+    pub fn update_runs_for<'a>(
+        &'a self,
+        opt: &crate::ir::Optimizer,
+    ) -> impl Iterator<Item = UpdateRun> + 'a {
+        let per_tensor = matches!(opt.clip, Some(crate::ir::Clip::Norm(_)));
+        let mut tensors = self.trainable();
+        let mut merged = self.update_runs();
+        std::iter::from_fn(move || {
+            if per_tensor {
+                tensors.next().map(|t| UpdateRun {
+                    range: t.range(),
+                    regularizer: t.regularizer,
+                    tensors: 1,
+                })
+            } else {
+                merged.next()
+            }
+        })
+    }
+}
+
 /// One optimiser pass of [`ParamLayout::update_runs`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRun {

@@ -46,9 +46,11 @@ pub mod summary;
 
 mod bind;
 mod build;
+mod callbacks;
 mod check;
 mod fmt;
 mod lex;
+mod optimizer;
 mod parse;
 mod render;
 mod resolve;

@@ -78,6 +78,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::number | Rule::expr | Rule::term | Rule::factor => "a number",
         Rule::string => "a string",
         Rule::list => "a list",
+        Rule::map | Rule::map_entry => "a map",
+        Rule::colon => "`:`",
         Rule::layer => "a layer",
         Rule::input_decl | Rule::kw_input => "`input`",
         Rule::train_block | Rule::kw_train => "`train`",
@@ -190,6 +192,7 @@ fn meaningful(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
             Rule::sep
                 | Rule::eq
                 | Rule::comma
+                | Rule::colon
                 | Rule::lparen
                 | Rule::rparen
                 | Rule::lbrack
@@ -504,6 +507,14 @@ fn lower_value(pair: Pair<'_, Rule>) -> ast::Value {
         }
         Rule::name => ast::ValueKind::Name(pair.as_str().to_owned()),
         Rule::list => ast::ValueKind::List(meaningful(pair).map(lower_value).collect()),
+        Rule::map => ast::ValueKind::Map(
+            meaningful(pair)
+                .filter_map(|entry| {
+                    let mut kv = meaningful(entry).map(lower_value);
+                    Some((kv.next()?, kv.next()?))
+                })
+                .collect(),
+        ),
         Rule::call => {
             let mut name = None;
             let mut args = None;

@@ -162,6 +162,12 @@ fn substitute(
                 substitute(cx, v, scope, later, defining, early);
             }
         }
+        ValueKind::Map(entries) => {
+            for (k, v) in entries {
+                substitute(cx, k, scope, later, defining, early);
+                substitute(cx, v, scope, later, defining, early);
+            }
+        }
         ValueKind::Call(_, args) => {
             for a in &mut args.items {
                 substitute(cx, &mut a.value, scope, later, defining, early);

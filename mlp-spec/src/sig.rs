@@ -23,6 +23,14 @@ pub(crate) enum Ty {
     Init,
     /// A regulariser (`l2`, `l1(0.01)`).
     Reg,
+    /// A learning rate: a number or a schedule (`exponential_decay(0.01, 100, 0.9)`).
+    Rate,
+    /// A word or a string (`val_loss`, `"ckpt_{epoch}.safetensors"`).
+    Text,
+    /// A list of whole numbers (`[100, 200]`).
+    IntList,
+    /// A list of numbers (`[0.1, 0.01, 0.001]`).
+    FloatList,
 }
 
 impl Ty {
@@ -35,6 +43,10 @@ impl Ty {
             Ty::Activation => "an activation",
             Ty::Init => "an initialiser",
             Ty::Reg => "a regulariser",
+            Ty::Rate => "a learning rate (a number or a schedule)",
+            Ty::Text => "a name or a string",
+            Ty::IntList => "a list of whole numbers",
+            Ty::FloatList => "a list of numbers",
         }
     }
 }
@@ -46,8 +58,12 @@ pub(crate) enum Dflt {
     Required,
     /// A whole number.
     Int(i64),
-    /// A number.
-    Float(f32),
+    /// A number (as written: Keras keeps hyper-parameters as Python floats).
+    Float(f64),
+    /// Nothing: the parameter is optional and has no value unless written.
+    Unset,
+    /// A word or string.
+    Text(&'static str),
     /// A flag.
     Bool(bool),
     /// An activation.
@@ -138,8 +154,36 @@ pub(crate) enum RegCallee {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OptimizerCallee {
     Adam,
+    AdamW,
+    Nadam,
+    Adamax,
+    Adagrad,
+    Adadelta,
+    Lion,
     Sgd,
     RmsProp,
+}
+
+/// A learning-rate schedule the language knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScheduleCallee {
+    ExponentialDecay,
+    InverseTimeDecay,
+    PolynomialDecay,
+    PiecewiseConstant,
+    CosineDecay,
+    CosineDecayRestarts,
+}
+
+/// A callback the language knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallbackCallee {
+    EarlyStopping,
+    ReduceLrOnPlateau,
+    ModelCheckpoint,
+    CsvLogger,
+    TensorBoard,
+    TerminateOnNan,
 }
 
 /// A loss the language knows; [`crate::build::loss`] gives its [`crate::ir::Loss`].
@@ -451,41 +495,293 @@ pub(crate) const REGS: &[Entry<RegCallee>] = &[
     },
 ];
 
-/// Optimisers with Keras 3 defaults.
+/// `learning_rate` with Keras's default `d`.
+const fn rate(d: f64) -> Param {
+    p(&[kw::LR, kw::LEARNING_RATE], Ty::Rate, Dflt::Float(d))
+}
+
+/// An optimiser's parameters: its own (`$own`, Keras's positional order), then the options
+/// every Keras 3 optimiser takes, `weight_decay` defaulting to `$wd`.
+macro_rules! optimizer_params {
+    ($wd:expr; $($own:expr),* $(,)?) => {
+        &[
+            $($own,)*
+            p(&[kw::WEIGHT_DECAY], Ty::Float, $wd),
+            p(&[kw::CLIPNORM], Ty::Float, Dflt::Unset),
+            p(&[kw::CLIPVALUE], Ty::Float, Dflt::Unset),
+            p(&[kw::GLOBAL_CLIPNORM], Ty::Float, Dflt::Unset),
+        ]
+    };
+}
+
+const fn beta1(d: f64) -> Param {
+    p(&[kw::BETA1, kw::BETA_1], Ty::Float, Dflt::Float(d))
+}
+
+const fn beta2(d: f64) -> Param {
+    p(&[kw::BETA2, kw::BETA_2], Ty::Float, Dflt::Float(d))
+}
+
+const fn epsilon() -> Param {
+    p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7))
+}
+
+const fn flag(names: &'static [&'static str]) -> Param {
+    p(names, Ty::Bool, Dflt::Bool(false))
+}
+
+/// Optimisers with Keras 3 defaults: each one's own parameters in Keras's positional
+/// order, then `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm` (`adamw` takes
+/// `weight_decay` second, as Keras's `AdamW` does, and defaults it to 0.004).
 pub(crate) const OPTIMIZERS: &[Entry<OptimizerCallee>] = &[
     Entry {
         callee: OptimizerCallee::Adam,
         sig: Sig {
             names: &[kw::ADAM],
+            params: optimizer_params!(Dflt::Unset;
+                rate(0.001), beta1(0.9), beta2(0.999), epsilon(), flag(&[kw::AMSGRAD])),
+        },
+    },
+    Entry {
+        callee: OptimizerCallee::AdamW,
+        sig: Sig {
+            names: &[kw::ADAMW],
             params: &[
-                p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
-                p(&[kw::BETA1, kw::BETA_1], Ty::Float, Dflt::Float(0.9)),
-                p(&[kw::BETA2, kw::BETA_2], Ty::Float, Dflt::Float(0.999)),
-                p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
+                rate(0.001),
+                p(&[kw::WEIGHT_DECAY], Ty::Float, Dflt::Float(0.004)),
+                beta1(0.9),
+                beta2(0.999),
+                epsilon(),
+                flag(&[kw::AMSGRAD]),
+                p(&[kw::CLIPNORM], Ty::Float, Dflt::Unset),
+                p(&[kw::CLIPVALUE], Ty::Float, Dflt::Unset),
+                p(&[kw::GLOBAL_CLIPNORM], Ty::Float, Dflt::Unset),
             ],
+        },
+    },
+    Entry {
+        callee: OptimizerCallee::Nadam,
+        sig: Sig {
+            names: &[kw::NADAM],
+            params: optimizer_params!(Dflt::Unset; rate(0.001), beta1(0.9), beta2(0.999), epsilon()),
+        },
+    },
+    Entry {
+        callee: OptimizerCallee::Adamax,
+        sig: Sig {
+            names: &[kw::ADAMAX],
+            params: optimizer_params!(Dflt::Unset; rate(0.001), beta1(0.9), beta2(0.999), epsilon()),
+        },
+    },
+    Entry {
+        callee: OptimizerCallee::Adagrad,
+        sig: Sig {
+            names: &[kw::ADAGRAD],
+            params: optimizer_params!(Dflt::Unset;
+                rate(0.001),
+                p(&[kw::INITIAL_ACCUMULATOR_VALUE], Ty::Float, Dflt::Float(0.1)),
+                epsilon(),
+            ),
+        },
+    },
+    Entry {
+        callee: OptimizerCallee::Adadelta,
+        sig: Sig {
+            names: &[kw::ADADELTA],
+            params: optimizer_params!(Dflt::Unset;
+                rate(0.001),
+                p(&[kw::RHO], Ty::Float, Dflt::Float(0.95)),
+                epsilon(),
+            ),
+        },
+    },
+    Entry {
+        callee: OptimizerCallee::Lion,
+        sig: Sig {
+            names: &[kw::LION],
+            params: optimizer_params!(Dflt::Unset; rate(0.001), beta1(0.9), beta2(0.99)),
         },
     },
     Entry {
         callee: OptimizerCallee::Sgd,
         sig: Sig {
             names: &[kw::SGD],
-            params: &[
-                p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.01)),
+            params: optimizer_params!(Dflt::Unset;
+                rate(0.01),
                 p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
-                p(&[kw::NESTEROV], Ty::Bool, Dflt::Bool(false)),
-            ],
+                flag(&[kw::NESTEROV]),
+            ),
         },
     },
     Entry {
         callee: OptimizerCallee::RmsProp,
         sig: Sig {
             names: &[kw::RMSPROP],
-            params: &[
-                p(&[kw::LR, kw::LEARNING_RATE], Ty::Float, Dflt::Float(0.001)),
+            params: optimizer_params!(Dflt::Unset;
+                rate(0.001),
                 p(&[kw::RHO], Ty::Float, Dflt::Float(0.9)),
                 p(&[kw::MOMENTUM], Ty::Float, Dflt::Float(0.0)),
-                p(&[kw::EPSILON], Ty::Float, Dflt::Float(1e-7)),
+                epsilon(),
+                flag(&[kw::CENTERED]),
+            ),
+        },
+    },
+];
+
+/// `initial_learning_rate`, required.
+const INITIAL: Param = p(&[kw::INITIAL_LEARNING_RATE], Ty::Float, Dflt::Required);
+/// `decay_steps`, required.
+const DECAY_STEPS: Param = p(&[kw::DECAY_STEPS], Ty::Int, Dflt::Required);
+
+/// Learning-rate schedules (`keras.optimizers.schedules`), Keras's positional order and
+/// defaults.
+pub(crate) const SCHEDULES: &[Entry<ScheduleCallee>] = &[
+    Entry {
+        callee: ScheduleCallee::ExponentialDecay,
+        sig: Sig {
+            names: &[kw::EXPONENTIAL_DECAY],
+            params: &[
+                INITIAL,
+                DECAY_STEPS,
+                p(&[kw::DECAY_RATE], Ty::Float, Dflt::Required),
+                p(&[kw::STAIRCASE], Ty::Bool, Dflt::Bool(false)),
             ],
+        },
+    },
+    Entry {
+        callee: ScheduleCallee::InverseTimeDecay,
+        sig: Sig {
+            names: &[kw::INVERSE_TIME_DECAY],
+            params: &[
+                INITIAL,
+                DECAY_STEPS,
+                p(&[kw::DECAY_RATE], Ty::Float, Dflt::Required),
+                p(&[kw::STAIRCASE], Ty::Bool, Dflt::Bool(false)),
+            ],
+        },
+    },
+    Entry {
+        callee: ScheduleCallee::PolynomialDecay,
+        sig: Sig {
+            names: &[kw::POLYNOMIAL_DECAY],
+            params: &[
+                INITIAL,
+                DECAY_STEPS,
+                p(&[kw::END_LEARNING_RATE], Ty::Float, Dflt::Float(0.0001)),
+                p(&[kw::POWER], Ty::Float, Dflt::Float(1.0)),
+                p(&[kw::CYCLE], Ty::Bool, Dflt::Bool(false)),
+            ],
+        },
+    },
+    Entry {
+        callee: ScheduleCallee::PiecewiseConstant,
+        sig: Sig {
+            names: &[kw::PIECEWISE_CONSTANT, kw::PIECEWISE_CONSTANT_DECAY],
+            params: &[
+                p(&[kw::BOUNDARIES], Ty::IntList, Dflt::Required),
+                p(&[kw::VALUES], Ty::FloatList, Dflt::Required),
+            ],
+        },
+    },
+    Entry {
+        callee: ScheduleCallee::CosineDecay,
+        sig: Sig {
+            names: &[kw::COSINE_DECAY],
+            params: &[
+                INITIAL,
+                DECAY_STEPS,
+                p(&[kw::ALPHA], Ty::Float, Dflt::Float(0.0)),
+                p(&[kw::WARMUP_TARGET], Ty::Float, Dflt::Unset),
+                p(&[kw::WARMUP_STEPS], Ty::Int, Dflt::Int(0)),
+            ],
+        },
+    },
+    Entry {
+        callee: ScheduleCallee::CosineDecayRestarts,
+        sig: Sig {
+            names: &[kw::COSINE_DECAY_RESTARTS],
+            params: &[
+                INITIAL,
+                p(&[kw::FIRST_DECAY_STEPS], Ty::Int, Dflt::Required),
+                p(&[kw::T_MUL], Ty::Float, Dflt::Float(2.0)),
+                p(&[kw::M_MUL], Ty::Float, Dflt::Float(1.0)),
+                p(&[kw::ALPHA], Ty::Float, Dflt::Float(0.0)),
+            ],
+        },
+    },
+];
+
+const MONITOR: Param = p(&[kw::MONITOR], Ty::Text, Dflt::Text("val_loss"));
+const MODE: Param = p(&[kw::MODE], Ty::Text, Dflt::Text(kw::AUTO));
+
+/// Callbacks (`keras.callbacks`), Keras's positional order and defaults.
+pub(crate) const CALLBACKS: &[Entry<CallbackCallee>] = &[
+    Entry {
+        callee: CallbackCallee::EarlyStopping,
+        sig: Sig {
+            names: &[kw::EARLY_STOPPING],
+            params: &[
+                MONITOR,
+                p(&[kw::MIN_DELTA], Ty::Float, Dflt::Float(0.0)),
+                p(&[kw::PATIENCE], Ty::Int, Dflt::Int(0)),
+                MODE,
+                p(&[kw::BASELINE], Ty::Float, Dflt::Unset),
+                p(&[kw::RESTORE_BEST_WEIGHTS], Ty::Bool, Dflt::Bool(false)),
+                p(&[kw::START_FROM_EPOCH], Ty::Int, Dflt::Int(0)),
+            ],
+        },
+    },
+    Entry {
+        callee: CallbackCallee::ReduceLrOnPlateau,
+        sig: Sig {
+            names: &[kw::REDUCE_LR_ON_PLATEAU],
+            params: &[
+                MONITOR,
+                p(&[kw::FACTOR], Ty::Float, Dflt::Float(0.1)),
+                p(&[kw::PATIENCE], Ty::Int, Dflt::Int(10)),
+                MODE,
+                p(&[kw::MIN_DELTA], Ty::Float, Dflt::Float(1e-4)),
+                p(&[kw::COOLDOWN], Ty::Int, Dflt::Int(0)),
+                p(&[kw::MIN_LR], Ty::Float, Dflt::Float(0.0)),
+            ],
+        },
+    },
+    Entry {
+        callee: CallbackCallee::ModelCheckpoint,
+        sig: Sig {
+            names: &[kw::MODEL_CHECKPOINT],
+            params: &[
+                p(&[kw::PATH, kw::FILEPATH], Ty::Text, Dflt::Required),
+                MONITOR,
+                p(&[kw::SAVE_BEST_ONLY], Ty::Bool, Dflt::Bool(false)),
+                p(&[kw::SAVE_WEIGHTS_ONLY], Ty::Bool, Dflt::Bool(false)),
+                MODE,
+            ],
+        },
+    },
+    Entry {
+        callee: CallbackCallee::CsvLogger,
+        sig: Sig {
+            names: &[kw::CSV_LOGGER],
+            params: &[
+                p(&[kw::FILENAME], Ty::Text, Dflt::Required),
+                p(&[kw::SEPARATOR], Ty::Text, Dflt::Text(",")),
+                p(&[kw::APPEND], Ty::Bool, Dflt::Bool(false)),
+            ],
+        },
+    },
+    Entry {
+        callee: CallbackCallee::TensorBoard,
+        sig: Sig {
+            names: &[kw::TENSORBOARD],
+            params: &[p(&[kw::LOG_DIR], Ty::Text, Dflt::Text("logs"))],
+        },
+    },
+    Entry {
+        callee: CallbackCallee::TerminateOnNan,
+        sig: Sig {
+            names: &[kw::TERMINATE_ON_NAN],
+            params: NO_PARAMS,
         },
     },
 ];
@@ -501,6 +797,8 @@ pub(crate) enum Setting {
     Seed,
     ValidationSplit,
     Shuffle,
+    Callbacks,
+    ClassWeight,
 }
 
 /// `train` settings with their accepted names (the first canonical).
@@ -513,6 +811,8 @@ pub(crate) const SETTINGS: &[(&[&str], Setting)] = &[
     (&[kw::SEED], Setting::Seed),
     (&[kw::VALIDATION_SPLIT], Setting::ValidationSplit),
     (&[kw::SHUFFLE], Setting::Shuffle),
+    (&[kw::CALLBACKS], Setting::Callbacks),
+    (&[kw::CLASS_WEIGHT], Setting::ClassWeight),
 ];
 
 const FROM_LOGITS: &[Param] = &[p(&[kw::FROM_LOGITS], Ty::Bool, Dflt::Bool(false))];
@@ -756,6 +1056,8 @@ pub(crate) fn is_builtin(name: &str) -> bool {
         || find(LOSSES, name).is_some()
         || find(METRICS, name).is_some()
         || find(ACTIVATIONS, name).is_some()
+        || find(SCHEDULES, name).is_some()
+        || find(CALLBACKS, name).is_some()
         || name == kw::TRUE
         || name == kw::FALSE
 }

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use mlp_spec::ir::{
-    Activation, ActivationClass, BatchNorm, Initializer, LayerKind, Loss, Metric, Optimizer,
-    Regularizer, Spec,
+    Activation, ActivationClass, BatchNorm, Initializer, LayerKind, LearningRate, Loss, Metric,
+    Optimizer, OptimizerKind, Regularizer, Spec,
 };
 
 fn compile(source: &str) -> Spec {
@@ -215,15 +215,7 @@ fn keras_defaults_are_filled_in() {
     assert_eq!((d.kernel_reg, d.bias_reg, d.use_bias), (None, None, true));
     assert_eq!(m.layers[0].kind, LayerKind::LeakyRelu { slope: 0.3 });
     let t = &m.train;
-    assert_eq!(
-        t.optimizer,
-        Optimizer::Adam {
-            lr: 0.001,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-7
-        }
-    );
+    assert_eq!(t.optimizer, Optimizer::default());
     assert_eq!(
         t.loss,
         Loss::SparseCategoricalCrossentropy { from_logits: false }
@@ -447,10 +439,14 @@ fn optimisers_losses_and_metrics() {
     let softmax = "Dense(3, activation = softmax)";
     assert_eq!(
         train("optimizer = sgd", softmax).optimizer,
-        Optimizer::Sgd {
-            lr: 0.01,
-            momentum: 0.0,
-            nesterov: false
+        Optimizer {
+            kind: OptimizerKind::Sgd {
+                momentum: 0.0,
+                nesterov: false
+            },
+            learning_rate: LearningRate::Constant(0.01),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(
@@ -459,19 +455,28 @@ fn optimisers_losses_and_metrics() {
             softmax
         )
         .optimizer,
-        Optimizer::Sgd {
-            lr: 0.1,
-            momentum: 0.9,
-            nesterov: true
+        Optimizer {
+            kind: OptimizerKind::Sgd {
+                momentum: 0.9,
+                nesterov: true
+            },
+            learning_rate: LearningRate::Constant(0.1),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(
         train("optimizer = rmsprop", softmax).optimizer,
-        Optimizer::RmsProp {
-            lr: 0.001,
-            rho: 0.9,
-            momentum: 0.0,
-            epsilon: 1e-7
+        Optimizer {
+            kind: OptimizerKind::RmsProp {
+                rho: 0.9,
+                momentum: 0.0,
+                epsilon: 1e-7,
+                centered: false
+            },
+            learning_rate: LearningRate::Constant(0.001),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(
@@ -480,11 +485,16 @@ fn optimisers_losses_and_metrics() {
             softmax
         )
         .optimizer,
-        Optimizer::Adam {
-            lr: 0.01,
-            beta1: 0.8,
-            beta2: 0.999,
-            epsilon: 1e-7
+        Optimizer {
+            kind: OptimizerKind::Adam {
+                beta1: 0.8,
+                beta2: 0.999,
+                epsilon: 1e-7,
+                amsgrad: false
+            },
+            learning_rate: LearningRate::Constant(0.01),
+            weight_decay: None,
+            clip: None
         }
     );
     assert_eq!(

@@ -95,12 +95,7 @@ fn model(name: &str, input: &[usize], layers: Vec<Layer>) -> Model {
         input: input.to_vec(),
         layers,
         train: TrainConfig {
-            optimizer: Optimizer::Adam {
-                lr: 0.001,
-                beta1: 0.9,
-                beta2: 0.999,
-                epsilon: 1e-7,
-            },
+            optimizer: Optimizer::default(),
             loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
             metrics: vec![Metric::Accuracy],
             batch: 32,
@@ -108,6 +103,8 @@ fn model(name: &str, input: &[usize], layers: Vec<Layer>) -> Model {
             seed: 0,
             validation_split: None,
             shuffle: true,
+            callbacks: Vec::new(),
+            class_weight: None,
         },
         params: counts(trainable, non_trainable),
     }

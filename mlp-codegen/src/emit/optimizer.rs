@@ -1,9 +1,12 @@
-//! The optimiser pass: one fused call per run of adjacent tensors sharing a regulariser
-//! (`ParamLayout::update_runs`, the runs `optim::step` takes for `Network`).
+//! The optimiser pass: one call of the runtime's `optim::update` per run of adjacent
+//! tensors sharing a regulariser (per tensor under `clipnorm`;
+//! `ParamLayout::update_runs_for`, the runs `optim::step` takes for `Network`), after the
+//! step's scalars (`optim::begin_step`: the learning rate, scheduled or not, and the
+//! rule's coefficients) and, under `global_clipnorm`, the global norm. The same calls in
+//! the same order as `Network`, so both stay bit for bit equal.
 
 use super::Gen;
-use crate::lit::float;
-use mlp_spec::ir::Optimizer;
+use mlp_spec::ir::{Clip, LearningRate, Optimizer, OptimizerKind};
 use mlp_spec::plan::TensorId;
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -11,7 +14,7 @@ use quote::quote;
 /// `fn optimizer_step(&mut self)`.
 pub fn optimizer_fn(g: &Gen) -> TokenStream {
     let optim = g.module("optim");
-    let opt = g.m.train.optimizer;
+    let opt = &g.m.train.optimizer;
     let layout = &g.plan.layout;
     let trainable: Vec<TensorId> = layout
         .tensors
@@ -21,8 +24,9 @@ pub fn optimizer_fn(g: &Gen) -> TokenStream {
         .map(|(i, _)| TensorId(i))
         .collect();
     let mut next = 0;
+    let mut norms = Vec::new();
     let mut lines = Vec::new();
-    for run in layout.update_runs() {
+    for run in layout.update_runs_for(opt) {
         let ids = &trainable[next..next + run.tensors];
         next += run.tensors;
         let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
@@ -34,6 +38,7 @@ pub fn optimizer_fn(g: &Gen) -> TokenStream {
         } else {
             quote!(Self::#cf.start..Self::#cl.end)
         };
+        let start = quote!(Self::#cf.start);
         let reg = match run.regularizer {
             Some(r) => {
                 let c = g.regularizer_const(first, r);
@@ -41,124 +46,115 @@ pub fn optimizer_fn(g: &Gen) -> TokenStream {
             }
             None => quote!(None),
         };
-        let w = quote!(&mut self.core.params[#range]);
-        let grad = quote!(&self.core.grads[#range]);
-        lines.push(match opt {
-            Optimizer::Adam { .. } => quote! {
-                #optim::adam_update(#w, #grad, &mut m[#range], &mut v[#range], #reg, &coeffs);
-            },
-            Optimizer::Sgd { momentum, .. } => {
-                let vel = if momentum == 0.0 {
-                    quote!(None)
-                } else {
-                    quote!(Some(&mut self.core.slots[#range]))
-                };
-                quote! {
-                    #optim::sgd_update(#w, #grad, #vel, #reg, Self::LEARNING_RATE, Self::MOMENTUM, Self::NESTEROV);
-                }
-            }
-            Optimizer::RmsProp { momentum, .. } => {
-                let mom = if momentum > 0.0 {
-                    quote!(Some(&mut momentum[#range]))
-                } else {
-                    quote!(None)
-                };
-                quote! {
-                    #optim::rmsprop_update(#w, #grad, &mut mean_square[#range], #mom, #reg, Self::LEARNING_RATE, Self::RHO, Self::MOMENTUM, Self::EPSILON);
-                }
-            }
+        norms.push(quote! {
+            #optim::squared_norm(&self.core.params[#range], &self.core.grads[#range], #reg)
+        });
+        lines.push(quote! {
+            #optim::update(opt, &step, Self::PARAMS, #start, &mut self.core.params[#range], &self.core.grads[#range], &mut self.core.slots, #reg);
         });
     }
-    let prelude = hyper_parameters(g, opt, lines.is_empty());
     let doc = super::text::docs(&format!(
-        "Optimiser step ({}): {}; one fused pass per run of adjacent tensors sharing a regulariser, in layout order, adding its regularisation gradient.",
+        "Optimiser step ({}): {}; `optim::begin_step` gives the step's learning rate and coefficients, then one fused pass per run of adjacent tensors sharing a regulariser, in layout order, adds its regularisation gradient{}.",
         g.cite_train(),
-        super::strukt::optimizer_name(&opt)
+        optimizer_name(opt),
+        match opt.clip {
+            Some(Clip::Norm(_)) => ", clips each tensor's gradient to its norm bound, decays and updates (one pass per tensor)",
+            Some(Clip::GlobalNorm(_)) => ", scales every gradient by the global norm bound, decays and updates",
+            Some(Clip::Value(_)) => ", clips every element, decays and updates",
+            None => " and updates",
+        }
     ));
-    let receiver = if lines.is_empty() {
-        quote!(&self)
+    if lines.is_empty() {
+        return quote! {
+            #doc
+            fn optimizer_step(&mut self) {
+                let opt = &self.core.ir.train.optimizer;
+                let _ = #optim::begin_step(opt, &mut self.core.optimizer, self.core.iterations);
+            }
+        };
+    }
+    let global = if matches!(opt.clip, Some(Clip::GlobalNorm(_))) {
+        quote! {
+            let squared: f64 = 0.0 #(+ #norms)*;
+            let step = step.with_global_norm(opt, squared);
+        }
     } else {
-        quote!(&mut self)
+        TokenStream::new()
     };
     quote! {
         #doc
-        fn optimizer_step(#receiver) {
-            #prelude
+        fn optimizer_step(&mut self) {
+            let opt = &self.core.ir.train.optimizer;
+            let step = #optim::begin_step(opt, &mut self.core.optimizer, self.core.iterations);
+            #global
             #(#lines)*
         }
     }
 }
 
-/// Registers the optimiser's named consts and returns the lines the pass starts with.
-fn hyper_parameters(g: &Gen, opt: Optimizer, empty: bool) -> TokenStream {
-    // Listed after every layer's consts.
-    let after_layers = Some(g.m.layers.len());
-    let f = |name: &str, v: f32, what: &str| {
-        g.konst_of(
-            after_layers,
-            name,
-            quote!(f32),
-            float(v),
-            format!("{what} ({}).", g.cite_train()),
-        )
+/// The optimiser and its hyper-parameters, for docs (`Adam (lr = 0.001, …)`).
+#[must_use]
+pub fn optimizer_name(opt: &Optimizer) -> String {
+    let lr = match &opt.learning_rate {
+        LearningRate::Constant(lr) => format!("lr = {lr}"),
+        LearningRate::Schedule(s) => format!("lr = {} from {}", s.keras_class(), s.initial()),
     };
-    match opt {
-        Optimizer::Adam {
-            lr,
+    let own = match opt.kind {
+        OptimizerKind::Adam {
             beta1,
             beta2,
             epsilon,
-        } => {
-            let optim = g.module("optim");
-            let lr = f("LEARNING_RATE", lr, "Adam's learning rate");
-            let b1 = f("BETA_1", beta1, "Adam's first-moment decay");
-            let b2 = f("BETA_2", beta2, "Adam's second-moment decay");
-            let eps = f("EPSILON", epsilon, "Adam's epsilon, added to `sqrt(v)`");
-            if empty {
-                return TokenStream::new();
-            }
-            quote! {
-                let coeffs = #optim::AdamCoeffs::new(#lr, #b1, #b2, #eps, self.core.iterations + 1);
-                let (m, v) = self.core.slots.split_at_mut(Self::PARAMS);
-            }
+            amsgrad,
         }
-        Optimizer::Sgd {
-            lr,
-            momentum,
-            nesterov,
-        } => {
-            f("LEARNING_RATE", lr, "SGD's learning rate");
-            f("MOMENTUM", momentum, "SGD's momentum");
-            g.konst_of(
-                after_layers,
-                "NESTEROV",
-                quote!(bool),
-                quote!(#nesterov),
-                format!("Whether SGD uses Nesterov momentum ({}).", g.cite_train()),
-            );
-            TokenStream::new()
+        | OptimizerKind::AdamW {
+            beta1,
+            beta2,
+            epsilon,
+            amsgrad,
+        } => format!(
+            "beta1 = {beta1}, beta2 = {beta2}, epsilon = {epsilon:e}{}",
+            if amsgrad { ", amsgrad" } else { "" }
+        ),
+        OptimizerKind::Nadam {
+            beta1,
+            beta2,
+            epsilon,
         }
-        Optimizer::RmsProp {
-            lr,
+        | OptimizerKind::Adamax {
+            beta1,
+            beta2,
+            epsilon,
+        } => format!("beta1 = {beta1}, beta2 = {beta2}, epsilon = {epsilon:e}"),
+        OptimizerKind::Adagrad {
+            initial_accumulator_value,
+            epsilon,
+        } => format!(
+            "initial_accumulator_value = {initial_accumulator_value}, epsilon = {epsilon:e}"
+        ),
+        OptimizerKind::Adadelta { rho, epsilon } => format!("rho = {rho}, epsilon = {epsilon:e}"),
+        OptimizerKind::Lion { beta1, beta2 } => format!("beta1 = {beta1}, beta2 = {beta2}"),
+        OptimizerKind::Sgd { momentum, nesterov } => {
+            format!("momentum = {momentum}, nesterov = {nesterov}")
+        }
+        OptimizerKind::RmsProp {
             rho,
             momentum,
             epsilon,
-        } => {
-            f("LEARNING_RATE", lr, "RMSprop's learning rate");
-            f("RHO", rho, "RMSprop's decay of the mean square");
-            f("MOMENTUM", momentum, "RMSprop's momentum");
-            f(
-                "EPSILON",
-                epsilon,
-                "RMSprop's epsilon, added to `sqrt(mean square)`",
-            );
-            if empty {
-                TokenStream::new()
-            } else if momentum > 0.0 {
-                quote!(let (mean_square, momentum) = self.core.slots.split_at_mut(Self::PARAMS);)
-            } else {
-                quote!(let mean_square = &mut self.core.slots[..];)
-            }
-        }
+            centered,
+        } => format!(
+            "rho = {rho}, momentum = {momentum}, epsilon = {epsilon:e}{}",
+            if centered { ", centered" } else { "" }
+        ),
+    };
+    let mut extra = String::new();
+    if let Some(wd) = opt.weight_decay {
+        extra.push_str(&format!(", weight_decay = {wd}"));
     }
+    match opt.clip {
+        Some(Clip::Norm(c)) => extra.push_str(&format!(", clipnorm = {c}")),
+        Some(Clip::GlobalNorm(c)) => extra.push_str(&format!(", global_clipnorm = {c}")),
+        Some(Clip::Value(c)) => extra.push_str(&format!(", clipvalue = {c}")),
+        None => {}
+    }
+    format!("{} ({lr}, {own}{extra})", opt.keras_class())
 }

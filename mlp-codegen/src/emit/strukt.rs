@@ -3,7 +3,6 @@
 use super::text::docs;
 use super::Gen;
 use crate::lit::size;
-use mlp_spec::ir::Optimizer;
 use mlp_spec::plan::{Buffer, BufferKind, Len};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -200,27 +199,4 @@ fn buffer_doc(g: &Gen, b: &Buffer) -> String {
     }
 }
 
-/// The optimiser and its hyper-parameters, for the struct's docs.
-pub fn optimizer_name(opt: &Optimizer) -> String {
-    match *opt {
-        Optimizer::Adam {
-            lr,
-            beta1,
-            beta2,
-            epsilon,
-        } => format!("Adam (lr = {lr}, beta1 = {beta1}, beta2 = {beta2}, epsilon = {epsilon:e})"),
-        Optimizer::Sgd {
-            lr,
-            momentum,
-            nesterov,
-        } => format!("SGD (lr = {lr}, momentum = {momentum}, nesterov = {nesterov})"),
-        Optimizer::RmsProp {
-            lr,
-            rho,
-            momentum,
-            epsilon,
-        } => format!(
-            "RMSprop (lr = {lr}, rho = {rho}, momentum = {momentum}, epsilon = {epsilon:e})"
-        ),
-    }
-}
+pub use super::optimizer::optimizer_name;

@@ -32,7 +32,7 @@ const TRAIN_FREE: [&str; 2] = ["epochs", "seed"];
 /// One difference between the checkpoint's model and the current one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecChange {
-    /// Where: ``layer 2 `dense_1`: units``, `optimizer.lr`, `batch`, ….
+    /// Where: ``layer 2 `dense_1`: units``, `optimizer.learning_rate`, `batch`, ….
     pub what: String,
     /// The value in the checkpoint, as text (`absent` when it has none).
     pub checkpoint: String,
@@ -362,7 +362,7 @@ model Net {
             listed,
             [
                 "batch 32 in the checkpoint, 64 in the spec",
-                "optimizer.lr 0.001 in the checkpoint, 0.01 in the spec",
+                "optimizer.learning_rate 0.001 in the checkpoint, 0.01 in the spec",
             ]
         );
         let sgd = SPEC.replace("adam(lr = 0.001)", "sgd");
@@ -371,10 +371,15 @@ model Net {
             .iter()
             .map(ToString::to_string)
             .collect();
-        assert_eq!(listed.len(), 1);
+        // Another rule (listed whole) and sgd's default rate 0.01.
+        assert_eq!(listed.len(), 2, "{listed:?}");
         assert!(
-            listed[0].starts_with("optimizer Adam(beta1 = 0.9"),
+            listed[0].starts_with("optimizer.kind Adam(beta1 = 0.9"),
             "{listed:?}"
+        );
+        assert_eq!(
+            listed[1],
+            "optimizer.learning_rate 0.001 in the checkpoint, 0.01 in the spec"
         );
     }
 

@@ -39,6 +39,12 @@ pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, Checkpoint
     let iterations: u64 = meta.parse(key::ITERATIONS)?;
     let epoch: Option<usize> = meta.parse_opt(key::EPOCH)?;
     let shuffle_seed: Option<u64> = meta.parse_opt(key::SHUFFLE_SEED)?;
+    let learning_rate: Option<f32> = meta.parse_opt(key::LEARNING_RATE)?;
+    if learning_rate.is_some_and(|lr| !(lr.is_finite() && lr >= 0.0)) {
+        return Err(CheckpointErrorKind::Metadata(
+            "`learning_rate` is not a learning rate (a finite number ≥ 0)".to_owned(),
+        ));
+    }
     let model_name = meta.get(key::MODEL)?.to_owned();
     let spec = meta.get(key::SPEC)?.to_owned();
 
@@ -49,6 +55,7 @@ pub(super) fn decode(ir: &ir::Model, bytes: &[u8]) -> Result<Decoded, Checkpoint
             spec,
             seed,
             iterations,
+            learning_rate,
             training: None,
         },
         params: vec![0.0; plan.trainable_len],
@@ -290,6 +297,7 @@ fn decode_history(
         val_loss,
         metrics,
         epoch_seconds,
+        stopped_epoch: None,
     })
 }
 

@@ -140,6 +140,9 @@ pub fn load_bytes<M: Model + ?Sized>(
     }
     model.set_iterations(decoded.info.iterations);
     model.set_rng_seed(decoded.info.seed);
+    if let Some(lr) = decoded.info.learning_rate {
+        model.set_learning_rate(lr);
+    }
     if model.iterations() != decoded.info.iterations || model.rng_seed() != Some(decoded.info.seed)
     {
         model.set_iterations(old_iterations);

@@ -87,6 +87,7 @@ mod key {
     pub const EPOCH: &str = "epoch";
     pub const SHUFFLE_SEED: &str = "shuffle_seed";
     pub const LABELS: &str = "labels";
+    pub const LEARNING_RATE: &str = "learning_rate";
 }
 
 /// History tensor names.

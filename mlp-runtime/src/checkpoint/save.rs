@@ -130,6 +130,13 @@ pub fn to_bytes(snapshot: &Snapshot<'_>) -> Result<Vec<u8>, CheckpointErrorKind>
         (key::SEED, seed.to_string()),
         (key::ITERATIONS, snapshot.iterations.to_string()),
     ]);
+    if matches!(
+        ir.train.optimizer.learning_rate,
+        mlp_spec::ir::LearningRate::Constant(_)
+    ) {
+        // `{:?}` round-trips the f32 exactly.
+        meta.insert(key::LEARNING_RATE, format!("{:?}", snapshot.learning_rate));
+    }
     if let Some(t) = snapshot.training {
         meta.insert(key::EPOCH, t.epoch.to_string());
         meta.insert(key::SHUFFLE_SEED, t.shuffle_seed.to_string());

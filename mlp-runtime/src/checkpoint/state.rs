@@ -53,6 +53,9 @@ pub struct Snapshot<'a> {
     pub optimizer: Option<&'a [f32]>,
     /// Where `fit` stands, when the snapshot comes from `fit`.
     pub training: Option<&'a TrainingState>,
+    /// [`Model::learning_rate`]: the rate the next step uses (kept, so that a rate
+    /// lowered by `reduce_lr_on_plateau` resumes lowered).
+    pub learning_rate: f32,
 }
 
 impl<'a> Snapshot<'a> {
@@ -66,6 +69,7 @@ impl<'a> Snapshot<'a> {
             state: model.state(),
             optimizer: model.optimizer_slots(),
             training,
+            learning_rate: model.learning_rate(),
         }
     }
 
@@ -103,6 +107,9 @@ pub struct CheckpointInfo {
     pub seed: u64,
     /// Its optimiser step count (now the loaded model's).
     pub iterations: u64,
+    /// The constant learning rate it was at, when it recorded one (now the loaded
+    /// model's; a scheduled rate follows `iterations`).
+    pub learning_rate: Option<f32>,
     /// `fit`'s position, when the checkpoint was written during `fit`.
     pub training: Option<TrainingState>,
 }
@@ -110,13 +117,7 @@ pub struct CheckpointInfo {
 /// Keras's names of `opt`'s state slots, in slot order (see [`crate::optim`]).
 #[must_use]
 pub fn slot_names(opt: &Optimizer) -> &'static [&'static str] {
-    let names: &'static [&'static str] = match *opt {
-        Optimizer::Adam { .. } => &["momentum", "velocity"],
-        Optimizer::Sgd { momentum, .. } if momentum != 0.0 => &["momentum"],
-        Optimizer::Sgd { .. } => &[],
-        Optimizer::RmsProp { momentum, .. } if momentum > 0.0 => &["velocity", "momentum"],
-        Optimizer::RmsProp { .. } => &["velocity"],
-    };
+    let names = opt.slot_names();
     debug_assert_eq!(names.len(), optim::slots(opt));
     names
 }

@@ -3,7 +3,8 @@
 //! Training: batch mean and biased variance; `y = x·inv + (beta - mean·inv)` with
 //! `inv = gamma / sqrt(var + epsilon)` (TensorFlow's `batch_normalization`); moving
 //! statistics updated as `m = m·momentum + batch_stat·(1 - momentum)` (variance biased, as
-//! Keras). Inference uses the moving statistics.
+//! Keras), both factors given as f32 with `1 - momentum` taken in f64 from the written
+//! momentum, as Keras takes it from the Python float. Inference uses the moving statistics.
 
 /// Training forward over `x[batch, features]`. Writes the batch mean and `1/sqrt(var+eps)`
 /// into `mean[..features]` and `inv_std[..features]` (needed by backward), `y`, and updates
@@ -16,6 +17,7 @@ pub fn batch_norm_forward_train(
     beta: &[f32],
     epsilon: f32,
     momentum: f32,
+    one_minus_momentum: f32,
     moving_mean: &mut [f32],
     moving_var: &mut [f32],
     mean: &mut [f32],
@@ -37,6 +39,7 @@ pub fn batch_norm_forward_train(
         x,
         epsilon,
         momentum,
+        one_minus_momentum,
         moving_mean,
         moving_var,
         mean,
@@ -57,6 +60,7 @@ pub(crate) fn finish_statistics(
     x: &[f32],
     epsilon: f32,
     momentum: f32,
+    one_minus_momentum: f32,
     moving_mean: &mut [f32],
     moving_var: &mut [f32],
     mean: &mut [f32],
@@ -75,8 +79,8 @@ pub(crate) fn finish_statistics(
     }
     for f in 0..features {
         let var = inv_std[f] * inv_batch;
-        moving_mean[f] = moving_mean[f] * momentum + mean[f] * (1.0 - momentum);
-        moving_var[f] = moving_var[f] * momentum + var * (1.0 - momentum);
+        moving_mean[f] = moving_mean[f] * momentum + mean[f] * one_minus_momentum;
+        moving_var[f] = moving_var[f] * momentum + var * one_minus_momentum;
         inv_std[f] = 1.0 / (var + epsilon).sqrt();
     }
 }

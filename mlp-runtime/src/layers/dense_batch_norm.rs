@@ -54,6 +54,8 @@ pub struct DenseBatchNormTrain<'a> {
     pub epsilon: f32,
     /// Moving-statistics momentum.
     pub momentum: f32,
+    /// `1 - momentum`, taken in f64 (see [`super::batch_norm`]).
+    pub one_minus_momentum: f32,
     /// Updated in place `[units]`.
     pub moving_mean: &'a mut [f32],
     /// Updated in place `[units]`.
@@ -94,6 +96,7 @@ pub fn dense_batch_norm_forward_train(args: DenseBatchNormTrain<'_>) {
         beta,
         epsilon,
         momentum,
+        one_minus_momentum,
         moving_mean,
         moving_var,
         mean,
@@ -125,6 +128,7 @@ pub fn dense_batch_norm_forward_train(args: DenseBatchNormTrain<'_>) {
         z,
         epsilon,
         momentum,
+        one_minus_momentum,
         moving_mean,
         moving_var,
         mean,
@@ -216,7 +220,7 @@ mod tests {
                             (moving0[..units].to_vec(), moving0[units..].to_vec());
                         dense_forward(batch, inputs, units, &x, &kernel, bias, act, &mut z0);
                         batch_norm_forward_train(
-                            batch, units, &z0, &gamma, &beta, 1e-3, 0.99, &mut mm0, &mut mv0,
+                            batch, units, &z0, &gamma, &beta, 1e-3, 0.99, 0.01, &mut mm0, &mut mv0,
                             &mut mean0, &mut inv0, &mut y0,
                         );
                         match after {
@@ -245,6 +249,7 @@ mod tests {
                             beta: &beta,
                             epsilon: 1e-3,
                             momentum: 0.99,
+                            one_minus_momentum: 0.01,
                             moving_mean: &mut mm1,
                             moving_var: &mut mv1,
                             mean: &mut mean1,

@@ -1,6 +1,8 @@
 //! Adam, Keras 3 form:
 //! `m += (g - m)·(1 - β1); v += (g² - v)·(1 - β2); w -= (m·α) / (sqrt(v) + ε)` with
-//! `α = lr·sqrt(1 - β2^t) / (1 - β1^t)` (all in f32, as Keras computes it).
+//! `α = lr·sqrt(1 - β2^t) / (1 - β1^t)` (in f32 from `f32(β)`, as Keras computes it), and
+//! `1 - β1`, `1 - β2` taken in f64 from the written decimals, as Keras subtracts the Python
+//! floats before casting.
 
 use crate::kernels::multiversion::multiversion;
 use crate::kernels::parallel;
@@ -20,17 +22,17 @@ pub struct AdamCoeffs {
 }
 
 impl AdamCoeffs {
-    /// The coefficients of iteration `t` (1-based).
+    /// The coefficients of iteration `t` (1-based) for the hyper-parameters as written.
     #[must_use]
-    pub fn new(lr: f32, beta1: f32, beta2: f32, epsilon: f32, t: u64) -> AdamCoeffs {
+    pub fn new(lr: f32, beta1: f64, beta2: f64, epsilon: f64, t: u64) -> AdamCoeffs {
         let tf = t as f32;
-        let b1t = beta1.powf(tf);
-        let b2t = beta2.powf(tf);
+        let b1t = (beta1 as f32).powf(tf);
+        let b2t = (beta2 as f32).powf(tf);
         AdamCoeffs {
             alpha: lr * (1.0 - b2t).sqrt() / (1.0 - b1t),
-            one_minus_beta1: 1.0 - beta1,
-            one_minus_beta2: 1.0 - beta2,
-            epsilon,
+            one_minus_beta1: (1.0 - beta1) as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            epsilon: epsilon as f32,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! `RMSprop`, Keras 3 form (not centred): `a = rho·a + (1 - rho)·g²`,
-//! `inc = lr·g / (sqrt(a) + ε)`; without momentum `w -= inc`, with momentum
-//! `m = momentum·m + inc; w -= m`.
+//! `RMSprop`, Keras 3 form (not centred; `keras/src/optimizers/rmsprop.py`):
+//! `a = rho·a + (1 - rho)·g²`, `inc = lr·g / sqrt(a + ε)`; without momentum `w -= inc`,
+//! with momentum `m = momentum·m + inc; w -= m`. `1 - rho` is taken in f64 from the
+//! written decimal, as Keras subtracts the Python float.
 //!
 //! Each rule is one loop compiled per instruction set (`kernels::multiversion`) and instantiated
 //! once per penalty kind (none / `reg`), so the hot loop does not branch on the penalty.
@@ -24,35 +25,37 @@ pub fn rmsprop_update(
     avg: &mut [f32],
     mom: Option<&mut [f32]>,
     reg: Option<Regularizer>,
-    lr: f32,
-    rho: f32,
+    c: Coeffs,
     momentum: f32,
-    epsilon: f32,
 ) {
     let n = w.len();
     let (g, avg) = (&g[..n], &mut avg[..n]);
-    let c = Coeffs { lr, rho, epsilon };
     match mom.filter(|_| momentum > 0.0) {
         Some(m) => rmsprop_momentum(w, g, avg, &mut m[..n], reg, c, momentum),
         None => rmsprop_plain(w, g, avg, reg, c),
     }
 }
 
-/// The hyper-parameters both rules share.
+/// The hyper-parameters both rules share, as f32.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Coeffs {
-    lr: f32,
-    rho: f32,
-    epsilon: f32,
+pub struct Coeffs {
+    /// The step's learning rate.
+    pub lr: f32,
+    /// `f32(rho)`.
+    pub rho: f32,
+    /// `f32(1 - rho)`, the difference taken in f64.
+    pub one_minus_rho: f32,
+    /// `f32(epsilon)`, added to the mean square under the square root.
+    pub epsilon: f32,
 }
 
 /// Updates the mean square `avg` of one element and returns the increment
-/// `lr·gi / (sqrt(avg) + ε)`.
+/// `lr·gi / sqrt(avg + ε)`.
 #[inline(always)]
 #[allow(clippy::inline_always)] // inlined into each instruction-set copy of the loops
 fn increment(gi: f32, avg: &mut f32, c: Coeffs) -> f32 {
-    *avg = c.rho * *avg + (1.0 - c.rho) * (gi * gi);
-    c.lr * gi / (avg.sqrt() + c.epsilon)
+    *avg = c.rho * *avg + c.one_minus_rho * (gi * gi);
+    (c.lr * gi) / (*avg + c.epsilon).sqrt()
 }
 
 /// `w -= inc`. Inlined with `reg`'s variant known at each call site, so
@@ -144,10 +147,11 @@ mod tests {
         let n = w.len();
         let avg = &mut avg[..n];
         let mut mom = mom.filter(|_| momentum > 0.0);
+        let one_minus_rho = (1.0 - f64::from(rho)) as f32;
         for i in 0..n {
             let gi = full_gradient(g[i], w[i], reg);
-            avg[i] = rho * avg[i] + (1.0 - rho) * (gi * gi);
-            let inc = lr * gi / (avg[i].sqrt() + epsilon);
+            avg[i] = rho * avg[i] + one_minus_rho * (gi * gi);
+            let inc = (lr * gi) / (avg[i] + epsilon).sqrt();
             match mom.as_deref_mut() {
                 Some(m) => {
                     m[i] = momentum * m[i] + inc;
@@ -158,13 +162,22 @@ mod tests {
         }
     }
 
+    fn coeffs(lr: f32, rho: f32, epsilon: f32) -> Coeffs {
+        Coeffs {
+            lr,
+            rho,
+            one_minus_rho: (1.0 - f64::from(rho)) as f32,
+            epsilon,
+        }
+    }
+
     /// Every instruction-set path, three steps, with and without momentum and a penalty,
     /// bit for bit against the scalar loop. The mean square starts at zero (as Keras
-    /// starts it), so the first step also covers `sqrt(0) + ε` where `g = 0`.
+    /// starts it), so the first step also covers `sqrt(0 + ε)` where `g = 0`.
     #[test]
     fn every_path_matches_the_scalar_loop_bit_for_bit() {
         let (lr, rho, momentum, epsilon) = (0.01, 0.9, 0.5, 1e-7);
-        let c = Coeffs { lr, rho, epsilon };
+        let c = coeffs(lr, rho, epsilon);
         for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
             for n in LENGTHS {
                 for reg in [None, Some(REG)] {
@@ -219,10 +232,8 @@ mod tests {
                     &mut avg,
                     Some(&mut mom),
                     reg,
-                    lr,
-                    rho,
+                    coeffs(lr, rho, eps),
                     momentum,
-                    eps,
                 );
                 let m = Some(&mut rmom[..]);
                 reference(&mut rw, &g, &mut ravg, m, reg, lr, rho, momentum, eps);

@@ -5,8 +5,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use mlp_runtime::ir::{
-    self, Activation, BatchNorm, Dense, Initializer, Layer, LayerKind, Loss, Metric, Optimizer,
-    ParamCounts, TrainConfig,
+    self, Activation, BatchNorm, Dense, Initializer, Layer, LayerKind, LearningRate, Loss, Metric,
+    Optimizer, OptimizerKind, ParamCounts, TrainConfig,
 };
 
 /// Keras's `Dense(units, activation)` with default init and no penalty.
@@ -32,11 +32,16 @@ pub fn batch_norm() -> LayerKind {
 
 /// Keras's default Adam.
 pub fn adam() -> Optimizer {
-    Optimizer::Adam {
-        lr: 0.001,
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-7,
+    Optimizer {
+        kind: OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+        },
+        learning_rate: LearningRate::Constant(0.001),
+        weight_decay: None,
+        clip: None,
     }
 }
 
@@ -115,6 +120,8 @@ pub fn model(
             seed: 0,
             validation_split: None,
             shuffle: true,
+            callbacks: Vec::new(),
+            class_weight: None,
         },
         params: total,
     }

@@ -367,7 +367,9 @@ impl<'a> Lower<'a> {
             beta: self.tensor(i, Role::Beta)?,
             moving_mean: self.tensor(i, Role::MovingMean)?,
             moving_variance: self.tensor(i, Role::MovingVariance)?,
-            momentum: b.momentum,
+            momentum: b.momentum as f32,
+            // Keras: `1.0 - self.momentum` on the Python float, then cast.
+            one_minus_momentum: (1.0 - b.momentum) as f32,
             epsilon: b.epsilon,
             mean,
             inv_std,

@@ -237,8 +237,11 @@ pub struct BatchNormOp {
     pub moving_mean: TensorId,
     /// Moving variance (state).
     pub moving_variance: TensorId,
-    /// Moving-statistics momentum.
+    /// Moving-statistics momentum, rounded to f32.
     pub momentum: f32,
+    /// `1 - momentum`, taken in f64 from the written momentum and then rounded (as Keras
+    /// takes it from the Python float).
+    pub one_minus_momentum: f32,
     /// Added to the variance.
     pub epsilon: f32,
     /// The batch mean written in training, read backward.

@@ -20,6 +20,12 @@ pub(super) fn train(g: &Gen, i: usize, b: &BatchNormOp) -> Body {
     let layers = g.module("layers");
     let (rows, features, epsilon) = extent(g, i, b);
     let momentum = g.layer_float(i, "MOMENTUM", b.momentum, "The moving-statistics momentum");
+    let one_minus = g.layer_float(
+        i,
+        "ONE_MINUS_MOMENTUM",
+        b.one_minus_momentum,
+        "`1 - momentum`, taken in f64 from the written momentum as Keras takes it",
+    );
     let split = g.split_tensors(
         b.moving_mean,
         b.moving_variance,
@@ -35,7 +41,7 @@ pub(super) fn train(g: &Gen, i: usize, b: &BatchNormOp) -> Body {
         ),
         code: quote! {
             #split
-            #layers::batch_norm_forward_train(#rows, #features, #src, #gamma, #beta, #epsilon, #momentum, moving_mean, moving_var, &mut self.#mean, &mut self.#inv, &mut self.#dst);
+            #layers::batch_norm_forward_train(#rows, #features, #src, #gamma, #beta, #epsilon, #momentum, #one_minus, moving_mean, moving_var, &mut self.#mean, &mut self.#inv, &mut self.#dst);
         },
     }
 }

@@ -107,6 +107,12 @@ pub(super) fn forward_with_batch_norm(
     let (gamma, beta) = (g.tensor(b.gamma), g.tensor(b.beta));
     let epsilon = g.layer_float(bn, "EPSILON", b.epsilon, "Added to the variance");
     let momentum = g.layer_float(bn, "MOMENTUM", b.momentum, "The moving-statistics momentum");
+    let one_minus = g.layer_float(
+        bn,
+        "ONE_MINUS_MOMENTUM",
+        b.one_minus_momentum,
+        "`1 - momentum`, taken in f64 from the written momentum as Keras takes it",
+    );
     let split = g.split_tensors(
         b.moving_mean,
         b.moving_variance,
@@ -162,6 +168,7 @@ pub(super) fn forward_with_batch_norm(
                 beta: #beta,
                 epsilon: #epsilon,
                 momentum: #momentum,
+                one_minus_momentum: #one_minus,
                 moving_mean,
                 moving_var,
                 mean: &mut self.#mean,
