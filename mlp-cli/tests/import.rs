@@ -438,13 +438,15 @@ fn a_huge_claimed_tensor_is_refused() {
 }
 
 #[test]
-fn other_extensions_are_usage_errors() {
+fn the_extension_chooses_the_importer() {
     let dir = tempfile::tempdir().expect("a folder");
+    // `.keras` goes to the Keras importer (`tests/keras_io.rs` tests it), which refuses
+    // this non-zip file naming it; nothing is written.
     fs::write(dir.path().join("model.keras"), b"PK").expect("writable");
     let out = MLP.run(dir.path(), &["import", "model.keras", "-o", "net.mlp"]);
-    assert_exit(&out, 2);
+    assert_exit(&out, 1);
     assert!(
-        stderr(&out).contains("`.keras` files are not supported by `mlp import` yet"),
+        stderr(&out).starts_with("error: model.keras: not a valid .keras file"),
         "{}",
         stderr(&out)
     );

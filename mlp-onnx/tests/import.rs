@@ -167,7 +167,7 @@ fn pytorch_linear_weights_arrive_transposed_and_batchnorm_keeps_its_own_settings
                 let eps = m["eps"].as_f64().expect("eps");
                 // Keras's momentum keeps `1 - momentum` of PyTorch's.
                 assert_eq!(
-                    b.momentum.to_bits(),
+                    (b.momentum as f32).to_bits(),
                     ((1.0 - torch_momentum) as f32).to_bits(),
                     "{prefix}"
                 );
