@@ -438,13 +438,15 @@ fn a_huge_claimed_tensor_is_refused() {
 }
 
 #[test]
-fn other_extensions_are_usage_errors() {
+fn the_extension_chooses_the_importer() {
     let dir = tempfile::tempdir().expect("a folder");
+    // `.keras` goes to the Keras importer (`tests/keras_io.rs` tests it), which refuses
+    // this non-zip file naming it; nothing is written.
     fs::write(dir.path().join("model.keras"), b"PK").expect("writable");
     let out = MLP.run(dir.path(), &["import", "model.keras", "-o", "net.mlp"]);
-    assert_exit(&out, 2);
+    assert_exit(&out, 1);
     assert!(
-        stderr(&out).contains("`.keras` files are not supported by `mlp import` yet"),
+        stderr(&out).starts_with("error: model.keras: not a valid .keras file"),
         "{}",
         stderr(&out)
     );
@@ -461,4 +463,22 @@ fn other_extensions_are_usage_errors() {
         stderr(&out)
     );
     assert_eq!(listing(dir.path()), ["model.keras", "model.onnx"]);
+}
+
+#[test]
+fn a_file_that_would_decode_into_far_more_memory_is_refused() {
+    // 2 MiB of empty graph nodes: 2 bytes each in the file, a whole message in memory.
+    let mut body = Vec::new();
+    for _ in 0..(1 << 20) {
+        body.extend_from_slice(&[0x0a, 0x00]);
+    }
+    let mut bytes = vec![0x3a];
+    let mut len = body.len();
+    while len >= 0x80 {
+        bytes.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    bytes.push(len as u8);
+    bytes.extend_from_slice(&body);
+    refused(&bytes, "would decode into about");
 }

@@ -5,7 +5,10 @@
 //! [`import`] runs these passes, in order:
 //!
 //! 1. **decode**: the bytes as an `onnx.ModelProto` (`prost`, which checks every length
-//!    against the bytes present and nests at most 100 messages deep). A tensor is read only
+//!    against the bytes present and nests at most 100 messages deep), after a scan of the
+//!    wire format has bounded the memory the decoded messages take (an empty message is
+//!    2 bytes in the file and a hundred in memory: at most [`MAX_DECODED_RATIO`] times the
+//!    file, plus 64 MiB). A tensor is read only
 //!    when a supported node uses it, and only after the product of its dimensions (checked
 //!    arithmetic, at most [`MAX_ELEMENTS`]) matches the data the file holds for it, so no
 //!    allocation is sized by a claim.
@@ -97,6 +100,16 @@ pub enum ImportError {
     /// The bytes are not an ONNX model.
     #[error("not an ONNX model (truncated or corrupt protobuf): {0}")]
     Decode(String),
+    /// The messages in the file would take far more memory than the file: many empty ones.
+    #[error("its {bytes} bytes would decode into about {decoded} bytes of messages (many of them empty), more than the {limit} allowed")]
+    Inflated {
+        /// The file's size.
+        bytes: usize,
+        /// The decoded size estimated by a scan of the wire format.
+        decoded: usize,
+        /// The most allowed.
+        limit: usize,
+    },
     /// The model holds no graph.
     #[error("the model has no graph")]
     NoGraph,
@@ -220,6 +233,7 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportE
         Some(n) => return Err(ImportError::Name(n.clone())),
         None => "Imported".to_owned(),
     };
+    check_decoded_size(bytes)?;
     let model = ModelProto::decode(bytes).map_err(|e| ImportError::Decode(e.to_string()))?;
     let graph = model.graph.as_ref().ok_or(ImportError::NoGraph)?;
     let opset = model
@@ -301,6 +315,166 @@ fn is_model_name(name: &str) -> bool {
     starts
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !matches!(name, "model" | "let" | "input" | "train")
+}
+
+// ---------------------------------------------------------------------------------------
+// The decoded size
+
+/// Decoded messages may take at most this many times the file's bytes (plus 64 MiB).
+pub const MAX_DECODED_RATIO: usize = 4;
+
+/// The messages of `proto.rs`, for the size scan.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Model,
+    Graph,
+    Node,
+    Attribute,
+    Tensor,
+    ValueInfo,
+    Type,
+    TensorType,
+    Shape,
+    Dimension,
+    /// `OperatorSetIdProto`, `StringStringEntryProto`: strings and scalars only.
+    Leaf,
+}
+
+/// What a field of a message holds, as decoded.
+enum Field {
+    Message(Kind),
+    /// A string or bytes: its length.
+    Bytes,
+    /// A repeated number of `width` bytes in memory (packed or not).
+    Numbers(usize),
+    /// Skipped by the decoder, or a plain scalar inside the struct.
+    Other,
+}
+
+fn field(kind: Kind, number: u64) -> Field {
+    use Field::{Bytes, Message, Numbers, Other};
+    match (kind, number) {
+        (Kind::Model, 7) => Message(Kind::Graph),
+        (Kind::Model, 8 | 14) | (Kind::Tensor, 13) => Message(Kind::Leaf),
+        (Kind::Graph, 1) => Message(Kind::Node),
+        (Kind::Graph | Kind::Attribute, 5) => Message(Kind::Tensor),
+        (Kind::Graph, 11 | 12) => Message(Kind::ValueInfo),
+        (Kind::Node, 5) => Message(Kind::Attribute),
+        (Kind::ValueInfo, 2) => Message(Kind::Type),
+        (Kind::Type, 1) => Message(Kind::TensorType),
+        (Kind::TensorType, 2) => Message(Kind::Shape),
+        (Kind::Shape, 1) => Message(Kind::Dimension),
+        (Kind::Model, 2 | 3 | 6)
+        | (Kind::Graph, 2 | 10)
+        | (Kind::Node, 1 | 2 | 3 | 4 | 6 | 7)
+        | (Kind::Attribute, 1 | 4)
+        | (Kind::Tensor, 8 | 9 | 12)
+        | (Kind::ValueInfo, 1)
+        | (Kind::Dimension, 2)
+        | (Kind::Leaf, 1 | 2) => Bytes,
+        // dims, int64_data, ints (and the names' Vec slots, counted with `Bytes`).
+        (Kind::Tensor, 1 | 7) | (Kind::Attribute, 8) => Numbers(8),
+        (Kind::Tensor, 4 | 5) | (Kind::Attribute, 7) => Numbers(4),
+        _ => Other,
+    }
+}
+
+fn struct_size(kind: Kind) -> usize {
+    use crate::proto::{
+        AttributeProto, Dimension, GraphProto, OperatorSetIdProto, TensorShapeProto,
+        TensorTypeProto, TypeProto, ValueInfoProto,
+    };
+    use std::mem::size_of;
+    match kind {
+        Kind::Model => size_of::<ModelProto>(),
+        Kind::Graph => size_of::<GraphProto>(),
+        Kind::Node => size_of::<NodeProto>(),
+        Kind::Attribute => size_of::<AttributeProto>(),
+        Kind::Tensor => size_of::<TensorProto>(),
+        Kind::ValueInfo => size_of::<ValueInfoProto>(),
+        Kind::Type => size_of::<TypeProto>(),
+        Kind::TensorType => size_of::<TensorTypeProto>(),
+        Kind::Shape => size_of::<TensorShapeProto>(),
+        Kind::Dimension => size_of::<Dimension>(),
+        Kind::Leaf => {
+            size_of::<OperatorSetIdProto>().max(size_of::<crate::proto::StringStringEntryProto>())
+        }
+    }
+}
+
+fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// The bytes the decoded form of message `kind` in `bytes` takes, about (strings and
+/// vectors at their length, without allocator slack); `None` when the wire format is
+/// broken, which the decoder then reports.
+fn decoded_size(kind: Kind, bytes: &[u8]) -> Option<usize> {
+    let mut total = 0usize;
+    let mut at = 0;
+    while at < bytes.len() {
+        let key = varint(bytes, &mut at)?;
+        let (number, wire) = (key >> 3, key & 7);
+        let f = field(kind, number);
+        match wire {
+            0 => {
+                varint(bytes, &mut at)?;
+                if let Field::Numbers(w) = f {
+                    total = total.checked_add(w)?;
+                }
+            }
+            1 | 5 => {
+                at = at.checked_add(if wire == 1 { 8 } else { 4 })?;
+                if let Field::Numbers(w) = f {
+                    total = total.checked_add(w)?;
+                }
+            }
+            2 => {
+                let len = usize::try_from(varint(bytes, &mut at)?).ok()?;
+                let end = at.checked_add(len).filter(|&e| e <= bytes.len())?;
+                let body = &bytes[at..end];
+                let size = match f {
+                    Field::Message(k) => struct_size(k).checked_add(decoded_size(k, body)?)?,
+                    // A packed run: at most one number per byte.
+                    Field::Numbers(w) => len.checked_mul(w)?,
+                    // A string in a `Vec<String>` slot, or bytes.
+                    Field::Bytes => len.checked_add(24)?,
+                    Field::Other => 0,
+                };
+                total = total.checked_add(size)?;
+                at = end;
+            }
+            _ => return None,
+        }
+    }
+    (at == bytes.len()).then_some(total)
+}
+
+/// Refuses a file whose decoded messages would take more than [`MAX_DECODED_RATIO`]
+/// times its size plus 64 MiB, before decoding it.
+fn check_decoded_size(bytes: &[u8]) -> Result<(), ImportError> {
+    let limit = bytes
+        .len()
+        .saturating_mul(MAX_DECODED_RATIO)
+        .saturating_add(64 << 20);
+    match decoded_size(Kind::Model, bytes) {
+        Some(decoded) if decoded > limit => Err(ImportError::Inflated {
+            bytes: bytes.len(),
+            decoded,
+            limit,
+        }),
+        // A broken wire format is left for the decoder to report, in its words.
+        _ => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------

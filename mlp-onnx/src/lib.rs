@@ -1,5 +1,7 @@
 //! ONNX export of an `mlp` model: its inference forward as an ONNX graph (opset 17, IR
-//! version 8), the trained weights as initializers.
+//! version 8), the trained weights as initializers. And the reverse, [`import()`]: an MLP
+//! that `PyTorch`, Keras or `mlp export` wrote to ONNX, as a `.mlp` spec and its weights
+//! (see the [`import`](mod@import) module).
 //!
 //! The graph is the lowering `mlp export` uses for Rust and C ([`mlp_codegen::export`]):
 //! the plan's inference sequence with every `BatchNorm` folded as `Network` folds it (or,

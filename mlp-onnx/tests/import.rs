@@ -785,3 +785,36 @@ fn a_scale_and_shift_after_a_linear_dense_folds_into_it() {
     }
     assert_close(&got, &want, "fold");
 }
+
+#[test]
+fn a_file_of_many_empty_messages_is_refused_before_decoding() {
+    // 4 MiB of empty nodes (2 bytes each in the file, a NodeProto each in memory).
+    let mut graph_body = Vec::new();
+    for _ in 0..(2 << 20) {
+        graph_body.extend_from_slice(&[0x0a, 0x00]); // field 1 (node), length 0
+    }
+    let mut bytes = vec![0x3a]; // field 7 (graph), length-delimited
+    let mut len = graph_body.len();
+    while len >= 0x80 {
+        bytes.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    bytes.push(len as u8);
+    bytes.extend_from_slice(&graph_body);
+    let e = error(&bytes);
+    let ImportError::Inflated {
+        bytes: size,
+        decoded,
+        limit,
+    } = e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(size, bytes.len());
+    assert_eq!(limit, 4 * bytes.len() + (64 << 20));
+    // At least one NodeProto per node.
+    assert!(
+        decoded >= (2 << 20) * std::mem::size_of::<NodeProto>(),
+        "{decoded}"
+    );
+}
