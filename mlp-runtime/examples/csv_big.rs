@@ -217,10 +217,7 @@ fn run(args: &Args) -> Result<(), String> {
         mb / median,
         seconds[0]
     );
-    println!(
-        "f32 data (features + targets): {}",
-        mib(Some(f32_bytes))
-    );
+    println!("f32 data (features + targets): {}", mib(Some(f32_bytes)));
     println!(
         "peak RSS after loading: {}{}",
         mib(after),
@@ -230,7 +227,11 @@ fn run(args: &Args) -> Result<(), String> {
         ))
     );
     if shape.0 == 1_000_000 {
-        let verdict = if median <= TARGET_SECONDS { "met" } else { "missed" };
+        let verdict = if median <= TARGET_SECONDS {
+            "met"
+        } else {
+            "missed"
+        };
         println!("target ≤ {TARGET_SECONDS} s for 1,000,000 rows: {verdict}");
     }
     drop(temporary);
