@@ -131,7 +131,9 @@ fn generate(path: &Path, rows: usize) -> std::io::Result<()> {
         let _ = writeln!(line, "{y:.6}");
         file.write_all(line.as_bytes())?;
     }
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()
+    file.into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?
+        .sync_all()
 }
 
 /// The process's peak resident set size in bytes (`VmHWM`), on Linux.
@@ -145,7 +147,13 @@ fn peak_rss() -> Option<u64> {
 fn mib(bytes: Option<u64>) -> String {
     bytes.map_or_else(
         || "n/a (no /proc/self/status)".to_owned(),
-        |b| format!("{:.1} MiB ({:.1} MB)", b as f64 / 1048576.0, b as f64 / 1e6),
+        |b| {
+            format!(
+                "{:.1} MiB ({:.1} MB)",
+                b as f64 / 1_048_576.0,
+                b as f64 / 1e6
+            )
+        },
     )
 }
 
@@ -155,15 +163,14 @@ fn run(args: &Args) -> Result<(), String> {
     let path = match (&args.input, &args.out) {
         (Some(input), _) => input.clone(),
         (None, out) => {
-            let path = match out {
-                Some(out) => out.clone(),
-                None => {
-                    let dir = tempfile::tempdir()
-                        .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
-                    let path = dir.path().join("regression.csv");
-                    temporary = Some(dir);
-                    path
-                }
+            let path = if let Some(out) = out {
+                out.clone()
+            } else {
+                let dir = tempfile::tempdir()
+                    .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+                let path = dir.path().join("regression.csv");
+                temporary = Some(dir);
+                path
             };
             let start = Instant::now();
             generate(&path, args.rows)
