@@ -15,7 +15,7 @@ use mlp_cli::plot::{self, colors, Chart, Series};
 use mlp_cli::progress::{Mode, Reporter};
 use mlp_cli::{history, OutputError};
 use mlp_runtime::ir::{Model, Spec};
-use mlp_runtime::{fit_continue, FitOptions, Network};
+use mlp_runtime::{fit_continue, FitOptions, Network, TrainError};
 
 use crate::checkpoint_args::{self, CheckpointArgs};
 use crate::data_args::DataArgs;
@@ -111,13 +111,34 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     if let Some(split) = args.data.validation_split {
         options.validation_split = Some(split);
     }
-    let data = args.data.load(model)?;
+    let mut data = args.data.load(model)?;
     check_data_shape(model, &args.spec, &data.train, &data.source)?;
     check_targets(model, &data)?;
     args.threads.apply();
     // A batch larger than the data is the whole data; capping it keeps the network from
     // sizing its buffers for samples that do not exist.
     options.batch_size = options.batch_size.min(data.train.len().max(1));
+    // A `validation_split` (flag or spec, unless --validation-data) is taken here, in place,
+    // as `fit` would take it (the last fraction, before shuffling, the fraction through the
+    // shortest decimal form of the f32): the training part keeps the loaded rows' storage,
+    // so the data is held once, not twice. `fit` then gets the tail as its validation set.
+    let split = match (
+        options.validation_split.take(),
+        args.data.validation_data.is_some(),
+    ) {
+        (Some(fraction), false) => {
+            let fraction = fraction
+                .to_string()
+                .parse::<f64>()
+                .unwrap_or(f64::from(fraction));
+            let tail = data
+                .train
+                .split_off_last(fraction)
+                .map_err(|e| checkpoint_args::train_error(&model.name, TrainError::Split(e)))?;
+            Some(tail)
+        }
+        _ => None,
+    };
     // Taken before any training: a second run on the same folder is refused at once.
     let mut locks = args.checkpoint.lock()?;
     // The network's IR carries the run's effective training configuration (the flags over
@@ -158,23 +179,10 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             }
         })?;
     }
-    // Normalization layers are adapted on the training split (as `fit` will split it),
-    // before training; a resumed run, or one from `--weights`, keeps its checkpoint's
-    // statistics.
+    // Normalization layers are adapted on the training rows (after the split), before
+    // training; a resumed run, or one from `--weights`, keeps its checkpoint's statistics.
     if options.initial_epoch == 0 && args.weights.is_none() {
-        let samples = data.train.len();
-        let train_rows = match (
-            options.validation_split,
-            args.data.validation_data.is_some(),
-        ) {
-            // As `fit` splits: the shortest decimal form of the f32, in f64.
-            (Some(fraction), false) => {
-                let fraction = fraction.to_string().parse::<f64>().unwrap_or(0.0);
-                (samples as f64 * (1.0 - fraction)).floor() as usize
-            }
-            _ => samples,
-        };
-        mlp_runtime::adapt(&mut network, &data.train, 0..train_rows)
+        mlp_runtime::adapt(&mut network, &data.train, 0..data.train.len())
             .map_err(|source| checkpoint_args::train_error(&model.name, source))?;
     }
     if args.checkpoint.resume.is_some() && options.initial_epoch >= options.epochs {
@@ -189,11 +197,11 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
     let mut saver = args.checkpoint.saver(&model.name, &mut locks)?;
     let mut progress = reporter.model(None);
-    // Explicit validation data wins over a split, as in Keras.
-    let validation = match (&data.validation, args.data.validation_data.is_some()) {
-        (Some(v), true) => Some(v),
-        (Some(v), false) if options.validation_split.is_none() => Some(v),
-        _ => None,
+    // Explicit validation data wins over a split, as in Keras; a split's tail wins over
+    // MNIST's test set or a `.npz`'s `x_test`.
+    let validation = match (&split, &data.validation) {
+        (Some(tail), _) => Some(tail),
+        (None, v) => v.as_ref(),
     };
     let trained = fit_continue(
         &mut network,

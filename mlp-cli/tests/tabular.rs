@@ -526,3 +526,69 @@ fn gzipped_tables_train_as_the_plain_file() {
     assert_eq!(from_gzip["loss"], from_plain["loss"]);
     assert_eq!(from_tsv["loss"], from_plain["loss"]);
 }
+
+#[test]
+fn a_validation_split_validates_on_the_rows_of_the_same_validation_file() {
+    // Housing's `validation_split = 0.2` of boston's 506 rows: the first floor(506 * 0.8) =
+    // 404 train, the last 102 validate. The same rows written as two files and passed as
+    // --data and --validation-data train to the same History bit for bit: the split (taken
+    // in place by `mlp train`) holds exactly those rows, in order, and Normalization is
+    // adapted on the 404 alone.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = fs::read_to_string(boston_csv()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    // Line 1 is scikit-learn's metadata, line 2 the header.
+    let (head, rows) = lines.split_at(2);
+    assert_eq!(rows.len(), 506);
+    let write = |name: &str, rows: &[&str]| {
+        let mut file = head.join("\n");
+        for row in rows {
+            file.push('\n');
+            file.push_str(row);
+        }
+        fs::write(d.join(name), file + "\n").unwrap();
+    };
+    write("train.csv", &rows[..404]);
+    write("validation.csv", &rows[404..]);
+    let spec = spec();
+    let data = boston_csv();
+    let train = |data: &[&str], file: &str| {
+        let mut args = vec![
+            "train",
+            &spec,
+            "--model",
+            "Housing",
+            "--epochs",
+            "5",
+            "--skip-rows",
+            "1",
+            "--target",
+            "MEDV",
+            "--quiet",
+            "--history",
+            file,
+        ];
+        args.extend_from_slice(data);
+        let out = run(d, &args);
+        assert_exit(&out, 0);
+        history(&d.join(file))
+    };
+    let split = train(&["--data", &data], "split.json");
+    let files = train(
+        &["--data", "train.csv", "--validation-data", "validation.csv"],
+        "files.json",
+    );
+    let flag = train(&["--data", &data, "--validation-split", "0.2"], "flag.json");
+    assert_eq!(series(&split, "val_loss").len(), 5);
+    for key in ["loss", "mae", "val_loss", "val_mae"] {
+        assert_eq!(split[key], files[key], "{key}");
+        assert_eq!(flag[key], files[key], "{key}");
+    }
+    // Another fraction moves the boundary, and the validation loss with it.
+    let other = train(
+        &["--data", &data, "--validation-split", "0.3"],
+        "other.json",
+    );
+    assert_ne!(other["val_loss"], files["val_loss"]);
+}

@@ -150,10 +150,13 @@ fn rmsprop(bencher: Bencher, p: Penalty, momentum: f32) {
             black_box(&mut avg),
             mom,
             reg,
-            1e-3,
-            0.9,
+            mlp_runtime::optim::rmsprop::Coeffs {
+                lr: 1e-3,
+                rho: 0.9,
+                one_minus_rho: 0.1,
+                epsilon: 1e-7,
+            },
             momentum,
-            1e-7,
         );
     });
 }

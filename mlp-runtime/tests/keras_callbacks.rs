@@ -5,6 +5,7 @@
 //! epochs run, the epoch `early_stopping` stopped at, which epoch's weights training ends
 //! with (a restore), the History (`learning_rate` included) and the CSV file `csv_logger`
 //! writes, byte for byte.
+#![allow(clippy::float_cmp)] // learning rates are compared exactly, as Keras assigns them
 
 use std::path::PathBuf;
 

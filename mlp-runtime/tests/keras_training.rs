@@ -38,6 +38,13 @@
 //! The worst errors of every case are printed to stderr
 //! (`cargo test --release -p mlp-runtime --test keras_training -- --nocapture`).
 
+#![allow(
+    clippy::doc_markdown,
+    clippy::neg_cmp_op_on_partial_ord, // NaN must fail the tolerance checks
+    clippy::float_cmp,                 // exact rates
+    clippy::needless_for_each
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 

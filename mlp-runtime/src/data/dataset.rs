@@ -9,7 +9,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use ndarray::{s, Array1, Array2, Array3, ArrayView2};
+use ndarray::{s, Array, Array1, Array2, Array3, ArrayView2, Axis, Slice};
 
 use super::{NpyArray, NpyData};
 
@@ -775,12 +775,62 @@ impl Dataset {
 
     /// Splits off the last `fraction` of the samples, as Keras's `validation_split` does
     /// (before any shuffling): the first `floor(len * (1 - fraction))` samples train, the
-    /// rest validate. Returns `(training, validation)`.
+    /// rest validate. Returns `(training, validation)`, both copies: with `self`, the
+    /// data is held twice; [`Dataset::split_off_last`] splits in place instead.
     ///
     /// # Errors
     /// [`DataError::BadSplit`] if `fraction` is not in (0, 1) or either side would be
     /// empty (Keras refuses the same cases).
     pub fn split_last(&self, fraction: f64) -> Result<(Dataset, Dataset), DataError> {
+        let split_at = self.split_point(fraction)?;
+        Ok((self.slice(0..split_at), self.slice(split_at..self.len())))
+    }
+
+    /// [`Dataset::split_last`] in place: copies the validation samples (the last
+    /// `fraction`) out and returns them, and truncates `self` to the training samples,
+    /// giving the memory of the tail back, so that the two sets together hold the data
+    /// once (at the peak, the data and a copy of the tail). The same samples on each side
+    /// as [`Dataset::split_last`].
+    ///
+    /// ```
+    /// use mlp_runtime::data::{Dataset, TargetSet};
+    /// use ndarray::array;
+    ///
+    /// let x = array![[0f32], [1.], [2.], [3.], [4.]];
+    /// let mut data = Dataset::from_arrays(x.view(), TargetSet::classes(array![0, 1, 0, 1, 0], 2))?;
+    /// let validation = data.split_off_last(0.2)?;
+    /// assert_eq!((data.len(), validation.len()), (4, 1));
+    /// assert_eq!(validation.labels(), Some(&array![0]));
+    /// # Ok::<(), mlp_runtime::data::DataError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Dataset::split_last`]; `self` is then left as it was.
+    pub fn split_off_last(&mut self, fraction: f64) -> Result<Dataset, DataError> {
+        let split_at = self.split_point(fraction)?;
+        let validation = self.slice(split_at..self.len());
+        let empty = || Array2::default((0, 0));
+        self.features = match std::mem::replace(&mut self.features, Features::F32(empty())) {
+            Features::U8(a) => Features::U8(truncate_rows(a, split_at)?),
+            Features::F32(a) => Features::F32(truncate_rows(a, split_at)?),
+        };
+        self.targets = match std::mem::replace(&mut self.targets, TargetSet::Values(empty())) {
+            TargetSet::Classes {
+                labels,
+                classes,
+                names,
+            } => TargetSet::Classes {
+                labels: truncate_rows(labels, split_at)?,
+                classes,
+                names,
+            },
+            TargetSet::Values(v) => TargetSet::Values(truncate_rows(v, split_at)?),
+        };
+        Ok(validation)
+    }
+
+    /// Where [`Dataset::split_last`] splits: the first validation sample.
+    fn split_point(&self, fraction: f64) -> Result<usize, DataError> {
         let samples = self.len();
         // Keras: split_at = int(math.floor(batch_dim * (1.0 - validation_split))).
         let split_at = (samples as f64 * (1.0 - fraction)).floor();
@@ -789,7 +839,145 @@ impl Dataset {
         if !valid {
             return Err(DataError::BadSplit { fraction, samples });
         }
-        let split_at = split_at as usize;
-        Ok((self.slice(0..split_at), self.slice(split_at..samples)))
+        Ok(split_at as usize)
+    }
+}
+
+/// The first `rows` rows (along axis 0) of `a`, clipped to its length, in `a`'s own
+/// storage when it is in standard layout (as every reader makes it): the vector is cut and
+/// shrunk, which gives a large allocation's tail back to the system without copying the
+/// rows kept. Any other layout is copied.
+///
+/// # Errors
+/// None in practice: [`DataError::InvalidDataset`] if the kept elements did not fill the
+/// shape, which standard layout rules out.
+fn truncate_rows<T: Clone, D: ndarray::Dimension>(
+    a: Array<T, D>,
+    rows: usize,
+) -> Result<Array<T, D>, DataError> {
+    let rows = rows.min(a.len_of(Axis(0)));
+    if !a.is_standard_layout() {
+        return Ok(a.slice_axis(Axis(0), Slice::from(..rows)).to_owned());
+    }
+    let mut dim = a.raw_dim();
+    dim[0] = rows;
+    let kept = dim.size();
+    // In standard layout the elements are contiguous and in order from `offset` on
+    // (`None`: the array is empty, and so is what is kept).
+    let (mut data, offset) = a.into_raw_vec_and_offset();
+    let offset = offset.unwrap_or(0).min(data.len());
+    data.truncate(offset + kept);
+    data.drain(..offset);
+    data.shrink_to_fit();
+    Array::from_shape_vec(dim, data).map_err(|e| DataError::InvalidDataset {
+        reason: format!("splitting off the validation samples: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{array, Array1, Array2};
+
+    use super::{DataError, Dataset, Features, TargetSet};
+
+    /// Ten samples: row `i` of the features is `[i, 100 + i]`, its target `i / 2`.
+    fn values() -> Dataset {
+        let x = Array2::from_shape_fn((10, 2), |(r, c)| (r + 100 * c) as f32);
+        let y = Array2::from_shape_fn((10, 1), |(r, _)| r as f32 / 2.0);
+        Dataset::from_arrays(x.view(), TargetSet::Values(y)).unwrap()
+    }
+
+    /// Ten u8 images of 2 × 2 (image `i` holds `i` in every pixel), classes `i % 3`, named.
+    fn images() -> Dataset {
+        let x = Array2::from_shape_fn((10, 4), |(r, _)| r as u8);
+        let labels = Array1::from_shape_fn(10, |r| (r % 3) as u32);
+        let names = Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]);
+        let targets = TargetSet::Classes {
+            labels,
+            classes: 3,
+            names,
+        };
+        Dataset::new(Features::U8(x), vec![2, 2], targets).unwrap()
+    }
+
+    /// Splits `data` both ways and checks that both give the same sets, with `train`
+    /// training samples.
+    fn check_split(data: &Dataset, fraction: f64, train: usize) {
+        let (head, tail) = data.split_last(fraction).unwrap();
+        let mut in_place = data.clone();
+        let validation = in_place.split_off_last(fraction).unwrap();
+        assert_eq!(in_place, head, "training part, fraction {fraction}");
+        assert_eq!(validation, tail, "validation part, fraction {fraction}");
+        assert_eq!(
+            (in_place.len(), validation.len()),
+            (train, data.len() - train)
+        );
+        assert_eq!(in_place.sample_shape, data.sample_shape);
+        assert_eq!(in_place.class_names(), data.class_names());
+    }
+
+    #[test]
+    fn splitting_in_place_keeps_the_samples_of_each_side() {
+        // floor(10 * (1 - f)) training samples, as Keras computes `split_at`.
+        for (fraction, train) in [(0.1, 9), (0.2, 8), (0.25, 7), (0.5, 5), (0.85, 1)] {
+            check_split(&values(), fraction, train);
+            check_split(&images(), fraction, train);
+        }
+        // The rows themselves, written out: the first 8 train, the last 2 validate.
+        let mut data = values();
+        let validation = data.split_off_last(0.2).unwrap();
+        assert_eq!(
+            validation.features,
+            Features::F32(array![[8.0, 108.0], [9.0, 109.0]])
+        );
+        assert_eq!(validation.targets, TargetSet::Values(array![[4.0], [4.5]]));
+        let Features::F32(x) = &data.features else {
+            panic!("f32 features")
+        };
+        assert_eq!(
+            x.column(0).to_vec(),
+            [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+        );
+        assert_eq!(
+            x.column(1).to_vec(),
+            [100.0, 101.0, 102.0, 103.0, 104.0, 105.0, 106.0, 107.0]
+        );
+        let mut data = images();
+        let validation = data.split_off_last(0.3).unwrap();
+        assert_eq!(validation.labels(), Some(&array![1, 2, 0]));
+        assert_eq!(
+            validation.images().map(|x| x.column(3).to_vec()),
+            Some(vec![7, 8, 9])
+        );
+        assert_eq!(data.labels(), Some(&array![0, 1, 2, 0, 1, 2, 0]));
+    }
+
+    #[test]
+    fn splitting_in_place_copes_with_any_layout_and_no_columns() {
+        // Column-major features (a transposed array): copied rather than cut.
+        let x = Array2::from_shape_fn((2, 10), |(c, r)| (r * 10 + c) as f32).reversed_axes();
+        assert!(!x.is_standard_layout());
+        let y = TargetSet::Values(Array2::from_shape_fn((10, 1), |(r, _)| r as f32));
+        let data = Dataset::new(Features::F32(x), vec![2], y).unwrap();
+        check_split(&data, 0.2, 8);
+        // Samples with no features at all.
+        let x = Array2::<f32>::zeros((10, 0));
+        let data =
+            Dataset::from_arrays(x.view(), TargetSet::classes(Array1::zeros(10), 1)).unwrap();
+        check_split(&data, 0.5, 5);
+    }
+
+    #[test]
+    fn a_refused_split_leaves_the_data_as_it_was() {
+        // 10 * (1 - 0.9) is 0.999…, so no sample would train (Keras refuses it too).
+        for fraction in [0.0, 1.0, -0.5, 0.9, f64::NAN] {
+            let mut data = values();
+            let error = data.split_off_last(fraction).unwrap_err();
+            assert!(
+                matches!(error, DataError::BadSplit { samples: 10, .. }),
+                "{fraction}: {error}"
+            );
+            assert_eq!(data, values(), "{fraction}");
+        }
     }
 }
