@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
     /// `auto`: up for quantities whose name contains `acc`, `auc`, `precision` or
-    /// `recall`… (Keras's rule: see [`Mode::resolve`]), down otherwise.
+    /// `recall`… (Keras's rule: see [`Mode::higher_is_better`]), down otherwise.
     Auto,
     /// Lower is better.
     Min,
