@@ -258,9 +258,10 @@ fn files_mlp_cannot_import_fail_naming_the_file_and_leave_nothing() {
             "error: cannot read `missing.keras`: ".to_owned(),
         ),
         (
+            // `.onnx` goes to the ONNX importer (`tests/import.rs`).
             "model.onnx".to_owned(),
             2,
-            "error: `model.onnx`: mlp import reads Keras `.keras` files".to_owned(),
+            "error: cannot read `model.onnx`: ".to_owned(),
         ),
     ] {
         let output = MLP.run(dir.path(), &["import", &input, "-o", "out.mlp"]);
