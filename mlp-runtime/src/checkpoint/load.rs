@@ -140,8 +140,15 @@ pub fn load_bytes<M: Model + ?Sized>(
     }
     model.set_iterations(decoded.info.iterations);
     model.set_rng_seed(decoded.info.seed);
+    // A rate a callback lowered resumes lowered, unless the spec's rate itself changed
+    // since (then the spec's new rate is what the user asked for).
     if let Some(lr) = decoded.info.learning_rate {
-        model.set_learning_rate(lr);
+        let stored = serde_json::from_str::<mlp_spec::ir::Model>(&decoded.info.spec)
+            .map(|m| m.train.optimizer.initial_learning_rate());
+        let current = model.ir().train.optimizer.initial_learning_rate();
+        if stored.is_ok_and(|s| s.to_bits() == current.to_bits()) {
+            model.set_learning_rate(lr);
+        }
     }
     if model.iterations() != decoded.info.iterations || model.rng_seed() != Some(decoded.info.seed)
     {
