@@ -374,6 +374,30 @@ fn as_values(ir: &mlp::runtime::ir::Model, labels: &[u32]) -> Vec<f32> {
         .collect()
 }
 
+/// What a training step leaves behind, generated against `Network`: the gradients, the
+/// optimiser slots and the learning rate of the next step.
+#[track_caller]
+fn same_after_step(generated: &dyn Model, network: &Network, step: u64) {
+    let name = &generated.ir().name;
+    same(
+        generated.grads(),
+        network.grads(),
+        &format!("gradients of step {step}"),
+        name,
+    );
+    same(
+        generated.optimizer_slots().unwrap_or_default(),
+        network.optimizer_slots().unwrap_or_default(),
+        &format!("optimiser slots after step {step}"),
+        name,
+    );
+    assert_eq!(
+        generated.learning_rate().to_bits(),
+        network.learning_rate().to_bits(),
+        "{name}: the learning rate after step {step}"
+    );
+}
+
 /// The whole differential check of one generated model (see the module docs).
 fn differential<M: Model>(mut generated: M, seed: u64) {
     let ir = generated.ir().clone();
@@ -448,23 +472,7 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
         let a = generated.train_step(&x, y, rows);
         let b = network.train_step(&x, y, rows);
         same_stats(a, b, &format!("train step {step}"), &name);
-        same(
-            generated.grads(),
-            network.grads(),
-            &format!("gradients of step {step}"),
-            &name,
-        );
-        same(
-            generated.optimizer_slots().unwrap_or_default(),
-            network.optimizer_slots().unwrap_or_default(),
-            &format!("optimiser slots after step {step}"),
-            &name,
-        );
-        assert_eq!(
-            generated.learning_rate().to_bits(),
-            network.learning_rate().to_bits(),
-            "{name}: the learning rate after step {step}"
-        );
+        same_after_step(&generated, &network, step);
     }
     assert_eq!(generated.iterations(), 50, "{name}: iterations");
     assert_eq!(network.iterations(), 50, "{name}: Network iterations");
