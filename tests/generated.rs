@@ -144,6 +144,146 @@ pub mod inline {
             }
         }
 
+        /// `AdamW` with AMSGrad and per-tensor `clipnorm` (one optimiser pass per tensor:
+        /// each clipped to its own norm, then decayed, `BatchNorm`'s gamma and beta too),
+        /// a penalty on the first kernel.
+        model AdamWClipNorm {
+            input [6]
+            Rescale(0.00392156862745098)
+            Dense(10, reg = l2(0.01), activation = relu)
+            Dense(8)
+            BatchNorm
+            ReLU
+            Dense(3, activation = softmax)
+
+            train {
+                optimizer = adamw(learning_rate = 0.01, weight_decay = 0.01, amsgrad = true, clipnorm = 0.05)
+                loss = sparse_categorical_crossentropy
+                batch = 8
+                seed = 25
+            }
+        }
+
+        /// Nadam (its running `u_product`) with weight decay on a sigmoid output, a penalty
+        /// on one bias only (so the layout splits into three passes).
+        model NadamDecay {
+            input [5]
+            Rescale(0.00392156862745098)
+            Dense(7, activation = tanh, bias_reg = l1(0.001))
+            Dense(1, activation = sigmoid)
+
+            train {
+                optimizer = nadam(learning_rate = 0.005, weight_decay = 0.001)
+                loss = binary_crossentropy
+                batch = 8
+            }
+        }
+
+        /// SGD with Nesterov momentum on a cosine schedule with a linear warm-up, every
+        /// gradient scaled by one global norm summed over three passes (the penalties split
+        /// the layout).
+        model SgdCosineGlobalClip {
+            input [6]
+            Rescale(0.00392156862745098)
+            Dense(9, reg = l2(0.001), activation = relu)
+            Dense(9, activation = relu)
+            Dense(4, reg = l1(0.0001), activation = softmax)
+
+            train {
+                optimizer = sgd(learning_rate = cosine_decay(0.1, 30, alpha = 0.1, warmup_target = 0.2, warmup_steps = 5), momentum = 0.9, nesterov = true, global_clipnorm = 0.1)
+                loss = sparse_categorical_crossentropy
+                batch = 8
+                seed = 27
+            }
+        }
+
+        /// Centered `RMSprop` with momentum (three slots), `clipvalue` and weight decay.
+        model RmsCenteredClipValue {
+            input [6]
+            Rescale(0.00392156862745098)
+            Dense(8, activation = relu, reg = l1_l2(l1 = 0.0001, l2 = 0.001))
+            Dense(3, activation = softmax)
+
+            train {
+                optimizer = rmsprop(learning_rate = 0.01, momentum = 0.5, centered = true, clipvalue = 0.005, weight_decay = 0.004)
+                loss = sparse_categorical_crossentropy
+                batch = 8
+                seed = 28
+            }
+        }
+
+        /// Adagrad from a non-default initial accumulator on a staircase exponential decay.
+        model AdagradStaircase {
+            input [4]
+            Rescale(0.00392156862745098)
+            Dense(6, activation = relu)
+            Dense(3, activation = softmax)
+
+            train {
+                optimizer = adagrad(learning_rate = exponential_decay(0.05, 7, 0.5, staircase = true), initial_accumulator_value = 0.2)
+                loss = sparse_categorical_crossentropy
+                batch = 8
+            }
+        }
+
+        /// Lion with weight decay on a piecewise-constant rate.
+        model LionPiecewise {
+            input [4]
+            Rescale(0.00392156862745098)
+            Dense(6, activation = relu)
+            Dense(3, activation = softmax)
+
+            train {
+                optimizer = lion(learning_rate = piecewise_constant(boundaries = [10, 20], values = [0.001, 0.0005, 0.0001]), weight_decay = 0.01)
+                loss = sparse_categorical_crossentropy
+                batch = 8
+            }
+        }
+
+        /// Adamax on an inverse-time decay, Adadelta on a cycling polynomial decay, and the
+        /// vectorised Adam pass on cosine decay with restarts (a schedule without clipping
+        /// or decay keeps the fast kernel).
+        model AdamaxInverseTime {
+            input [4]
+            Rescale(0.00392156862745098)
+            Dense(6, activation = relu)
+            Dense(3, activation = softmax)
+
+            train {
+                optimizer = adamax(learning_rate = inverse_time_decay(0.01, 5, 0.5))
+                loss = sparse_categorical_crossentropy
+                batch = 8
+            }
+        }
+
+        /// See [`AdamaxInverseTime`].
+        model AdadeltaPolynomial {
+            input [4]
+            Rescale(0.00392156862745098)
+            Dense(6, activation = relu)
+            Dense(3, activation = softmax)
+
+            train {
+                optimizer = adadelta(learning_rate = polynomial_decay(1.0, 20, end_learning_rate = 0.1, power = 2.0, cycle = true))
+                loss = sparse_categorical_crossentropy
+                batch = 8
+            }
+        }
+
+        /// See [`AdamaxInverseTime`].
+        model AdamRestarts {
+            input [4]
+            Rescale(0.00392156862745098)
+            Dense(6, activation = relu)
+            Dense(3, activation = softmax)
+
+            train {
+                optimizer = adam(learning_rate = cosine_decay_restarts(0.01, 5, t_mul = 1.5, m_mul = 0.8))
+                loss = sparse_categorical_crossentropy
+                batch = 8
+            }
+        }
+
         /// One softmax layer on two inputs, for the denormal-flushing test.
         model DecayingMoment {
             input [2]
@@ -241,6 +381,30 @@ fn as_values(ir: &mlp::runtime::ir::Model, labels: &[u32]) -> Vec<f32> {
         .collect()
 }
 
+/// What a training step leaves behind, generated against `Network`: the gradients, the
+/// optimiser slots and the learning rate of the next step.
+#[track_caller]
+fn same_after_step(generated: &dyn Model, network: &Network, step: u64) {
+    let name = &generated.ir().name;
+    same(
+        generated.grads(),
+        network.grads(),
+        &format!("gradients of step {step}"),
+        name,
+    );
+    same(
+        generated.optimizer_slots().unwrap_or_default(),
+        network.optimizer_slots().unwrap_or_default(),
+        &format!("optimiser slots after step {step}"),
+        name,
+    );
+    assert_eq!(
+        generated.learning_rate().to_bits(),
+        network.learning_rate().to_bits(),
+        "{name}: the learning rate after step {step}"
+    );
+}
+
 /// The whole differential check of one generated model (see the module docs).
 fn differential<M: Model>(mut generated: M, seed: u64) {
     let ir = generated.ir().clone();
@@ -315,12 +479,7 @@ fn differential<M: Model>(mut generated: M, seed: u64) {
         let a = generated.train_step(&x, y, rows);
         let b = network.train_step(&x, y, rows);
         same_stats(a, b, &format!("train step {step}"), &name);
-        same(
-            generated.grads(),
-            network.grads(),
-            &format!("gradients of step {step}"),
-            &name,
-        );
+        same_after_step(&generated, &network, step);
     }
     assert_eq!(generated.iterations(), 50, "{name}: iterations");
     assert_eq!(network.iterations(), 50, "{name}: Network iterations");
@@ -375,6 +534,46 @@ fn example_models_match_network_bit_for_bit() {
     differential(examples::Binary::new(24), 24);
     differential(examples::EarlyStopping::new(25), 25);
     differential(benches::AdamWScheduled::new(26), 26);
+}
+
+/// The clipping of `model`'s optimiser changes the gradient of its first step (a bound
+/// that never binds would let a generator that skips the clipping pass).
+fn clipping_binds<M: Model>(model: &M, seed: u64) {
+    use mlp::runtime::ir::Clip;
+    let ir = model.ir();
+    let mut net = Network::new(ir, seed, model.max_batch()).expect("a Network");
+    let (x, labels) = batch_data(&net, model.max_batch(), seed ^ 0x5eed);
+    net.compute_gradients(&x, Targets::Classes(&labels), model.max_batch());
+    let g = net.grads();
+    let norm = |g: &[f32]| {
+        g.iter()
+            .map(|&v| f64::from(v) * f64::from(v))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let binds = match ir.train.optimizer.clip {
+        Some(Clip::GlobalNorm(c)) => norm(g) > c,
+        Some(Clip::Norm(c)) => net.layout().trainable().any(|t| norm(&g[t.range()]) > c),
+        Some(Clip::Value(v)) => g.iter().any(|&x| f64::from(x.abs()) > v),
+        None => true,
+    };
+    assert!(binds, "{}: the clipping bound is never reached", ir.name);
+}
+
+#[test]
+fn optimiser_variants_match_network_bit_for_bit() {
+    clipping_binds(&inline::AdamWClipNorm::new(25), 25);
+    clipping_binds(&inline::SgdCosineGlobalClip::new(27), 27);
+    clipping_binds(&inline::RmsCenteredClipValue::new(28), 28);
+    differential(inline::AdamWClipNorm::new(25), 25);
+    differential(inline::NadamDecay::new(26), 26);
+    differential(inline::SgdCosineGlobalClip::new(27), 27);
+    differential(inline::RmsCenteredClipValue::new(28), 28);
+    differential(inline::AdagradStaircase::new(29), 29);
+    differential(inline::LionPiecewise::new(30), 30);
+    differential(inline::AdamaxInverseTime::new(31), 31);
+    differential(inline::AdadeltaPolynomial::new(32), 32);
+    differential(inline::AdamRestarts::new(33), 33);
 }
 
 #[test]
@@ -504,7 +703,16 @@ fn training_steps_and_forward_passes_allocate_nothing() {
     assert_allocation_free(examples::NormalFamily::new(0));
     assert_allocation_free(inline::RmsMomentum::new(0));
     assert_allocation_free(inline::EveryActivation::new(0));
+<<<<<<< HEAD
     assert_allocation_free(benches::AdamWScheduled::new(0));
+=======
+    // Clipping per tensor and by the global norm, weight decay, schedules, Nadam's product.
+    assert_allocation_free(inline::AdamWClipNorm::new(0));
+    assert_allocation_free(inline::SgdCosineGlobalClip::new(0));
+    assert_allocation_free(inline::RmsCenteredClipValue::new(0));
+    assert_allocation_free(inline::NadamDecay::new(0));
+    assert_allocation_free(inline::AdamRestarts::new(0));
+>>>>>>> keras-tests
 }
 
 /// Trains `model` one sample at a time: input 0 is lit in the first step only, so its two

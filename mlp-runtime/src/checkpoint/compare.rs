@@ -374,7 +374,7 @@ model Net {
         // Another rule (listed whole) and sgd's default rate 0.01.
         assert_eq!(listed.len(), 2, "{listed:?}");
         assert!(
-            listed[0].starts_with("optimizer.kind Adam(beta1 = 0.9"),
+            listed[0].starts_with("optimizer.kind Adam(amsgrad = false, beta1 = 0.9"),
             "{listed:?}"
         );
         assert_eq!(
