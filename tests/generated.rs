@@ -703,16 +703,13 @@ fn training_steps_and_forward_passes_allocate_nothing() {
     assert_allocation_free(examples::NormalFamily::new(0));
     assert_allocation_free(inline::RmsMomentum::new(0));
     assert_allocation_free(inline::EveryActivation::new(0));
-<<<<<<< HEAD
     assert_allocation_free(benches::AdamWScheduled::new(0));
-=======
     // Clipping per tensor and by the global norm, weight decay, schedules, Nadam's product.
     assert_allocation_free(inline::AdamWClipNorm::new(0));
     assert_allocation_free(inline::SgdCosineGlobalClip::new(0));
     assert_allocation_free(inline::RmsCenteredClipValue::new(0));
     assert_allocation_free(inline::NadamDecay::new(0));
     assert_allocation_free(inline::AdamRestarts::new(0));
->>>>>>> keras-tests
 }
 
 /// Trains `model` one sample at a time: input 0 is lit in the first step only, so its two
