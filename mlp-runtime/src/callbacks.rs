@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use mlp_spec::ir::{self, Callback, Mode};
+use mlp_spec::ir::{Callback, Mode};
 
 use crate::checkpoint::{self, Snapshot, TrainingState};
 use crate::model::Model;
@@ -580,12 +580,6 @@ fn python_format(v: f64, spec: &str, integer: bool) -> String {
     } else {
         python_float(v as f32)
     }
-}
-
-/// The callbacks' IR, for tools listing what a run will do.
-#[must_use]
-pub fn describe(list: &[ir::Callback]) -> Vec<&'static str> {
-    list.iter().map(ir::Callback::keras_class).collect()
 }
 
 #[cfg(test)]

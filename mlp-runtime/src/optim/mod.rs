@@ -29,7 +29,6 @@ pub use sgd::sgd_update;
 
 use crate::layout::ParamLayout;
 use mlp_spec::ir::{Clip, LearningRate, Optimizer, OptimizerKind, Regularizer};
-use mlp_spec::layout::UpdateRun;
 
 /// Number of state slots (each `trainable_len` floats) `opt` needs.
 #[must_use]
@@ -259,11 +258,6 @@ pub fn squared_norm(w: &[f32], g: &[f32], reg: Option<Regularizer>) -> f64 {
             gi * gi
         })
         .sum()
-}
-
-/// The runs one step updates, in layout order ([`ParamLayout::update_runs_for`]).
-pub fn runs<'a>(opt: &Optimizer, layout: &'a ParamLayout) -> impl Iterator<Item = UpdateRun> + 'a {
-    layout.update_runs_for(opt)
 }
 
 /// Updates one run: `w` its parameters, `g` their data-loss gradient, `state` the WHOLE
@@ -557,7 +551,8 @@ impl GradClip {
 }
 
 /// One optimiser step over every trainable tensor of `layout`, in layout order: the
-/// global norm first under `global_clipnorm`, then one [`update`] per [`runs`] run.
+/// global norm first under `global_clipnorm`, then one [`update`] per
+/// [`ParamLayout::update_runs_for`] run.
 /// Returns the learning rate used.
 pub fn step(
     opt: &Optimizer,
@@ -570,7 +565,8 @@ pub fn step(
 ) -> f32 {
     let mut s = begin_step(opt, scalars, iterations);
     if matches!(opt.clip, Some(Clip::GlobalNorm(_))) {
-        let squared = runs(opt, layout)
+        let squared = layout
+            .update_runs_for(opt)
             .map(|run| {
                 let r = run.range;
                 squared_norm(&params[r.clone()], &grads[r], run.regularizer)
@@ -578,7 +574,7 @@ pub fn step(
             .sum();
         s = s.with_global_norm(opt, squared);
     }
-    for run in runs(opt, layout) {
+    for run in layout.update_runs_for(opt) {
         let r = run.range;
         update(
             opt,
